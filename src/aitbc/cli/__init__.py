@@ -1,0 +1,1 @@
+"""The ``aitbc`` command line (extra ``aitbc[cli]``)."""

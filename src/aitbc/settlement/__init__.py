@@ -1,0 +1,1 @@
+"""Cross-chain settlement: messages, the bridge manager, its store and bridge adapters."""

@@ -1,0 +1,1 @@
+"""Bridge adapters. Built in: ``layerzero`` and ``ccip`` (alias ``chainlink``)."""
