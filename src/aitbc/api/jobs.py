@@ -1,0 +1,140 @@
+"""``client.jobs``: create, inspect, list, cancel and wait for compute jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigurationError, WaitTimeoutError
+from ..models import Job, JobResult, Page
+from .base import ResourceAPI, money_to_wire, new_idempotency_key, parse, path_segment
+from .pages import PageIterator
+
+DEFAULT_WAIT_TIMEOUT = 600.0
+
+
+def job_body(job: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The POST /v1/jobs body from a dict and/or keyword fields, money as strings."""
+    if job is not None and not isinstance(job, Mapping):
+        raise ConfigurationError(f"job must be a dict of fields, got {type(job).__name__}")
+    body = {**(job or {}), **fields}
+    if "price" in body:
+        body["price"] = money_to_wire(body["price"], "price")
+    constraints = body.get("constraints")
+    if isinstance(constraints, Mapping) and constraints.get("max_price") is not None:
+        body["constraints"] = {
+            **constraints,
+            "max_price": money_to_wire(constraints["max_price"], "constraints.max_price"),
+        }
+    return body
+
+
+class JobsAPI(ResourceAPI):
+    """Jobs of the principal whose key the transport sends."""
+
+    async def create(
+        self,
+        job: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        chain_id: int | None = None,
+        **fields: Any,
+    ) -> Job:
+        """Submit a job: ``create({"job_type": "echo", "payload": {...}, "price": 100})``
+        or the same as keywords. The price is escrowed from your account.
+
+        One Idempotency-Key (yours, or a fresh one) covers every retry of this call, so a
+        job is created and charged at most once. Raises InsufficientFundsError (402),
+        ValidationError (422), ConflictError when your key was used with another body.
+        """
+        body = job_body(job, fields)
+        answer = await self._request(
+            "POST",
+            "/v1/jobs",
+            data=body,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+            chain_id=chain_id,
+        )
+        return parse(Job, answer, "job")
+
+    async def get(self, job_id: str, *, chain_id: int | None = None) -> Job:
+        """The job as it stands now; NotFoundError if it is not yours or does not exist."""
+        answer = await self._request(
+            "GET", f"/v1/jobs/{path_segment(job_id, 'job_id')}", chain_id=chain_id
+        )
+        return parse(Job, answer, "job")
+
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        limit: int | None = None,
+        chain_id: int | None = None,
+    ) -> PageIterator[Job]:
+        """Your jobs, newest first, as an async iterator across pages (``limit`` per page)."""
+
+        async def fetch(cursor: str | None) -> Page[Job]:
+            params = {"state": state, "limit": limit, "cursor": cursor}
+            answer = await self._request("GET", "/v1/jobs", params=params, chain_id=chain_id)
+            return parse(Page[Job], answer, "page of jobs")
+
+        return PageIterator(fetch)
+
+    async def cancel(self, job_id: str, *, chain_id: int | None = None) -> Job:
+        """Cancel a QUEUED or RUNNING job (its price is refunded); ConflictError once final."""
+        path = f"/v1/jobs/{path_segment(job_id, 'job_id')}/cancel"
+        return parse(Job, await self._request("POST", path, chain_id=chain_id), "job")
+
+    async def result(self, job_id: str, *, chain_id: int | None = None) -> JobResult:
+        """The output and receipt of a COMPLETED job.
+
+        Raises NotReadyError (425) while it runs, ConflictError if it ended otherwise.
+        """
+        path = f"/v1/jobs/{path_segment(job_id, 'job_id')}/result"
+        return parse(JobResult, await self._request("GET", path, chain_id=chain_id), "result")
+
+    async def wait_for_completion(
+        self,
+        job_id: str,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (seed API: timeout=...)
+        poll_interval: float = 0.2,
+        max_poll_interval: float = 5.0,
+        chain_id: int | None = None,
+    ) -> Job:
+        """Wait until the job reaches a final state and return it (check ``job.state``).
+
+        There is always a deadline: WaitTimeoutError after ``timeout`` seconds. Polls
+        with exponential backoff (jittered, from ``poll_interval`` up to
+        ``max_poll_interval``).
+        """
+        if not timeout or timeout <= 0 or timeout == float("inf"):
+            raise ConfigurationError("wait_for_completion needs a finite timeout > 0")
+        if poll_interval <= 0 or max_poll_interval < poll_interval:
+            raise ConfigurationError("need 0 < poll_interval <= max_poll_interval")
+        # Seam for event-driven waiting: a transport that streams job events can replace
+        # this loop with a subscription to ``job:{id}``; polling is the universal path.
+        waiting = self._poll_until_final(job_id, poll_interval, max_poll_interval, chain_id)
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                return await waiting
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise  # the transport's own deadline (TransportTimeout), not ours
+            raise WaitTimeoutError(
+                f"job {job_id} did not reach a final state within {timeout}s"
+            ) from exc
+
+    async def _poll_until_final(
+        self, job_id: str, interval: float, max_interval: float, chain_id: int | None
+    ) -> Job:
+        while True:
+            job = await self.get(job_id, chain_id=chain_id)
+            if job.is_terminal:
+                return job
+            # Jitter spreads many waiters polling one node; never below half the interval.
+            await asyncio.sleep(interval * random.uniform(0.5, 1.0))
+            interval = min(max_interval, interval * 1.5)

@@ -1,0 +1,63 @@
+"""Transport plugins: ``type`` names in a config resolve through entry points.
+
+Any distribution can add a transport by declaring, in its pyproject::
+
+    [project.entry-points."aitbc.transports"]
+    mytype = "mypkg.transport:MyTransport"
+
+aitbc's own are ``http``, ``websocket`` and ``crosschain``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from ..errors import ConfigurationError
+from .base import Transport
+
+__all__ = ["ENTRY_POINT_GROUP", "create_transport", "known_transport_types", "transport_class"]
+
+ENTRY_POINT_GROUP = "aitbc.transports"
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_transport_types() -> list[str]:
+    """The transport type names installed, sorted."""
+    return sorted(_entry_points())
+
+
+def transport_class(type_name: str) -> type[Transport]:
+    """The Transport subclass registered under ``type_name``.
+
+    Raises ConfigurationError naming the known types when ``type_name`` is unknown, and
+    when the plugin cannot be imported or is not a Transport subclass.
+    """
+    found = _entry_points()
+    ep = found.get(type_name)
+    if ep is None:
+        known = ", ".join(sorted(found)) or "none"
+        raise ConfigurationError(f"unknown transport type {type_name!r}; known types: {known}")
+    try:
+        cls = ep.load()
+    except Exception as exc:  # a broken plugin must not look like a missing one
+        raise ConfigurationError(
+            f"transport type {type_name!r} ({ep.value}) failed to load: {exc!r}"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Transport)):
+        raise ConfigurationError(
+            f"transport type {type_name!r} ({ep.value}) is not a Transport subclass"
+        )
+    return cls
+
+
+def create_transport(config: Mapping[str, Any]) -> Transport:
+    """Build the transport a config names by ``type`` (default ``http``)."""
+    type_name = config.get("type", "http")
+    if not isinstance(type_name, str):
+        raise ConfigurationError(f"transport type must be a string, got {type_name!r}")
+    return transport_class(type_name)(config)

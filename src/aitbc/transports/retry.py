@@ -1,0 +1,172 @@
+"""Retry policy (sans-I/O) and the small async driver that applies it.
+
+The policy only answers questions: may this attempt be retried, and how long to wait
+first. It never sleeps or touches a socket, so it is tested with plain values. The
+driver (:func:`call_with_retries`) runs attempts under ONE deadline that covers pool
+wait, connect, read, every retry and every sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ..errors import APIError, ConfigurationError, ConnectError, TransportError, TransportTimeout
+
+T = TypeVar("T")
+
+#: Methods whose repetition cannot change state twice (RFC 9110 idempotent methods).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    Returns None when the header is absent or unreadable; never a negative number.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means "assume UTC"
+        when = when.replace(tzinfo=UTC)
+    current = datetime.now(UTC).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def has_idempotency_key(headers: Mapping[str, str] | None) -> bool:
+    """True when ``headers`` carry an Idempotency-Key (header names are case-insensitive)."""
+    if not headers:
+        return False
+    wanted = IDEMPOTENCY_HEADER.lower()
+    return any(name.lower() == wanted for name in headers)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to retry and how long to back off (exponential, full jitter).
+
+    ``max_retries=0`` turns retries off. The sleep before retry ``n`` (1-based) is
+    ``uniform(0, min(cap, base * 2**(n-1)))``, or the server's ``Retry-After`` when it
+    sent one (capped by the call's deadline, never by ``cap``: the server knows best).
+    """
+
+    max_retries: int = 3
+    backoff_base: float = 0.1
+    backoff_cap: float = 5.0
+    retry_statuses: frozenset[int] = frozenset({429, 503})
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigurationError("max_retries must be >= 0")
+        if self.backoff_base < 0 or self.backoff_cap < 0:
+            raise ConfigurationError("backoff_base and backoff_cap must be >= 0")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
+        """Build from a transport config's ``max_retries``, ``backoff_base``,
+        ``backoff_cap`` and ``retry_statuses`` keys (each optional)."""
+        try:
+            return cls(
+                max_retries=int(config.get("max_retries", cls.max_retries)),
+                backoff_base=float(config.get("backoff_base", cls.backoff_base)),
+                backoff_cap=float(config.get("backoff_cap", cls.backoff_cap)),
+                retry_statuses=frozenset(
+                    int(s) for s in config.get("retry_statuses", cls.retry_statuses)
+                ),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"bad retry settings: {exc}") from exc
+
+    def may_repeat(self, method: str, headers: Mapping[str, str] | None) -> bool:
+        """True when sending this request twice cannot do anything twice."""
+        return method.upper() in IDEMPOTENT_METHODS or has_idempotency_key(headers)
+
+    def should_retry(
+        self,
+        error: BaseException,
+        *,
+        method: str,
+        headers: Mapping[str, str] | None,
+        retries_done: int,
+    ) -> bool:
+        """Decide whether ``error`` from one attempt deserves another attempt."""
+        if retries_done >= self.max_retries:
+            return False
+        if isinstance(error, ConnectError):
+            # Nothing was sent when the connection could not even open: safe for any method.
+            return True
+        if not self.may_repeat(method, headers):
+            return False
+        if isinstance(error, APIError):
+            return error.status in self.retry_statuses
+        # Timeouts are not retried: the one deadline is already spent.
+        return isinstance(error, TransportError) and not isinstance(error, TransportTimeout)
+
+    def backoff(
+        self, retry_number: int, retry_after: float | None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds to sleep before retry ``retry_number`` (1 for the first retry)."""
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (retry_number - 1)))
+        return (rng or random).uniform(0.0, ceiling)
+
+
+class Deadline:
+    """One absolute point in (monotonic) time that a whole call must finish by."""
+
+    __slots__ = ("at", "timeout")
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.at = None if timeout is None else time.monotonic() + timeout
+
+    def remaining(self) -> float | None:
+        """Seconds left (never negative), or None for no deadline."""
+        if self.at is None:
+            return None
+        return max(0.0, self.at - time.monotonic())
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    method: str,
+    headers: Mapping[str, str] | None,
+    deadline: Deadline,
+) -> T:
+    """Run ``attempt`` until it succeeds, a non-retryable error comes, or retries run out.
+
+    The caller bounds the whole loop by ``deadline`` (e.g. with ``asyncio.timeout``);
+    this driver only refuses to start a sleep that would outlast it, and raises the
+    last error rather than a timeout in that case, because it says more.
+    """
+    retries_done = 0
+    while True:
+        try:
+            return await attempt()
+        except (APIError, TransportError) as exc:
+            if not policy.should_retry(
+                exc, method=method, headers=headers, retries_done=retries_done
+            ):
+                raise
+            retries_done += 1
+            delay = policy.backoff(retries_done, getattr(exc, "retry_after", None))
+            left = deadline.remaining()
+            if left is not None and delay >= left:
+                raise
+            await asyncio.sleep(delay)

@@ -1,0 +1,232 @@
+"""HTTPTransport against a real aiohttp server on a loopback socket."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import socket
+from typing import Any
+
+import pytest
+
+from aitbc.errors import (
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    TransportClosedError,
+    TransportError,
+    TransportTimeout,
+)
+from aitbc.transports.http import HTTPTransport
+
+from .conftest import ScriptedNode
+from .servers import envelope
+
+
+def make(url: str, **config: Any) -> HTTPTransport:
+    return HTTPTransport({"base_url": url, "timeout": 5, "backoff_base": 0.001, **config})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_get_post_params_and_headers(scripted: ScriptedNode) -> None:
+    async with make(scripted.url, default_headers={"X-API-Key": "k1"}) as t:
+        got = await t.request("POST", "/echo", {"a": 1}, {"q": "x"}, {"X-Extra": "e"})
+    assert got == {"method": "POST", "query": {"q": "x"}, "body": {"a": 1}}
+    sent = scripted.rec.headers[-1]
+    assert sent["X-API-Key"] == "k1"
+    assert sent["X-Extra"] == "e"
+
+
+async def test_envelope_maps_to_api_error_with_every_field(scripted: ScriptedNode) -> None:
+    async with make(scripted.url) as t:
+        with pytest.raises(ConflictError) as info:
+            await t.request("GET", "/raw/envelope")
+    err = info.value
+    assert (err.status, err.code, err.message) == (409, "job_not_cancelable", "too late")
+    assert err.request_id == "req_test"
+    assert err.details == [{"why": "job_not_cancelable"}]
+
+
+async def test_unknown_route_is_not_found(scripted: ScriptedNode) -> None:
+    async with make(scripted.url) as t:
+        with pytest.raises(NotFoundError) as info:
+            await t.request("GET", "/v1/nothing")
+    assert info.value.code == "not_found"
+
+
+async def test_non_json_error_body_is_a_clear_error(scripted: ScriptedNode) -> None:
+    async with make(scripted.url, max_retries=0) as t:
+        with pytest.raises(ServerError) as info:
+            await t.request("GET", "/raw/text-error")
+    assert info.value.status == 502
+    assert "non-JSON" in str(info.value)
+    assert "bad gateway" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["not-json", "json-list"])
+async def test_success_body_that_is_not_an_object_is_protocol_error(
+    scripted: ScriptedNode, kind: str
+) -> None:
+    async with make(scripted.url) as t:
+        with pytest.raises(ProtocolError):
+            await t.request("GET", f"/raw/{kind}")
+
+
+async def test_no_content_is_empty_dict(scripted: ScriptedNode) -> None:
+    async with make(scripted.url) as t:
+        assert await t.request("GET", "/raw/empty") == {}
+
+
+async def test_connection_refused_is_connect_error() -> None:
+    async with make(f"http://127.0.0.1:{free_port()}", max_retries=1) as t:
+        with pytest.raises(ConnectError):
+            await t.request("GET", "/v1/info")
+
+
+async def test_deadline_covers_a_hanging_server(scripted: ScriptedNode) -> None:
+    async with make(scripted.url, timeout=0.3) as t:
+        with pytest.raises(TransportTimeout):
+            await t.request("GET", "/hang")
+        assert (await t.request("GET", "/v1/info"))["chain_id"] == 7
+
+
+async def test_deadline_covers_retry_sleeps(scripted: ScriptedNode) -> None:
+    # A Retry-After far beyond the deadline: the driver gives up with the 503 itself
+    # instead of sleeping past the deadline.
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "3600"}))
+    async with make(scripted.url, timeout=0.5) as t:
+        with pytest.raises(ServerError) as info:
+            await t.request("GET", "/echo")
+    assert info.value.retry_after == 3600
+    assert scripted.rec.hits["/echo"] == 1
+
+
+async def test_cancelled_requests_never_poison_the_pool(scripted: ScriptedNode) -> None:
+    async with make(scripted.url, limit=4, limit_per_host=4) as t:
+        for spins in (0, 2, 20):
+            tasks = [asyncio.ensure_future(t.request("GET", "/slow?s=5")) for _ in range(40)]
+            for _ in range(spins):
+                await asyncio.sleep(0)
+            await asyncio.sleep(0.05 if spins == 20 else 0)
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        answers = await asyncio.gather(*(t.request("GET", "/v1/info") for _ in range(20)))
+    assert all(a["chain_id"] == 7 for a in answers)
+
+
+async def test_disconnect_releases_even_when_close_raises(scripted: ScriptedNode) -> None:
+    t = make(scripted.url)
+    await t.request("GET", "/v1/info")
+    session = t.session
+    assert session is not None
+
+    async def broken_close() -> None:
+        raise OSError("close failed")
+
+    session.close = broken_close  # type: ignore[method-assign]
+    await t.disconnect()
+    assert session.closed
+    assert not t.is_connected
+
+
+async def test_request_after_disconnect_raises_closed(scripted: ScriptedNode) -> None:
+    t = make(scripted.url)
+    await t.connect()
+    await t.disconnect()
+    with pytest.raises(TransportClosedError):
+        await t.request("GET", "/v1/info")
+    await t.connect()
+    assert (await t.request("GET", "/v1/info"))["chain_id"] == 7
+    await t.disconnect()
+
+
+async def test_retries_get_on_503_and_429_honouring_retry_after(scripted: ScriptedNode) -> None:
+    scripted.rec.script += [
+        envelope(503, "unavailable", **{"Retry-After": "0"}),
+        envelope(429, "rate_limited", **{"Retry-After": "0"}),
+    ]
+    async with make(scripted.url) as t:
+        got = await t.request("GET", "/echo")
+    assert got["method"] == "GET"
+    assert scripted.rec.hits["/echo"] == 3
+
+
+async def test_gives_up_after_max_retries(scripted: ScriptedNode) -> None:
+    scripted.rec.script += [envelope(429, "rate_limited", **{"Retry-After": "0"}) for _ in range(3)]
+    async with make(scripted.url, max_retries=2) as t:
+        with pytest.raises(RateLimitedError):
+            await t.request("GET", "/echo")
+    assert scripted.rec.hits["/echo"] == 3
+
+
+async def test_max_retries_zero_turns_retries_off(scripted: ScriptedNode) -> None:
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "0"}))
+    async with make(scripted.url, max_retries=0) as t:
+        with pytest.raises(ServerError):
+            await t.request("GET", "/echo")
+    assert scripted.rec.hits["/echo"] == 1
+
+
+async def test_post_without_idempotency_key_is_not_retried(scripted: ScriptedNode) -> None:
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "0"}))
+    async with make(scripted.url) as t:
+        with pytest.raises(ServerError):
+            await t.request("POST", "/echo", {"x": 1})
+    assert scripted.rec.hits["/echo"] == 1
+
+
+async def test_post_with_idempotency_key_is_retried_with_the_same_key(
+    scripted: ScriptedNode,
+) -> None:
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "0"}))
+    async with make(scripted.url) as t:
+        got = await t.request("POST", "/echo", {"x": 1}, headers={"Idempotency-Key": "abc"})
+    assert got["body"] == {"x": 1}
+    keys = [h.get("Idempotency-Key") for h in scripted.rec.headers]
+    assert keys == ["abc", "abc"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"base_url": ""},
+        {"base_url": "ftp://x"},
+        {"base_url": "not a url"},
+        {"base_url": "http://x", "timeout": "soon"},
+        {"base_url": "http://x", "timeout": -1},
+        {"base_url": "http://x", "max_retries": -1},
+        {"base_url": "http://x", "default_headers": ["X"]},
+        {"base_url": "http://x", "retry_statuses": ["x"]},
+    ],
+)
+def test_bad_config_is_configuration_error(config: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        HTTPTransport(config)
+
+
+def test_chain_id_from_config() -> None:
+    assert HTTPTransport({"base_url": "http://x", "chain_id": "137"}).chain_id == 137
+    assert HTTPTransport({"base_url": "http://x"}).chain_id is None
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("aitbc.transports.sse") is not None,
+    reason="the SSE module is installed; its own tests cover stream()",
+)
+async def test_stream_without_sse_module_is_a_clear_error() -> None:
+    t = HTTPTransport({"base_url": "http://127.0.0.1:1"})
+    with pytest.raises(TransportError, match=r"aitbc\.transports\.sse"):
+        t.stream("GET", "/v1/events")
