@@ -1,0 +1,66 @@
+"""Miner settings, checked once at construction so a bad value fails before any I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigurationError
+
+DEFAULT_EXECUTORS = ("echo", "sha256", "matmul")
+#: The node caps a long-poll at 30 s (docs/protocol.md).
+MAX_POLL_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class MinerConfig:
+    """Everything a :class:`~aitbc.miner.Miner` needs to serve one coordinator.
+
+    ``coordinator`` is the node's base URL (``http://host:port``), ``api_key`` a miner
+    principal's key. ``poll_wait`` is the long-poll length, ``max_concurrency`` how many
+    jobs run at once, ``heartbeat_interval`` the longest gap between heartbeats (shorter
+    when the node's leases are short). On shutdown an in-flight job gets
+    ``shutdown_grace`` seconds to finish before it is stopped and reported failed.
+    Reaching the node after an error backs off from ``backoff_base`` to ``backoff_cap``.
+    """
+
+    coordinator: str
+    api_key: str
+    executors: Sequence[str] = DEFAULT_EXECUTORS
+    key_file: Path | None = None
+    poll_wait: float = 10.0
+    max_concurrency: int = 1
+    heartbeat_interval: float = 10.0
+    shutdown_grace: float = 10.0
+    submit_timeout: float = 60.0
+    backoff_base: float = 0.2
+    backoff_cap: float = 10.0
+    models: Sequence[str] = ()
+    gpu_memory_gb: int = 0
+    region: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.coordinator.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"coordinator must be an http(s) URL, got {self.coordinator!r}"
+            )
+        if not self.api_key:
+            raise ConfigurationError("api_key is required")
+        if not 0 <= self.poll_wait <= MAX_POLL_WAIT:
+            raise ConfigurationError(f"poll_wait must be within 0..{MAX_POLL_WAIT:g} seconds")
+        if self.max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        if self.gpu_memory_gb < 0:
+            raise ConfigurationError("gpu_memory_gb must be >= 0")
+        for name in ("heartbeat_interval", "submit_timeout", "backoff_base", "backoff_cap"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be > 0")
+        if self.shutdown_grace < 0:
+            raise ConfigurationError("shutdown_grace must be >= 0")
+
+    @property
+    def request_timeout(self) -> float:
+        """Deadline of one request: a long-poll plus room for a slow answer."""
+        return self.poll_wait + 15.0

@@ -1,0 +1,160 @@
+"""The miner's own decisions, against an in-memory node: retries, re-registration, lease
+loss, executor failures and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from aitbc.core.signing import SigningKey
+from aitbc.errors import AuthenticationError, ConflictError, ConnectError, ServerError
+from aitbc.miner import Execution, ExecutionCanceled, Executor, Miner, MinerConfig
+from aitbc.miner.executors import EchoExecutor, HashChainExecutor
+
+from .fake_node import FakeNode
+
+
+class Blocking(Executor):
+    """Runs until canceled, or for ``seconds`` when given."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        self.started = threading.Event()
+
+    def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
+        self.started.set()
+        if cancel.wait(self.seconds):
+            raise ExecutionCanceled("stopped")
+        return Execution(result={"slept": self.seconds}, units=1)
+
+
+class Broken(Executor):
+    def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
+        raise ZeroDivisionError("boom")
+
+
+def _miner(node: FakeNode, executors: dict[str, Executor] | None = None, **kw: Any) -> Miner:
+    config = MinerConfig(
+        coordinator="http://fake",
+        api_key="k",
+        poll_wait=0.02,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        **kw,
+    )
+    return Miner(
+        config,
+        executors=executors or {"echo": EchoExecutor(), "sha256": HashChainExecutor()},
+        key=SigningKey.generate(),
+        transport=node,
+    )
+
+
+async def _until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        await asyncio.sleep(0.01)
+
+
+async def _serve(miner: Miner, condition: Callable[[], bool]) -> None:
+    task = asyncio.create_task(miner.run())
+    try:
+        await _until(condition)
+    finally:
+        miner.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_job_result_is_attested_and_receipt_checked() -> None:
+    node = FakeNode()
+    node.add_job("sha256", {"data": "abc", "rounds": 3})
+    miner = _miner(node)
+    await _serve(miner, lambda: miner.stats.completed == 1)
+    assert node.registrations[0]["capabilities"]["job_types"] == ["echo", "sha256"]
+    assert node.results["job_1"]["units"] == 1
+    assert miner.stats.bad_receipts == 0
+    assert miner.stats.receipts[0]["job_id"] == "job_1"
+
+
+@pytest.mark.parametrize(
+    ("job_type", "payload", "message"),
+    [
+        ("sha256", {"data": "abc"}, "rounds"),
+        ("gpu-llm", {"prompt": "x"}, "no executor for job type 'gpu-llm'"),
+        ("broken", {}, "ZeroDivisionError: boom"),
+    ],
+)
+async def test_failures_are_reported(job_type: str, payload: dict[str, Any], message: str) -> None:
+    node = FakeNode()
+    node.add_job(job_type, payload)
+    miner = _miner(node, {"sha256": HashChainExecutor(), "broken": Broken()})
+    await _serve(miner, lambda: miner.stats.failed == 1)
+    assert message in node.failures["job_1"]
+    assert not node.results
+
+
+async def test_node_outage_is_survived_with_backoff() -> None:
+    node = FakeNode()
+    node.fail_next["info"] = [ConnectError("refused")] * 2
+    node.fail_next["poll"] = [ConnectError("refused"), ServerError("down", status=503)]
+    node.fail_next["result"] = [ConnectError("reset")]
+    node.add_job("echo", {"x": 1})
+    miner = _miner(node)
+    await _serve(miner, lambda: miner.stats.completed == 1)
+    assert node.calls.count("info") == 3
+    assert node.calls.count("result") == 2
+
+
+async def test_forgotten_miner_registers_again() -> None:
+    node = FakeNode()
+    gone = ConflictError("who?", status=409, code="miner_not_registered")
+    node.fail_next["poll"] = [gone]
+    node.add_job("echo", {"x": 1})
+    miner = _miner(node)
+    await _serve(miner, lambda: miner.stats.completed == 1)
+    assert len(node.registrations) == 2
+
+
+async def test_rejected_key_makes_run_raise() -> None:
+    node = FakeNode()
+    node.fail_next["register"] = [AuthenticationError("bad key", status=401)]
+    with pytest.raises(AuthenticationError):
+        await asyncio.wait_for(_miner(node).run(), 10)
+    assert "poll" not in node.calls
+
+
+async def test_lost_lease_stops_the_job_and_drops_its_result() -> None:
+    node = FakeNode(lease_seconds=0.6)  # heartbeats every 0.2 s
+    node.renew = False
+    node.add_job("slow", {})
+    miner = _miner(node, {"slow": Blocking()})
+    await _serve(miner, lambda: miner.stats.lost == 1)
+    assert not node.results and not node.failures
+    assert miner.heartbeat_interval() == pytest.approx(0.2, abs=0.05)
+
+
+async def test_stop_lets_the_running_job_finish() -> None:
+    node = FakeNode()
+    node.add_job("slow", {})
+    slow = Blocking(seconds=0.3)
+    miner = _miner(node, {"slow": slow}, shutdown_grace=10.0)
+    await _serve(miner, slow.started.is_set)
+    assert miner.stats.completed == 1
+    assert node.results["job_1"]["result"] == {"slept": 0.3}
+
+
+async def test_stop_fails_a_job_that_outlives_the_grace_period() -> None:
+    node = FakeNode()
+    node.add_job("slow", {})
+    stuck = Blocking()
+    miner = _miner(node, {"slow": stuck}, shutdown_grace=0.05)
+    await _serve(miner, stuck.started.is_set)
+    assert miner.stats.failed == 1
+    assert "shut down" in node.failures["job_1"]
+    assert node.calls[-1] == "fail"  # nothing polled after the stop
