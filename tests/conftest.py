@@ -68,3 +68,54 @@ def redis_url() -> Iterator[str]:
 def redis_prefix() -> str:
     """A unique key/channel prefix so parallel runs on one Redis never collide."""
     return f"aitbc-test-{uuid.uuid4().hex[:10]}"
+
+
+# --- coordinator node fixtures (aitbc.node.embedded) -------------------------------------
+# ``node``: a real node on SQLite in tmp_path; ``pg_node``: the same on a fresh PostgreSQL
+# database; ``node_factory``: ``await node_factory(chain_id=5, database_url=None, **settings)``
+# starts more nodes, all stopped at teardown. Each yields an EmbeddedNode with ``.url``,
+# ``.admin_key``, ``.chain_id``, ``create_principal(role, name)`` and ``faucet(id, amount)``.
+
+from collections.abc import Awaitable, Callable  # noqa: E402
+from contextlib import AsyncExitStack  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+NODE_TEST_SETTINGS: dict[str, Any] = {"sweep_interval": 0.2, "poll_recheck_seconds": 0.1}
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Any]:
+    """A running node on SQLite (file in tmp_path), chain_id 1."""
+    from aitbc.node.embedded import run_node
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'node.sqlite3'}"
+    async with run_node(url, chain_id=1, **NODE_TEST_SETTINGS) as running:
+        yield running
+
+
+@pytest.fixture
+async def pg_node(postgres_url: str) -> AsyncIterator[Any]:
+    """A running node on a fresh PostgreSQL database, chain_id 1."""
+    from aitbc.node.embedded import run_node
+
+    async with run_node(postgres_url, chain_id=1, **NODE_TEST_SETTINGS) as running:
+        yield running
+
+
+@pytest.fixture
+async def node_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Start extra nodes: ``await node_factory(chain_id=5)`` (SQLite unless a URL is given)."""
+    from aitbc.node.embedded import run_node
+
+    async with AsyncExitStack() as stack:
+        counter = 0
+
+        async def start(chain_id: int = 1, database_url: str | None = None, **settings: Any) -> Any:
+            nonlocal counter
+            counter += 1
+            url = database_url or f"sqlite+aiosqlite:///{tmp_path / f'node{counter}.sqlite3'}"
+            merged = {**NODE_TEST_SETTINGS, **settings}
+            return await stack.enter_async_context(run_node(url, chain_id=chain_id, **merged))
+
+        yield start

@@ -1,0 +1,48 @@
+"""FastAPI dependencies that turn ``X-API-Key`` into a :class:`Principal`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from .problems import NodeProblem, forbidden
+from .runtime import Node
+from .services.principals import Principal, authenticate
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+async def current_principal(
+    request: Request, api_key: Annotated[str | None, Depends(_api_key)]
+) -> Principal:
+    """The principal of the request's key; 401 unauthenticated when missing or unknown."""
+    if not api_key:
+        raise NodeProblem(401, "unauthenticated", "missing X-API-Key header")
+    principal = await authenticate(get_node(request), api_key)
+    if principal is None:
+        raise NodeProblem(401, "unauthenticated", "unknown API key")
+    return principal
+
+
+def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting only ``roles``; others get 403 forbidden."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise forbidden(f"this route is for {' or '.join(roles)} keys")
+        return principal
+
+    return check
+
+
+NodeDep = Annotated[Node, Depends(get_node)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]

@@ -1,0 +1,102 @@
+"""Engines, sessions and migrations for SQLite and PostgreSQL.
+
+SQLite transactions start with ``BEGIN IMMEDIATE`` so a read-then-write transaction takes
+the write lock up front and waits (busy timeout) instead of failing on lock upgrade.
+PostgreSQL runs at READ COMMITTED; every state change is a compare-and-set UPDATE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ..errors import ConfigurationError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: pg_advisory_lock key so that several workers starting at once migrate one at a time.
+_MIGRATION_LOCK = 0x41495442
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    Raises ConfigurationError for an unsupported or malformed URL.
+    """
+    if url.startswith("postgresql://"):
+        url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    if url.startswith("sqlite://"):
+        url = url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql+asyncpg://"):
+        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    elif url.startswith("sqlite+aiosqlite://"):
+        kwargs = {"connect_args": {"timeout": 30}}
+    else:
+        raise ConfigurationError(f"unsupported database URL {url!r} (use sqlite or postgresql)")
+    try:
+        engine = create_async_engine(url, **kwargs)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(f"bad database URL {url!r}: {exc}") from exc
+    if is_sqlite(engine):
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the driver so "begin" below decides.
+        dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _upgrade(sync_conn: Connection, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, revision)
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision``; safe with several workers at once.
+
+    Raises ConfigurationError when the database cannot be reached or migrated.
+    """
+    pg = engine.dialect.name == "postgresql"
+    try:
+        async with engine.connect() as conn:
+            if pg:
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+                await conn.commit()
+            try:
+                await conn.run_sync(_upgrade, revision)
+                await conn.commit()
+            finally:
+                if pg:
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK}
+                    )
+                    await conn.commit()
+    except (SQLAlchemyError, OSError) as exc:
+        raise ConfigurationError(f"cannot migrate {engine.url!r}: {exc}") from exc

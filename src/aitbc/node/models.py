@@ -1,0 +1,211 @@
+"""SQLAlchemy 2 models. The schema itself is created only by the Alembic migrations in
+``migrations/``; a test checks the two agree.
+
+Money columns are BIGINT base units; times are stored as naive UTC and read back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC timestamp that is stored naive on every backend and read back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class PrincipalRow(Base):
+    __tablename__ = "principals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MetaRow(Base):
+    """Node identity that must survive restarts: chain id, coordinator id, signing seed."""
+
+    __tablename__ = "node_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TransferRow(Base):
+    __tablename__ = "transfers"
+    __table_args__ = (
+        Index("ix_transfers_from_created", "from_account", "created_at"),
+        Index("ix_transfers_to_created", "to_account", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    from_account: Mapped[str] = mapped_column(String(64))
+    to_account: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    memo: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state_created", "state", "created_at"),
+        Index("ix_jobs_client_created", "client_id", "created_at"),
+        Index("ix_jobs_miner_created", "miner_id", "created_at"),
+        Index("ix_jobs_state_expires", "state", "expires_at"),
+        Index("ix_jobs_state_lease", "state", "lease_expires_at"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40))
+    job_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[Any] = mapped_column(JSON)
+    input_hash: Mapped[str] = mapped_column(String(80))
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSON)
+    min_gpu_memory_gb: Mapped[int] = mapped_column(Integer, default=0)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    max_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    price: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    miner_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    ttl_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    receipt_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class JobModelRow(Base):
+    """One model a job requires: kept in rows so the claim query stays portable SQL."""
+
+    __tablename__ = "job_models"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class MinerRow(Base):
+    __tablename__ = "miners"
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id"), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_state_created", "state", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(40), index=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    price_per_unit: Mapped[int] = mapped_column(BigInteger)
+    models: Mapped[list[str]] = mapped_column(JSON)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    gpu_memory_gb: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OfferModelRow(Base):
+    __tablename__ = "offer_models"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class BidRow(Base):
+    __tablename__ = "bids"
+    __table_args__ = (Index("ix_bids_client_created", "client_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(40))
+    units: Mapped[int] = mapped_column(Integer)
+    price_per_unit: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReceiptRow(Base):
+    __tablename__ = "receipts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(40), unique=True)
+    client_id: Mapped[str] = mapped_column(String(40))
+    miner_id: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdempotencyRow(Base):
+    """First answer to an idempotent request, keyed per principal and route."""
+
+    __tablename__ = "idempotency_keys"
+    principal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventTopicRow(Base):
+    """Per-topic counter: updating it in the event's transaction makes seq gap-free."""
+
+    __tablename__ = "event_topics"
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    data: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

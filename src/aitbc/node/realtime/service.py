@@ -1,0 +1,106 @@
+"""The realtime service of one node process: hub, log access, fan-out, live connections."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..events import EventRecord, last_seq, read_events
+from ..runtime import Node
+from ..services.principals import Principal, authenticate
+from .fanout import RedisFanout
+from .hub import READ_BATCH, EventHub
+
+log = logging.getLogger("aitbc.node.realtime")
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """Limits and timers of the WS and SSE doors.
+
+    ``outbound_queue`` bounds each connection's (or SSE stream's) unsent messages: past
+    it the node closes that connection (WS code 4008) instead of buffering without end
+    or stalling anyone else. ``heartbeat_timeout`` closes a WS peer silent that long.
+    """
+
+    outbound_queue: int = 1024
+    heartbeat_interval: float = 15.0
+    heartbeat_timeout: float = 45.0
+    auth_timeout: float = 10.0
+    max_subscriptions: int = 256
+    max_inflight: int = 256
+    redis_channel: str = "aitbc:events"
+    resync_interval: float = 30.0
+
+
+class Closable(Protocol):
+    """A live connection the service can drop (WS connection or SSE stream)."""
+
+    def kill(self, code: int, reason: str) -> None: ...
+
+
+class Realtime:
+    """Per-process realtime state; created by :func:`aitbc.node.realtime.install`."""
+
+    def __init__(self, node: Node, settings: RealtimeSettings) -> None:
+        self.node = node
+        self.settings = settings
+        self.hub = EventHub()
+        self.connections: set[Closable] = set()
+        self.fanout: RedisFanout | None = None
+        if node.settings.redis_url:
+            self.fanout = RedisFanout(
+                node.settings.redis_url,
+                settings.redis_channel,
+                self.hub.notify,
+                self.hub.poke_all,
+                resync_interval=settings.resync_interval,
+            )
+
+    async def start(self) -> None:
+        """Hook into the node's commits and start the fan-out (if Redis is configured)."""
+        if self.on_commit not in self.node.event_listeners:
+            self.node.event_listeners.append(self.on_commit)
+        if self.fanout is not None:
+            await self.fanout.start()
+
+    async def stop(self) -> None:
+        """Drop every live connection and stop the fan-out."""
+        self.kick_all(1001, "node shutting down")
+        if self.on_commit in self.node.event_listeners:
+            self.node.event_listeners.remove(self.on_commit)
+        if self.fanout is not None:
+            await self.fanout.stop()
+
+    async def on_commit(self, records: list[EventRecord]) -> None:
+        """Event listener: wake local feeds now, tell other workers in the background."""
+        self.hub.publish(records)
+        if self.fanout is not None:
+            self.fanout.announce(records)
+
+    async def read(self, topic: str, after_seq: int) -> list[EventRecord]:
+        """A batch of ``topic`` events after ``after_seq`` from the log."""
+        async with self.node.sessions() as session:
+            return await read_events(session, topic, after_seq, READ_BATCH)
+
+    async def head(self, topic: str) -> int:
+        """The newest seq of ``topic`` (0 when it has none)."""
+        async with self.node.sessions() as session:
+            return await last_seq(session, topic)
+
+    async def authenticate(self, api_key: str | None) -> Principal | None:
+        """The principal of ``api_key`` (None for a missing or unknown key)."""
+        if not api_key:
+            return None
+        return await authenticate(self.node, api_key)
+
+    def kick_all(self, code: int, reason: str) -> int:
+        """Close every live WS connection and SSE stream; return how many.
+
+        Operators use it to drain a worker; tests use it to prove clients resume.
+        """
+        victims = list(self.connections)
+        for connection in victims:
+            connection.kill(code, reason)
+        return len(victims)

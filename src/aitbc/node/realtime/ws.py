@@ -1,0 +1,304 @@
+"""The node's WebSocket door, ``/v1/ws``.
+
+Per connection: one reader (this coroutine), one writer draining a bounded outbound
+queue, one heartbeat, one task per request and per subscription. Nothing a connection
+does can block another: a message that does not fit its queue closes *that* connection
+with 4008 "slow consumer" and the client resumes from its last seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from ...core.envelope import error_envelope
+from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
+from ..events import EventRecord
+from ..problems import NodeProblem
+from ..services.principals import Principal
+from .authz import authorize_topic, topic_or_problem
+from .dispatch import Envelope, EnvelopeError, call_app
+from .hub import Feed, StreamGap
+from .service import Realtime
+
+log = logging.getLogger("aitbc.node.realtime")
+
+CLOSE_HEARTBEAT_TIMEOUT = 4002
+
+
+def _error(rid: Any, status: int, code: str, message: str, details: list[Any] | None = None) -> Any:
+    body = error_envelope(code, message, f"ws_{rid}", details)
+    return {"id": rid, "status": status, **body}
+
+
+class WSConnection:
+    """One accepted WebSocket: requests, subscriptions, heartbeats, slow-consumer cut-off."""
+
+    def __init__(self, rt: Realtime, websocket: WebSocket) -> None:
+        self.rt = rt
+        self.websocket = websocket
+        self.principal: Principal | None = None
+        self.api_key: str | None = None
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(rt.settings.outbound_queue)
+        self.subscriptions: dict[str, asyncio.Task[None]] = {}
+        self.requests: set[asyncio.Task[None]] = set()
+        self.inflight = asyncio.Semaphore(rt.settings.max_inflight)
+        self.closing: tuple[int, str] | None = None
+        self.stopped = asyncio.Event()
+        self.last_heard = asyncio.get_running_loop().time()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Run until the peer leaves or the connection is killed; always cleans up."""
+        self.rt.connections.add(self)
+        tasks = [
+            asyncio.create_task(self._read()),
+            asyncio.create_task(self._write()),
+            asyncio.create_task(self._heartbeat()),
+        ]
+        try:
+            await self.stopped.wait()
+        finally:
+            self.rt.connections.discard(self)
+            everything = [*tasks, *self.subscriptions.values(), *self.requests]
+            for task in everything:
+                task.cancel()
+            await asyncio.gather(*everything, return_exceptions=True)
+            await self._close()
+
+    def kill(self, code: int, reason: str) -> None:
+        """Close this connection with ``code`` (first reason wins); never blocks."""
+        if self.closing is None:
+            self.closing = (code, reason)
+        self.stopped.set()
+
+    async def _close(self) -> None:
+        if self.websocket.application_state != WebSocketState.CONNECTED:
+            return
+        code, reason = self.closing or (1000, "")
+        # A slow peer may not read the close frame either: bounded, then uvicorn aborts.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self.websocket.close(code, reason)
+
+    def enqueue(self, message: Any) -> None:
+        """Queue one outbound message; a full queue kills the connection (4008)."""
+        if self.closing is not None:
+            return
+        try:
+            self.outbox.put_nowait(json.dumps(message, separators=(",", ":")))
+        except asyncio.QueueFull:
+            log.info("closing a slow WebSocket consumer")
+            self.kill(CLOSE_SLOW_CONSUMER, "slow consumer")
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self.websocket.send_text(await self.outbox.get())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.stopped.set()
+
+    async def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.rt.settings.heartbeat_interval
+        while True:
+            await asyncio.sleep(interval)
+            if loop.time() - self.last_heard > self.rt.settings.heartbeat_timeout:
+                self.kill(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
+                return
+            self.enqueue({"type": "ping", "ts": loop.time()})
+
+    # -- inbound -------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                raw = await self.websocket.receive_text()
+                self.last_heard = asyncio.get_running_loop().time()
+                await self._handle(raw)
+        except (WebSocketDisconnect, RuntimeError, KeyError):
+            pass  # the peer left (KeyError: a binary frame where text was expected)
+        finally:
+            self.stopped.set()
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.enqueue(_error(None, 400, "bad_request", "frames must be JSON objects"))
+            return
+        if message.get("type") in ("pong", "ping"):
+            if message["type"] == "ping":
+                self.enqueue({"type": "pong", "ts": message.get("ts")})
+            return
+        rid, method = message.get("id"), str(message.get("method") or "").lower()
+        if method == "auth":
+            await self._auth(rid, message.get("data"))
+        elif self.principal is None:
+            self.enqueue(_error(rid, 401, "unauthenticated", "send an API key first"))
+        elif method == "ping":
+            self.enqueue({"id": rid, "status": 200, "data": {"pong": True}})
+        elif method == "subscribe":
+            self._subscribe(rid, message)
+        elif method == "unsubscribe":
+            self._unsubscribe(rid, message.get("data"))
+        else:
+            self._start_request(rid, message)
+
+    async def _auth(self, rid: Any, data: Any) -> None:
+        key = data.get("api_key") if isinstance(data, dict) else None
+        principal = await self.rt.authenticate(key if isinstance(key, str) else None)
+        if principal is None:
+            self.enqueue(_error(rid, 401, "unauthenticated", "unknown API key"))
+            return
+        self.principal, self.api_key = principal, key
+        self.enqueue({"id": rid, "status": 200, "data": principal.wire()})
+
+    # -- requests (the REST door, in process) --------------------------------------------
+
+    def _start_request(self, rid: Any, message: dict[str, Any]) -> None:
+        try:
+            envelope = Envelope.parse(message)
+        except EnvelopeError as exc:
+            self.enqueue(_error(rid, 400, "bad_request", str(exc)))
+            return
+        task = asyncio.create_task(self._run_request(envelope))
+        self.requests.add(task)
+        task.add_done_callback(self.requests.discard)
+
+    async def _run_request(self, envelope: Envelope) -> None:
+        async with self.inflight:
+            status, body = await call_app(
+                self.websocket.app, self.websocket.scope, envelope, self.api_key
+            )
+        if status >= 400 and isinstance(body, dict) and "error" in body:
+            self.enqueue({"id": envelope.id, "status": status, "error": body["error"]})
+        elif status >= 400:
+            self.enqueue(_error(envelope.id, status, "http_" + str(status), str(body)))
+        else:
+            self.enqueue({"id": envelope.id, "status": status, "data": body})
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def _subscribe(self, rid: Any, message: dict[str, Any]) -> None:
+        sid = str(rid or "")
+        data = message.get("data") or {}
+        resume = data.get("resume_from") if isinstance(data, dict) else None
+        if not sid or sid in self.subscriptions:
+            self.enqueue(_error(rid, 400, "bad_request", "subscribe needs a fresh, unique id"))
+        elif resume is not None and (not isinstance(resume, int) or isinstance(resume, bool)):
+            self.enqueue(_error(rid, 400, "bad_request", "resume_from must be an integer"))
+        elif len(self.subscriptions) >= self.rt.settings.max_subscriptions:
+            self.enqueue(_error(rid, 429, "rate_limited", "too many subscriptions"))
+        else:
+            topic = str(message.get("path") or "")
+            task = asyncio.create_task(self._subscription(sid, topic, resume))
+            self.subscriptions[sid] = task
+            task.add_done_callback(lambda _t: self.subscriptions.pop(sid, None))
+
+    def _unsubscribe(self, rid: Any, data: Any) -> None:
+        sid = data.get("subscription_id") if isinstance(data, dict) else None
+        task = self.subscriptions.pop(str(sid), None)
+        if task is not None:
+            task.cancel()
+        self.enqueue({"id": rid, "status": 200, "data": {"unsubscribed": task is not None}})
+
+    async def _subscription(self, sid: str, name: str, resume_from: int | None) -> None:
+        feed: Feed | None = None
+        try:
+            feed = await self._open_feed(sid, name, resume_from)
+            await feed.run(self.rt.read, lambda record: self._event(sid, record))
+        except NodeProblem as problem:
+            self.enqueue(_error(sid, problem.status, problem.code, problem.message))
+        except StreamGap as gap:
+            self.enqueue(
+                {
+                    "subscription_id": sid,
+                    "topic": name,
+                    "status": 410,
+                    **error_envelope(STREAM_GAP, str(gap), f"ws_{sid}"),
+                }
+            )
+        finally:
+            if feed is not None:
+                self.rt.hub.detach(feed)
+
+    async def _open_feed(self, sid: str, name: str, resume_from: int | None) -> Feed:
+        assert self.principal is not None  # subscribe is refused before auth
+        topic = topic_or_problem(name)
+        await authorize_topic(self.rt.node, self.principal, topic)
+        head = await self.rt.head(topic.name)
+        cursor = head if resume_from is None else resume_from
+        if not 0 <= cursor <= head:
+            raise NodeProblem(
+                410,
+                STREAM_GAP,
+                f"{name}: seq {cursor} is not in the log "
+                f"(head {head}); the node cannot resume there",
+            )
+        feed = Feed(topic.name, cursor)
+        self.rt.hub.attach(feed)
+        # The answer goes out before any event of this subscription (one FIFO queue).
+        self.enqueue(
+            {
+                "id": sid,
+                "status": 200,
+                "data": {
+                    "subscription_id": sid,
+                    "topic": topic.name,
+                    "head_seq": head,
+                    "resume_from": cursor,
+                },
+            }
+        )
+        return feed
+
+    def _event(self, sid: str, record: EventRecord) -> None:
+        self.enqueue(
+            {
+                "subscription_id": sid,
+                "topic": record.topic,
+                "seq": record.seq,
+                "event": record.event,
+                "data": record.data,
+            }
+        )
+
+
+async def websocket_endpoint(rt: Realtime, websocket: WebSocket) -> None:
+    """Accept, authenticate (``X-API-Key`` header, or an ``auth`` first message) and serve."""
+    key = websocket.headers.get("x-api-key")
+    principal = await rt.authenticate(key)
+    if key and principal is None:
+        await _deny(websocket)
+        return
+    await websocket.accept()
+    connection = WSConnection(rt, websocket)
+    connection.principal, connection.api_key = principal, key
+    if principal is None:
+        asyncio.get_running_loop().call_later(rt.settings.auth_timeout, _require_auth, connection)
+    await connection.serve()
+
+
+def _require_auth(connection: WSConnection) -> None:
+    if connection.principal is None:
+        connection.kill(CLOSE_UNAUTHENTICATED, "unauthenticated")
+
+
+async def _deny(websocket: WebSocket) -> None:
+    """Refuse the upgrade with 401 and the error envelope when the server allows it."""
+    from starlette.responses import JSONResponse
+
+    body = error_envelope("unauthenticated", "unknown API key", "ws_handshake")
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse(body, status_code=401))
+    else:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "unauthenticated")

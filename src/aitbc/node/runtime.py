@@ -1,0 +1,122 @@
+"""The running node: engine, identity, transactions and post-commit event listeners.
+
+One :class:`Node` per process (per ASGI app). It holds nothing another worker would need:
+all state is in the database; the in-memory wake-up only shortens long-poll latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..core.signing import SigningKey
+from .clock import utcnow
+from .database import create_engine, migrate
+from .events import EventListener, EventRecord, PendingEvent, append_events
+from .settings import NodeSettings
+
+log = logging.getLogger("aitbc.node")
+
+
+class Tx:
+    """One database transaction plus the events it will append on commit.
+
+    Services receive a Tx, read and write through ``session`` and call :meth:`emit` for
+    every state change; ``now`` is the transaction's single notion of the current time.
+    """
+
+    def __init__(self, node: Node, session: AsyncSession) -> None:
+        self.node = node
+        self.session = session
+        self.now: datetime = utcnow()
+        self.pending: list[PendingEvent] = []
+
+    @property
+    def settings(self) -> NodeSettings:
+        return self.node.settings
+
+    def emit(self, topic: str, event: str, data: Any) -> None:
+        """Queue an event; it is written with this transaction or not at all."""
+        self.pending.append(PendingEvent(topic, event, data))
+
+
+class Wakeup:
+    """Wakes long-polling miners in this process when work may have appeared."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        """Return when notified or after ``timeout`` seconds, whichever comes first."""
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return
+
+
+class Node:
+    """Process-wide node state; create with settings, then ``await start()``."""
+
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings.database_url)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.event_listeners: list[EventListener] = [self._wake_pollers]
+        self.job_wakeup = Wakeup()
+        self.signing_key: SigningKey = SigningKey.generate()
+        self.coordinator_id = ""
+        self.created_admin_key: str | None = None
+
+    async def start(self) -> None:
+        """Migrate the schema, load or create the node identity, bootstrap the admin.
+
+        Sets ``created_admin_key`` when this start created the first admin key.
+        Raises ConfigurationError when the database is unusable or belongs to another chain.
+        """
+        from .services.identity import load_identity
+        from .services.principals import bootstrap_admin
+
+        await migrate(self.engine)
+        self.signing_key, self.coordinator_id = await load_identity(self)
+        self.created_admin_key = await bootstrap_admin(self)
+
+    async def close(self) -> None:
+        """Release every pooled connection."""
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """Run a block in one transaction; on success append its events, commit, notify.
+
+        Listeners run after the commit, so they never see an event that was rolled back.
+        """
+        async with self.sessions() as session:
+            async with session.begin():
+                tx = Tx(self, session)
+                yield tx
+                records = await append_events(session, tx.pending, tx.now)
+        if records:
+            await self.notify(records)
+
+    async def notify(self, records: list[EventRecord]) -> None:
+        """Call every listener with committed ``records``; a failing listener is logged."""
+        for listener in list(self.event_listeners):
+            try:
+                await listener(records)
+            except Exception:
+                log.exception("event listener %r failed", listener)
+
+    async def _wake_pollers(self, records: list[EventRecord]) -> None:
+        if any(r.event in ("job.created", "job.requeued") for r in records):
+            self.job_wakeup.notify()

@@ -1,0 +1,169 @@
+"""Marketplace: miners publish offers, clients bid; stats are aggregated by SQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..clock import new_id
+from ..models import BidRow, OfferModelRow, OfferRow
+from ..problems import conflict, forbidden, invalid, not_found
+from ..schemas import BidCreate, OfferCreate
+from .pagination import make_page, paginate
+from .principals import Principal
+from .wire import bid_wire, offer_wire
+
+if TYPE_CHECKING:
+    from ..runtime import Node, Tx
+
+TOPIC = "marketplace"
+
+
+async def create_offer(node: Node, principal: Principal, req: OfferCreate) -> dict[str, Any]:
+    """Publish an offer (miners only)."""
+    if principal.role != "miner":
+        raise forbidden("only miners publish offers")
+    async with node.transaction() as tx:
+        offer = OfferRow(
+            id=new_id("ofr"), provider_id=principal.id, capacity=req.capacity,
+            price_per_unit=req.price_per_unit, models=sorted(set(req.models)),
+            region=req.region, gpu_memory_gb=req.gpu_memory_gb, state="open",
+            created_at=tx.now,
+        )
+        tx.session.add(offer)
+        await tx.session.flush()
+        tx.session.add_all([OfferModelRow(offer_id=offer.id, model=m) for m in offer.models])
+        wire = offer_wire(offer)
+        tx.emit(TOPIC, "offer.created", wire)
+        return wire
+
+
+async def list_offers(
+    node: Node, filters: dict[str, Any], limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Offers matching ``model``, ``region``, ``max_price``, ``min_capacity``, ``state``."""
+    stmt = select(OfferRow)
+    if filters.get("state"):
+        stmt = stmt.where(OfferRow.state == filters["state"])
+    if filters.get("model"):
+        stmt = stmt.where(
+            OfferRow.id.in_(
+                select(OfferModelRow.offer_id).where(OfferModelRow.model == filters["model"])
+            )
+        )
+    if filters.get("region"):
+        stmt = stmt.where(OfferRow.region == filters["region"])
+    if filters.get("max_price") is not None:
+        stmt = stmt.where(OfferRow.price_per_unit <= filters["max_price"])
+    if filters.get("min_capacity") is not None:
+        stmt = stmt.where(OfferRow.capacity >= filters["min_capacity"])
+    stmt = paginate(stmt, OfferRow.created_at, OfferRow.id, limit, cursor)
+    async with node.sessions() as session:
+        rows = (await session.scalars(stmt)).all()
+    return make_page(rows, limit, lambda r: (r.created_at, r.id), offer_wire)
+
+
+async def close_offer(node: Node, principal: Principal, offer_id: str) -> dict[str, Any]:
+    """Close an open offer (its provider only); 409 invalid_state if already closed."""
+    async with node.transaction() as tx:
+        offer = await tx.session.get(OfferRow, offer_id)
+        if offer is None or (principal.role != "admin" and offer.provider_id != principal.id):
+            raise not_found("offer_not_found", "offer", offer_id)
+        if offer.state != "open":
+            raise conflict("invalid_state", f"offer {offer_id} is {offer.state}")
+        offer.state = "closed"
+        await tx.session.flush()
+        wire = offer_wire(offer)
+        tx.emit(TOPIC, "offer.closed", wire)
+        return wire
+
+
+async def create_bid(node: Node, principal: Principal, req: BidCreate) -> dict[str, Any]:
+    """Bid on an open offer (clients only); units may not exceed its capacity."""
+    if principal.role != "client":
+        raise forbidden("only clients place bids")
+    async with node.transaction() as tx:
+        offer = await tx.session.get(OfferRow, req.offer_id)
+        if offer is None:
+            raise not_found("offer_not_found", "offer", req.offer_id)
+        if offer.state != "open":
+            raise conflict("invalid_state", f"offer {offer.id} is {offer.state}")
+        if req.units > offer.capacity:
+            raise invalid(f"offer {offer.id} has capacity {offer.capacity}", ["body", "units"])
+        bid = BidRow(
+            id=new_id("bid"), offer_id=offer.id, client_id=principal.id, units=req.units,
+            price_per_unit=req.price_per_unit, state="open", created_at=tx.now,
+        )
+        tx.session.add(bid)
+        await tx.session.flush()
+        wire = bid_wire(bid)
+        tx.emit(TOPIC, "bid.created", wire)
+        return wire
+
+
+async def list_bids(
+    node: Node, principal: Principal, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Clients: their bids; miners: bids on their offers; admins: all."""
+    stmt = select(BidRow)
+    if principal.role == "client":
+        stmt = stmt.where(BidRow.client_id == principal.id)
+    elif principal.role == "miner":
+        own = select(OfferRow.id).where(OfferRow.provider_id == principal.id)
+        stmt = stmt.where(BidRow.offer_id.in_(own))
+    stmt = paginate(stmt, BidRow.created_at, BidRow.id, limit, cursor)
+    async with node.sessions() as session:
+        rows = (await session.scalars(stmt)).all()
+    return make_page(rows, limit, lambda r: (r.created_at, r.id), bid_wire)
+
+
+async def cancel_bid(node: Node, principal: Principal, bid_id: str) -> dict[str, Any]:
+    """Cancel an open bid (the bidder only)."""
+    async with node.transaction() as tx:
+        bid = await tx.session.get(BidRow, bid_id)
+        if bid is None or (principal.role != "admin" and bid.client_id != principal.id):
+            raise not_found("bid_not_found", "bid", bid_id)
+        if bid.state != "open":
+            raise conflict("invalid_state", f"bid {bid_id} is {bid.state}")
+        bid.state = "canceled"
+        await tx.session.flush()
+        wire = bid_wire(bid)
+        tx.emit(TOPIC, "bid.canceled", wire)
+        return wire
+
+
+def _price(value: Any) -> str | None:
+    return None if value is None else str(int(value))
+
+
+async def stats(node: Node) -> dict[str, Any]:
+    """Aggregates over open offers and bids, computed by the database."""
+    is_open = OfferRow.state == "open"
+    async with node.sessions() as session:
+        agg = (await session.execute(
+            select(
+                func.count(OfferRow.id), func.coalesce(func.sum(OfferRow.capacity), 0),
+                func.min(OfferRow.price_per_unit), func.max(OfferRow.price_per_unit),
+                func.sum(OfferRow.price_per_unit),
+            ).where(is_open)
+        )).one()
+        active_bids = await session.scalar(
+            select(func.count(BidRow.id)).where(BidRow.state == "open")
+        )
+        per_model = (await session.execute(
+            select(OfferModelRow.model, func.count(OfferRow.id), func.sum(OfferRow.capacity))
+            .join(OfferRow, OfferRow.id == OfferModelRow.offer_id)
+            .where(is_open)
+            .group_by(OfferModelRow.model)
+            .order_by(OfferModelRow.model)
+        )).all()
+    count, capacity, low, high, total = agg
+    avg = None if not count else f"{(Decimal(int(total)) / count).normalize():f}"
+    return {
+        "open_offers": int(count), "open_capacity": int(capacity),
+        "active_bids": int(active_bids or 0),
+        "min_price": _price(low), "max_price": _price(high), "avg_price": avg,
+        "models": {m: {"offers": int(n), "capacity": int(c)} for m, n, c in per_model},
+    }

@@ -1,0 +1,105 @@
+"""Principals and their API keys. Keys are stored as SHA-256 hashes only."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import new_id
+from ..models import AccountRow, ApiKeyRow, PrincipalRow
+from ..problems import NodeProblem
+from .wire import principal_wire
+
+if TYPE_CHECKING:
+    from ..runtime import Node, Tx
+
+ROLES = ("client", "miner", "admin")
+log = logging.getLogger("aitbc.node")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: derived from the API key alone."""
+
+    id: str
+    role: str
+    name: str
+    created_at: datetime
+
+    def wire(self) -> dict[str, Any]:
+        return principal_wire(PrincipalRow(**self.__dict__))
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return "aitbc_" + secrets.token_urlsafe(32)
+
+
+async def create_principal(
+    tx: Tx, role: str, name: str, api_key: str | None = None
+) -> tuple[Principal, str]:
+    """Create a principal, its account and one API key; return both (key in plaintext)."""
+    if role not in ROLES:
+        raise NodeProblem(422, "validation_error", f"role must be one of {', '.join(ROLES)}")
+    key = api_key or new_api_key()
+    principal = Principal(new_id("prn"), role, name, tx.now)
+    tx.session.add(PrincipalRow(**principal.__dict__))
+    await tx.session.flush()
+    await tx.session.execute(
+        insert(ApiKeyRow).values(key_hash=hash_key(key), principal_id=principal.id,
+                                 created_at=tx.now)
+    )
+    await tx.session.execute(
+        insert(AccountRow).values(id=principal.id, balance=0, created_at=tx.now)
+    )
+    return principal, key
+
+
+async def authenticate(node: Node, api_key: str) -> Principal | None:
+    """The principal owning ``api_key``, or None for an unknown key."""
+    async with node.sessions() as session:
+        row = await session.scalar(
+            select(PrincipalRow)
+            .join(ApiKeyRow, ApiKeyRow.principal_id == PrincipalRow.id)
+            .where(ApiKeyRow.key_hash == hash_key(api_key))
+        )
+        if row is None:
+            return None
+        return Principal(row.id, row.role, row.name, row.created_at)
+
+
+async def bootstrap_admin(node: Node) -> str | None:
+    """Make sure an admin can log in; return the key when this call generated one.
+
+    A configured ``admin_key`` is registered if unknown. Without one, the first start
+    of an empty node creates an admin key and prints it once to stderr.
+    """
+    configured = node.settings.admin_key
+    if configured and await authenticate(node, configured) is not None:
+        return None
+    async with node.sessions() as session:
+        admin = await session.scalar(select(PrincipalRow.id).where(PrincipalRow.role == "admin"))
+    if configured is None and admin is not None:
+        return None
+    try:
+        async with node.transaction() as tx:
+            _, key = await create_principal(tx, "admin", "admin", configured)
+    except IntegrityError:
+        # Another worker registered the same configured key at the same moment.
+        return None
+    if configured is None:
+        print(f"aitbc node: created admin API key {key}", file=sys.stderr)  # noqa: T201
+        log.warning("created the first admin API key (printed to stderr)")
+        return key
+    return None

@@ -1,0 +1,145 @@
+"""A miner finishes a job: result with attestation (receipt + payout) or failure (refund).
+
+Both are accepted only from the lease holder while the job is RUNNING and its lease
+valid: the compare-and-set guard is the same one the sweeper's requeue uses, so a late
+result and a requeue can never both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+
+from ...core.canonical import canonical_json, content_hash
+from ...core.receipts import miner_claim, sign_receipt
+from ...core.signing import ALG, VerifyKey
+from ...errors import ConfigurationError
+from ..clock import iso, new_id
+from ..models import JobRow, MinerRow, ReceiptRow
+from ..problems import NodeProblem, conflict, invalid, not_found
+from ..schemas import JobFail, JobResult
+from . import ledger
+from .principals import Principal
+from .transitions import TERMINAL, apply_due, cas, close_with_refund
+from .wire import job_wire
+
+if TYPE_CHECKING:
+    from ..runtime import Node, Tx
+
+
+async def held_job(tx: Tx, principal: Principal, job_id: str) -> JobRow:
+    """The RUNNING job this miner holds under a valid lease, or the right 404/409."""
+    if principal.role != "miner":
+        raise NodeProblem(403, "forbidden", "only the miner holding the job may do this")
+    job = await tx.session.get(JobRow, job_id)
+    if job is None:
+        raise not_found("job_not_found", "job", job_id)
+    job = await apply_due(tx, job)
+    if job.state in TERMINAL:
+        raise conflict("invalid_state", f"job {job_id} is {job.state}")
+    if job.state != "RUNNING" or job.miner_id != principal.id:
+        raise conflict("lease_lost", f"job {job_id} is not held by you")
+    return job
+
+
+def _holder_guard(tx: Tx, principal: Principal) -> list[ColumnElement[bool]]:
+    return [
+        JobRow.state == "RUNNING",
+        JobRow.miner_id == principal.id,
+        JobRow.lease_expires_at > tx.now,
+    ]
+
+
+def _claim_fields(tx: Tx, job: JobRow, req: JobResult) -> dict[str, Any]:
+    try:
+        output_hash = content_hash(req.result)
+    except ConfigurationError as exc:
+        raise invalid(str(exc), ["body", "result"]) from exc
+    return {
+        "job_id": job.id,
+        "input_hash": job.input_hash,
+        "output_hash": output_hash,
+        "units": req.units,
+        "price": str(job.price),
+        "chain_id": tx.settings.chain_id,
+        "coordinator_id": tx.node.coordinator_id,
+        "miner_id": job.miner_id,
+    }
+
+
+def _check_attestation(miner: MinerRow, claim: dict[str, Any], req: JobResult) -> None:
+    att = req.attestation
+    key = VerifyKey.from_b64(miner.public_key)
+    ok = att.alg == ALG and att.key_id == key.key_id
+    if not ok or not key.verify(att.sig, canonical_json(miner_claim(claim))):
+        raise NodeProblem(
+            422, "bad_signature",
+            "attestation does not verify against your registered key over the claim "
+            "{job_id, input_hash, output_hash, units, price, chain_id, coordinator_id, "
+            "miner_id}",
+        )
+
+
+def _build_receipt(tx: Tx, job: JobRow, miner: MinerRow, claim: dict[str, Any],
+                   req: JobResult) -> dict[str, Any]:
+    body = {
+        "receipt_id": new_id("rcpt"),
+        "version": 1,
+        **claim,
+        "client_id": job.client_id,
+        "job_type": job.job_type,
+        "nonce": secrets.token_hex(16),
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "completed_at": iso(tx.now),
+        "miner_key": miner.public_key,
+        "attestations": [{"role": "miner", **req.attestation.model_dump()}],
+    }
+    return sign_receipt(tx.node.signing_key, body)
+
+
+async def submit_result(
+    node: Node, principal: Principal, job_id: str, req: JobResult
+) -> dict[str, Any]:
+    """Complete a held job: verify the attestation, sign the receipt, pay the miner.
+
+    Returns ``{"job", "receipt"}``. Raises 422 bad_signature, 409 lease_lost or
+    invalid_state, 404 job_not_found.
+    """
+    async with node.transaction() as tx:
+        job = await held_job(tx, principal, job_id)
+        miner = await tx.session.get(MinerRow, principal.id)
+        if miner is None:
+            raise conflict("miner_not_registered", "register with /v1/miners/register first")
+        claim = _claim_fields(tx, job, req)
+        _check_attestation(miner, claim, req)
+        receipt = _build_receipt(tx, job, miner, claim, req)
+        done = await cas(
+            tx, job.id, _holder_guard(tx, principal), state="COMPLETED",
+            result=req.result, receipt_id=receipt["receipt_id"], lease_expires_at=None,
+        )
+        if done is None:
+            raise conflict("lease_lost", f"job {job_id} is no longer held by you")
+        tx.session.add(ReceiptRow(
+            id=receipt["receipt_id"], job_id=done.id, client_id=done.client_id,
+            miner_id=principal.id, body=receipt, created_at=tx.now,
+        ))
+        if done.price:
+            await ledger.move(tx, ledger.ESCROW, principal.id, done.price, "payout",
+                              job_id=done.id)
+        tx.emit(f"receipts:{done.client_id}", "receipt.issued", receipt)
+        return {"job": job_wire(done), "receipt": receipt}
+
+
+async def fail_job(node: Node, principal: Principal, job_id: str, req: JobFail) -> dict[str, Any]:
+    """The holder gives up: the job is FAILED and the client refunded."""
+    async with node.transaction() as tx:
+        job = await held_job(tx, principal, job_id)
+        done = await close_with_refund(
+            tx, job, "FAILED", _holder_guard(tx, principal), error=req.error
+        )
+        if done is None:
+            raise conflict("lease_lost", f"job {job_id} is no longer held by you")
+        return job_wire(done)

@@ -1,0 +1,81 @@
+"""Node settings: one frozen dataclass, from arguments or ``AITBC_NODE_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./aitbc-node.sqlite3"
+ENV_PREFIX = "AITBC_NODE_"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Everything a node needs to start.
+
+    ``signing_key_seed`` (base64url Ed25519 seed) and ``admin_key`` are optional: without
+    them the node generates a signing key (persisted in the database) and, when no admin
+    exists yet, an admin key that it prints once.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    chain_id: int = 1
+    signing_key_seed: str | None = None
+    lease_seconds: float = 30.0
+    max_attempts: int = 3
+    admin_key: str | None = None
+    redis_url: str | None = None
+    sweep_interval: float = 1.0
+    poll_recheck_seconds: float = 0.5
+    max_body_bytes: int = 1_048_576
+    default_ttl_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds <= 0 or self.sweep_interval <= 0:
+            raise ConfigurationError("lease_seconds and sweep_interval must be positive")
+        if self.max_attempts < 1:
+            raise ConfigurationError("max_attempts must be at least 1")
+        if self.chain_id < 0:
+            raise ConfigurationError("chain_id must not be negative")
+
+    def with_changes(self, **changes: Any) -> NodeSettings:
+        """A copy with ``changes`` applied (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> NodeSettings:
+        """Settings from ``AITBC_NODE_<FIELD>`` variables; unset ones keep defaults.
+
+        Raises ConfigurationError when a value does not parse.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(ENV_PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.name, str(field.type), raw)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``AITBC_NODE_*`` variables that reproduce these settings (for workers)."""
+        env: dict[str, str] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                env[ENV_PREFIX + field.name.upper()] = str(value)
+        return env
+
+
+def _parse(name: str, type_name: str, raw: str) -> Any:
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from exc
+    return raw
