@@ -1,0 +1,689 @@
+"""WebSocketTransport: many requests and subscriptions over one WebSocket.
+
+One reader task owns ``recv``; every request gets a future keyed by its id, so any number
+of coroutines share the socket without racing (web3.py #2090). The reader never waits:
+responses resolve futures at once and events go into bounded per-subscription buffers.
+
+Lossless subscriptions. Each subscription remembers the last sequence number it
+delivered. After a dropped connection the transport reconnects (exponential backoff,
+full jitter), re-authenticates (the API key rides on every handshake) and resubscribes
+every live subscription with ``resume_from`` = that number; replayed duplicates are
+dropped, so a subscriber sees each event exactly once, in order. When the node cannot
+replay (history pruned) the iterator raises :class:`~aitbc.errors.StreamGapError`.
+
+Overflow policy. A subscription buffer holds ``queue_size`` events. When the consumer is
+slower than the stream and the buffer is full, the transport does NOT block the reader
+and does NOT drop silently: it unsubscribes that one subscription and, once the consumer
+has drained the buffer, resubscribes from the last buffered seq. The node's event log is
+the overflow storage; other subscriptions and responses are unaffected.
+
+Config keys: ``ws_url`` (required), ``headers``, ``api_key`` (sent as ``X-API-Key``),
+``chain_id`` (checked against ``/v1/info`` on every connect), ``timeout`` (per request,
+default 30 s), ``open_timeout`` (10 s), ``close_timeout`` (2 s), ``queue_size`` (1000
+events per subscription), ``reconnect`` (True), ``reconnect_base_delay`` (0.05 s),
+``reconnect_max_delay`` (5 s), ``max_reconnect_attempts`` (None = keep trying),
+``heartbeat_interval`` (15 s), ``max_message_size`` (16 MiB), ``proxy`` (None).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+
+from ..core.streams import CLOSE_UNAUTHENTICATED, STREAM_GAP, Sequencer, Verdict, reconnect_delay
+from ..errors import (
+    AITBCError,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosed,
+    NetworkMismatchError,
+    ProtocolError,
+    ServerError,
+    StreamGapError,
+    TransportClosedError,
+    TransportError,
+    TransportTimeout,
+    api_error_class,
+)
+from .base import JSONDict, Transport
+
+__all__ = ["WebSocketSubscription", "WebSocketTransport", "map_websockets_error"]
+
+_log = logging.getLogger(__name__)
+_WX = websockets.exceptions
+
+# Checked in MRO order of the raised class, so the most specific entry wins.
+_WS_ERROR_MAP: dict[type[BaseException], type[AITBCError]] = {
+    _WX.InvalidURI: ConfigurationError,
+    _WX.InvalidProxy: ConfigurationError,
+    _WX.ConnectionClosed: ConnectionClosed,
+    _WX.InvalidHandshake: ProtocolError,
+    _WX.ProtocolError: ProtocolError,
+    _WX.PayloadTooBig: ProtocolError,
+    _WX.ConcurrencyError: ProtocolError,
+    _WX.WebSocketException: TransportError,
+    ConnectionError: ConnectionClosed,
+    TimeoutError: TransportTimeout,
+    OSError: ConnectError,
+}
+
+
+def map_websockets_error(exc: BaseException) -> AITBCError:
+    """The aitbc error for a websockets (or OS) exception; raise it ``from exc``.
+
+    A rejected handshake becomes the APIError of its HTTP status (401 →
+    AuthenticationError). Unknown exceptions map to TransportError.
+    """
+    if isinstance(exc, _WX.InvalidStatus):
+        response = exc.response
+        return _api_error(response.status_code, _json_or_none(response.body or b""))
+    for cls in type(exc).__mro__:
+        target = _WS_ERROR_MAP.get(cls)
+        if target is not None:
+            return target(f"{type(exc).__name__}: {exc}")
+    return TransportError(f"{type(exc).__name__}: {exc}")
+
+
+def _json_or_none(raw: bytes | bytearray | str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _api_error(status: int, body: Any) -> APIError:
+    """Build the APIError for a ``{"error": {...}}`` body (or anything else)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    err = err if isinstance(err, dict) else {}
+    details = err.get("details")
+    return api_error_class(status)(
+        str(err.get("message") or f"status {status}"),
+        status=status,
+        code=str(err.get("code") or "unknown_error"),
+        request_id=err.get("request_id"),
+        details=details if isinstance(details, list) else None,
+    )
+
+
+def _gap_error(topic: str, last_seq: int, body: Any) -> StreamGapError:
+    message = "the node cannot replay the events after this subscription's position"
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = str(body["error"].get("message") or message)
+    return StreamGapError(f"{topic}: {message}", topic=topic, last_seq=last_seq)
+
+
+def _setting(config: Mapping[str, Any], key: str, default: float | None) -> float | None:
+    value = config.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(f"config[{key!r}] must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+class _Settings:
+    """Validated transport settings (see the module docstring)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        url = config.get("ws_url")
+        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+            raise ConfigurationError("WebSocketTransport needs config['ws_url'] (ws:// or wss://)")
+        self.url = url
+        headers = dict(config.get("headers") or {})
+        if config.get("api_key"):
+            headers["X-API-Key"] = str(config["api_key"])
+        self.headers = {str(k): str(v) for k, v in headers.items()}
+        self.timeout = _setting(config, "timeout", 30.0)
+        self.open_timeout = _setting(config, "open_timeout", 10.0)
+        self.close_timeout = _setting(config, "close_timeout", 2.0) or 0.0
+        self.queue_size = max(1, int(_setting(config, "queue_size", 1000) or 1))
+        self.reconnect = bool(config.get("reconnect", True))
+        self.base_delay = _setting(config, "reconnect_base_delay", 0.05) or 0.0
+        self.max_delay = _setting(config, "reconnect_max_delay", 5.0) or 0.0
+        attempts = config.get("max_reconnect_attempts")
+        self.max_attempts = None if attempts is None else int(attempts)
+        self.heartbeat = _setting(config, "heartbeat_interval", 15.0)
+        self.max_size = int(_setting(config, "max_message_size", 16 * 2**20) or 2**20)
+        self.proxy: str | None = config.get("proxy")
+        chain = config.get("chain_id")
+        self.chain_id = None if chain is None else int(chain)
+
+
+class _Sub:
+    """Client-side state of one logical subscription (survives reconnects)."""
+
+    def __init__(self, topic: str, resume_from: int | None, size: int) -> None:
+        self.topic = topic
+        self.sequencer = Sequencer(topic, resume_from or 0)
+        self.positioned = resume_from is not None  # False until the node tells us "now"
+        self.buffer: deque[JSONDict] = deque()
+        self.size = size
+        self.server_id: str | None = None
+        self.overflowed = False
+        self.error: BaseException | None = None
+        self.closed = False
+        self.wakeup = asyncio.Event()
+
+    def resume_data(self) -> JSONDict:
+        return {"resume_from": self.sequencer.last_seq} if self.positioned else {}
+
+    def fail(self, error: BaseException) -> None:
+        if self.error is None:
+            self.error = error
+        self.wakeup.set()
+
+
+class WebSocketTransport(Transport):
+    """Multiplexed WebSocket transport (see the module docstring for behaviour and config).
+
+    Connects lazily on first use, like the seed. After ``disconnect()`` a call raises
+    TransportClosedError until ``connect()`` is called again.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.settings = _Settings(self.config)
+        self.ws_url = self.settings.url
+        self.websocket: ClientConnection | None = None
+        self._pending: dict[str, asyncio.Future[JSONDict]] = {}
+        self._routes: dict[str, _Sub] = {}  # server subscription id -> subscription
+        self._subs: set[_Sub] = set()
+        self._ids = itertools.count(1)
+        self._ready = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._connect_lock = asyncio.Lock()
+        self._closed_by_user = False
+        self._broken: BaseException | None = None
+        self._reauth_refused = False
+        self.reconnects = 0  # how many times a dropped connection was re-established
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the socket and start the reader (idempotent).
+
+        Raises ConnectError, AuthenticationError (bad key), NetworkMismatchError (the
+        node's chain_id differs from the configured one) or TransportTimeout.
+        """
+        async with self._connect_lock:
+            if self._supervisor is not None and not self._supervisor.done():
+                return
+            self._closed_by_user = False
+            self._broken = None
+            ws = await self._open()
+            self._attach(ws)
+            self._supervisor = asyncio.create_task(self._supervise(ws), name="aitbc-ws-reader")
+            self._connected = True
+
+    async def disconnect(self) -> None:
+        """Close the socket; fail in-flight requests and live subscriptions with
+        TransportClosedError. Returns promptly (bounded by ``close_timeout``) always."""
+        self._closed_by_user = True
+        self._connected = False
+        closed = TransportClosedError("WebSocketTransport was disconnected")
+        self._ready.set()  # wake requests waiting for a connection: they see "closed"
+        self._fail_pending(closed)
+        for sub in list(self._subs):
+            sub.fail(closed)
+        self._subs.clear()
+        self._routes.clear()
+        ws, self.websocket = self.websocket, None
+        if ws is not None:
+            await self._close_socket(ws)
+        tasks = [t for t in (self._supervisor, *self._background) if t is not None]
+        self._supervisor = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _close_socket(self, ws: ClientConnection) -> None:
+        try:
+            async with asyncio.timeout(self.settings.close_timeout):
+                await ws.close()
+        except (TimeoutError, OSError, _WX.WebSocketException) as exc:
+            _log.debug("graceful close failed (%r); aborting the socket", exc)
+        finally:
+            # Synchronous hard stop: runs even when the graceful close was cancelled.
+            ws.transport.abort()
+
+    async def _open(self) -> ClientConnection:
+        try:
+            ws = await ws_connect(
+                self.settings.url,
+                additional_headers=self.settings.headers,
+                open_timeout=self.settings.open_timeout,
+                close_timeout=self.settings.close_timeout,
+                max_size=self.settings.max_size,
+                proxy=self.settings.proxy,
+                ping_interval=self.settings.heartbeat,
+                ping_timeout=self.settings.heartbeat,
+            )
+        except (OSError, TimeoutError, _WX.WebSocketException) as exc:
+            mapped = map_websockets_error(exc)
+            if isinstance(mapped, TransportTimeout | ConnectionClosed | ProtocolError):
+                mapped = ConnectError(f"cannot open {self.settings.url}: {mapped}")
+            raise mapped from exc
+        try:
+            await self._check_chain(ws)
+        except BaseException:
+            ws.transport.abort()
+            raise
+        return ws
+
+    async def _check_chain(self, ws: ClientConnection) -> None:
+        """Refuse a node on another chain. Runs before the reader starts: no recv race."""
+        expected = self.settings.chain_id
+        if expected is None:
+            return
+        await ws.send(json.dumps({"id": "chain-check", "method": "GET", "path": "/v1/info"}))
+        try:
+            async with asyncio.timeout(self.settings.open_timeout):
+                while True:
+                    reply = _json_or_none(await ws.recv())
+                    if isinstance(reply, dict) and reply.get("id") == "chain-check":
+                        break
+        except (TimeoutError, _WX.WebSocketException) as exc:
+            raise ConnectError(f"no /v1/info answer from {self.settings.url}") from exc
+        actual = (reply.get("data") or {}).get("chain_id")
+        if actual != expected:
+            raise NetworkMismatchError(
+                f"{self.settings.url} serves chain_id {actual}, configured {expected}"
+            )
+
+    def _attach(self, ws: ClientConnection) -> None:
+        self.websocket = ws
+        self._ready.set()
+
+    def _check_usable(self) -> None:
+        if self._closed_by_user:
+            raise TransportClosedError("WebSocketTransport used after disconnect(); connect()")
+        if self._broken is not None:
+            raise ConnectionClosed(f"connection lost for good: {self._broken}")
+
+    async def _ensure_started(self) -> None:
+        self._check_usable()
+        if self._supervisor is None:
+            await self.connect()
+
+    # -- the reader (one task per transport) -------------------------------------------
+
+    async def _supervise(self, ws: ClientConnection) -> None:
+        """Read until the socket drops, then reconnect and resubscribe, until closed."""
+        while True:
+            reason = await self._read_until_closed(ws)
+            self._ready.clear()
+            self.websocket = None
+            self._fail_pending(ConnectionClosed(f"connection lost: {reason}"))
+            if self._closed_by_user:
+                return
+            try:
+                ws = await self._reconnect(reason)
+            except AITBCError as exc:
+                self._give_up(exc)
+                return
+            self._attach(ws)
+            self._resubscribe_all()
+
+    async def _read_until_closed(self, ws: ClientConnection) -> str:
+        """Dispatch frames until the socket ends; return why it ended."""
+        try:
+            async for raw in ws:
+                self._dispatch(raw)
+        except (OSError, _WX.WebSocketException) as exc:
+            ws.transport.abort()
+            return f"{type(exc).__name__}: {exc}"
+        if ws.close_code == CLOSE_UNAUTHENTICATED:
+            self._reauth_refused = True
+        return f"closed by the node (code {ws.close_code}, {ws.close_reason!r})"
+
+    def _dispatch(self, raw: str | bytes) -> None:
+        message = _json_or_none(raw)
+        if not isinstance(message, dict):
+            _log.warning("ignoring a non-JSON-object frame")
+            return
+        if "subscription_id" in message:
+            self._on_event(message)
+        elif message.get("type") == "ping":
+            self._spawn(self._send_quietly({"type": "pong", "ts": message.get("ts")}))
+        elif "id" in message and "status" in message:
+            request_id = str(message["id"])
+            sub = self._routes.get(request_id)
+            if sub is not None:
+                # Position the subscription before the reader handles its first event.
+                self._on_subscribed(sub, request_id, message)
+            future = self._pending.pop(request_id, None)
+            if future is not None and not future.done():
+                future.set_result(message)
+
+    def _on_event(self, message: JSONDict) -> None:
+        sub = self._routes.get(str(message["subscription_id"]))
+        if sub is None or sub.overflowed or sub.error is not None:
+            return  # a stale server subscription still flushing: its events come again
+        if "error" in message:
+            self._routes.pop(str(message["subscription_id"]), None)
+            sub.fail(self._stream_error(sub, message))
+            return
+        seq = message.get("seq")
+        if not isinstance(seq, int):
+            sub.fail(ProtocolError(f"{sub.topic}: event without an integer seq"))
+            return
+        self._offer(sub, seq, message)
+
+    def _offer(self, sub: _Sub, seq: int, message: JSONDict) -> None:
+        verdict = sub.sequencer.judge(seq)
+        if verdict is Verdict.DUPLICATE:
+            return
+        if verdict is Verdict.GAP:
+            sub.fail(_gap_error(sub.topic, sub.sequencer.last_seq, None))
+            return
+        if len(sub.buffer) >= sub.size:
+            self._overflow(sub)
+            return
+        sub.sequencer.advance(seq)
+        sub.buffer.append(
+            {
+                "topic": message.get("topic", sub.topic),
+                "seq": seq,
+                "event": message.get("event"),
+                "data": message.get("data"),
+            }
+        )
+        sub.wakeup.set()
+
+    def _overflow(self, sub: _Sub) -> None:
+        """Stop this subscription on the node; the consumer resubscribes once drained."""
+        sub.overflowed = True
+        if sub.server_id is not None:
+            self._routes.pop(sub.server_id, None)
+            self._spawn(self._send_unsubscribe(sub.server_id))
+            sub.server_id = None
+
+    def _stream_error(self, sub: _Sub, message: JSONDict) -> AITBCError:
+        error = message.get("error")
+        code = error.get("code") if isinstance(error, dict) else None
+        if code == STREAM_GAP:
+            return _gap_error(sub.topic, sub.sequencer.last_seq, message)
+        return _api_error(int(message.get("status") or 500), message)
+
+    async def _reconnect(self, reason: str) -> ClientConnection:
+        if not self.settings.reconnect:
+            raise ConnectionClosed(f"connection lost and reconnect is off: {reason}")
+        if self._reauth_refused:
+            raise AuthenticationError(f"the node refused this API key: {reason}")
+        for attempt in itertools.count(1):
+            limit = self.settings.max_attempts
+            if limit is not None and attempt > limit:
+                raise ConnectError(f"gave up reconnecting after {limit} attempts: {reason}")
+            delay = reconnect_delay(
+                attempt, base=self.settings.base_delay, cap=self.settings.max_delay
+            )
+            await asyncio.sleep(delay)
+            try:
+                ws = await self._open()
+            except (ConnectError, TransportTimeout, ServerError) as exc:
+                _log.info("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            self.reconnects += 1
+            return ws
+        raise AssertionError("unreachable")  # pragma: no cover - itertools.count is endless
+
+    def _give_up(self, error: AITBCError) -> None:
+        self._broken = error
+        self._connected = False
+        self._ready.set()  # waiting requests wake up and see the failure
+        self._fail_pending(error)
+        for sub in list(self._subs):
+            sub.fail(error)
+
+    def _fail_pending(self, error: BaseException) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    def _resubscribe_all(self) -> None:
+        self._routes.clear()
+        for sub in list(self._subs):
+            if sub.server_id is not None and sub.error is None:
+                sub.server_id = None
+                self._spawn(self._subscribe(sub))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """Send one request envelope and await its answer (matched by id).
+
+        Returns the answer's ``data`` (``{}`` for none). Raises the APIError of an error
+        answer, TransportTimeout after ``timeout``, ConnectionClosed if the socket
+        dropped before the answer (the request may have run), TransportClosedError after
+        ``disconnect()``.
+        """
+        message: JSONDict = {"method": method.upper(), "path": path}
+        if data is not None:
+            message["data"] = dict(data)
+        if params:
+            message["params"] = {k: v for k, v in params.items() if v is not None}
+        if headers:
+            message["headers"] = dict(headers)
+        reply = await self._exchange(message)
+        status = int(reply.get("status") or 0)
+        if status >= 400:
+            raise _api_error(status, reply)
+        body = reply.get("data")
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise ProtocolError(f"{method} {path}: expected a JSON object answer")
+        return body
+
+    async def _exchange(self, message: JSONDict) -> JSONDict:
+        await self._ensure_started()
+        request_id = message.setdefault("id", f"r{next(self._ids)}")
+        future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                await self._ready.wait()
+                self._check_usable()
+                self._pending[request_id] = future
+                await self._send(message)
+                return await future
+        except TimeoutError as exc:
+            what = f"{message.get('method')} {message.get('path')}"
+            raise TransportTimeout(f"{what}: no answer within {self.settings.timeout}s") from exc
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def _send(self, message: JSONDict) -> None:
+        ws = self.websocket
+        if ws is None:
+            raise ConnectionClosed("not connected")
+        try:
+            await ws.send(json.dumps(message, separators=(",", ":")))
+        except (OSError, _WX.WebSocketException) as exc:
+            raise map_websockets_error(exc) from exc
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> WebSocketSubscription:
+        """Subscribe to the topic ``path`` (e.g. ``job:job_123``); ``method`` is
+        ``"subscribe"`` (the seed's spelling; ``"GET"`` is accepted too).
+
+        ``data={"resume_from": n}`` replays every event after seq ``n`` (0 = the whole
+        history); without it the stream starts now. Returns an async iterator of
+        ``{"topic", "seq", "event", "data"}``; the node is asked on first iteration (or
+        ``async with``). Leaving it (break, ``aclose``, ``async with`` exit) unsubscribes.
+        """
+        if method.lower() not in ("subscribe", "get"):
+            raise ConfigurationError(f"stream() method must be 'subscribe', got {method!r}")
+        resume = (data or {}).get("resume_from")
+        if resume is not None and (isinstance(resume, bool) or not isinstance(resume, int)):
+            raise ConfigurationError("resume_from must be an integer sequence number")
+        return WebSocketSubscription(self, _Sub(path, resume, self.settings.queue_size))
+
+    async def _subscribe(self, sub: _Sub) -> None:
+        """Ask the node for ``sub`` from its position; failures land on the iterator."""
+        server_id = f"s{next(self._ids)}"
+        sub.server_id = server_id
+        self._routes[server_id] = sub
+        message: JSONDict = {"id": server_id, "method": "subscribe", "path": sub.topic}
+        message["data"] = sub.resume_data()
+        try:
+            await self._exchange(message)  # the reader applies the answer (_on_subscribed)
+        except ConnectionClosed:
+            return  # the reader resubscribes after reconnecting
+        except AITBCError as exc:
+            if sub.server_id == server_id:
+                sub.fail(exc)
+
+    def _on_subscribed(self, sub: _Sub, server_id: str, reply: JSONDict) -> None:
+        status = int(reply.get("status") or 0)
+        if status >= 400:
+            self._routes.pop(server_id, None)
+            sub.server_id = None
+            error = reply.get("error")
+            if isinstance(error, dict) and error.get("code") == STREAM_GAP:
+                sub.fail(_gap_error(sub.topic, sub.sequencer.last_seq, reply))
+            else:
+                sub.fail(_api_error(status, reply))
+            return
+        if not sub.positioned:
+            head = (reply.get("data") or {}).get("head_seq", 0)
+            sub.sequencer.last_seq = int(head)
+            sub.positioned = True
+
+    async def _send_quietly(self, message: JSONDict) -> None:
+        with contextlib.suppress(AITBCError):
+            await self._send(message)
+
+    async def _send_unsubscribe(self, server_id: str) -> None:
+        with contextlib.suppress(AITBCError):
+            message = {"method": "unsubscribe", "path": "", "data": {"subscription_id": server_id}}
+            await self._exchange(message)
+
+    def _forget(self, sub: _Sub) -> None:
+        """Drop ``sub`` locally and tell the node in the background (never blocks)."""
+        sub.closed = True
+        self._subs.discard(sub)
+        if sub.server_id is not None:
+            self._routes.pop(sub.server_id, None)
+            if self._ready.is_set() and not self._closed_by_user:
+                self._spawn(self._send_unsubscribe(sub.server_id))
+            sub.server_id = None
+
+    async def _start(self, sub: _Sub) -> None:
+        await self._ensure_started()
+        if sub.closed:
+            raise TransportClosedError("subscription was closed")
+        self._subs.add(sub)
+        await self._subscribe(sub)
+
+    async def _next(self, sub: _Sub) -> JSONDict:
+        while True:
+            if sub.buffer:
+                return sub.buffer.popleft()
+            if sub.error is not None:
+                raise sub.error
+            if sub.closed:
+                raise StopAsyncIteration
+            if sub.overflowed:
+                sub.overflowed = False
+                await self._subscribe(sub)  # lossless: resume after the last buffered seq
+                continue
+            sub.wakeup.clear()
+            await sub.wakeup.wait()
+
+
+class WebSocketSubscription(AsyncIterator[JSONDict]):
+    """An async iterator over one topic's events (what ``stream()`` returns).
+
+    ``async for event in sub`` yields ``{"topic", "seq", "event", "data"}`` exactly once
+    each, in seq order, across reconnects. Raises StreamGapError when the node cannot
+    replay, PermissionDeniedError for a topic this key may not read, TransportClosedError
+    after ``disconnect()``. ``aclose()`` (or leaving ``async with``) unsubscribes.
+    """
+
+    def __init__(self, transport: WebSocketTransport, sub: _Sub) -> None:
+        self._transport = transport
+        self._sub = sub
+        self._started = False
+
+    @property
+    def topic(self) -> str:
+        """The subscribed topic."""
+        return self._sub.topic
+
+    @property
+    def last_seq(self) -> int:
+        """Seq of the last event handed to the buffer (resume point after a restart)."""
+        return self._sub.sequencer.last_seq
+
+    async def start(self) -> WebSocketSubscription:
+        """Subscribe now (idempotent), so events from this moment on are captured."""
+        if not self._started:
+            self._started = True
+            await self._transport._start(self._sub)
+        return self
+
+    def __aiter__(self) -> WebSocketSubscription:
+        return self
+
+    async def __anext__(self) -> JSONDict:
+        await self.start()
+        try:
+            return await self._transport._next(self._sub)
+        except AITBCError:
+            self._transport._forget(self._sub)  # the subscription is over for good
+            raise
+
+    async def aclose(self) -> None:
+        """Unsubscribe and end the iteration (idempotent, never blocks on the network)."""
+        self._transport._forget(self._sub)
+        self._sub.wakeup.set()
+
+    async def __aenter__(self) -> WebSocketSubscription:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Leaving ``async for`` with ``break`` never calls aclose(): clean up locally.
+        if not self._sub.closed:
+            with contextlib.suppress(RuntimeError):  # no running loop at interpreter exit
+                self._transport._forget(self._sub)
