@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ class EmbeddedNode:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url[len("http"):] + "/v1/ws"
+        return "ws" + self.url[len("http") :] + "/v1/ws"
 
     async def create_principal(self, role: str, name: str) -> tuple[str, str]:
         """Create a principal directly in the database; returns (principal_id, api_key)."""
@@ -61,12 +61,19 @@ class EmbeddedNode:
         return await wallet.faucet(self.node, Faucet(account_id=account_id, amount=str(amount)))
 
 
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without signal capture: the host process (a test, a demo) owns signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    # Embedded: leave signal handling to the host process.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+    )
+    server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="aitbc-node-uvicorn")
     while not server.started:
         if task.done():
@@ -90,8 +97,7 @@ async def run_node(
     with tempfile.TemporaryDirectory(prefix="aitbc-node-") as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'node.sqlite3'}"
         admin_key = settings.pop("admin_key", None) or new_api_key()
-        config = NodeSettings(database_url=url, chain_id=chain_id, admin_key=admin_key,
-                              **settings)
+        config = NodeSettings(database_url=url, chain_id=chain_id, admin_key=admin_key, **settings)
         app = create_app(config)
         server, task, port = await _serve(app)
         try:

@@ -78,8 +78,13 @@ async def append_events(
         await session.execute(
             insert(EventRow),
             [
-                {"topic": r.topic, "seq": r.seq, "event": r.event, "data": r.data,
-                 "created_at": r.created_at}
+                {
+                    "topic": r.topic,
+                    "seq": r.seq,
+                    "event": r.event,
+                    "data": r.data,
+                    "created_at": r.created_at,
+                }
                 for r in records
             ],
         )
@@ -101,7 +106,5 @@ async def read_events(
 
 async def last_seq(session: AsyncSession, topic: str) -> int:
     """The newest seq of ``topic`` (0 when it has none)."""
-    value = await session.scalar(
-        select(EventTopicRow.last_seq).where(EventTopicRow.topic == topic)
-    )
+    value = await session.scalar(select(EventTopicRow.last_seq).where(EventTopicRow.topic == topic))
     return int(value or 0)

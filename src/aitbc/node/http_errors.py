@@ -22,25 +22,26 @@ _HTTP_CODES = {
 }
 
 
-def envelope_response(
-    request: Request, problem: NodeProblem
-) -> JSONResponse:
+def envelope_response(request: Request, problem: NodeProblem) -> JSONResponse:
     """The JSON response for ``problem`` carrying this request's id."""
-    body = error_envelope(problem.code, problem.message, request_id_of(request.scope),
-                          problem.details)
+    body = error_envelope(
+        problem.code, problem.message, request_id_of(request.scope), problem.details
+    )
     return JSONResponse(body, status_code=problem.status, headers=problem.headers or None)
 
 
 def _validation_problem(exc: RequestValidationError) -> NodeProblem:
     errors = list(exc.errors())
     details = [
-        {"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")),
-         "type": str(e.get("type", ""))}
+        {
+            "loc": list(e.get("loc", [])),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
         for e in errors
     ]
     if any(e.get("type") == "json_invalid" for e in errors):
-        return NodeProblem(400, "bad_request", "request body is not valid JSON",
-                           details=details)
+        return NodeProblem(400, "bad_request", "request body is not valid JSON", details=details)
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
     return NodeProblem(422, "validation_error", f"{where}: {first['msg']}", details=details)

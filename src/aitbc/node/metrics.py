@@ -15,11 +15,15 @@ class NodeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "aitbc_http_requests", "HTTP requests handled", ["method", "route", "status"],
+            "aitbc_http_requests",
+            "HTTP requests handled",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "aitbc_http_request_seconds", "HTTP request latency", ["method", "route"],
+            "aitbc_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             registry=self.registry,
         )
         self.jobs = Gauge("aitbc_jobs", "Jobs by state", ["state"], registry=self.registry)
@@ -31,9 +35,11 @@ class NodeMetrics:
     async def render(self, node: Node) -> bytes:
         """The Prometheus text exposition, with job counts fresh from the database."""
         async with node.sessions() as session:
-            rows = (await session.execute(
-                select(JobRow.state, func.count(JobRow.id)).group_by(JobRow.state)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(JobRow.state, func.count(JobRow.id)).group_by(JobRow.state)
+                )
+            ).all()
         counts = {state: int(n) for state, n in rows}
         for state in ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
             self.jobs.labels(state).set(counts.get(state, 0))

@@ -34,7 +34,7 @@ def _incoming_id(scope: Scope) -> str:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             if _SAFE_ID.fullmatch(text):
-                return text
+                return str(text)
     return "req_" + secrets.token_hex(12)
 
 
@@ -76,19 +76,26 @@ class RequestContextMiddleware:
         try:
             length = _content_length(scope)
             if length is not None and length > self.max_body_bytes:
-                await self._reply(send_with_id, 413, "payload_too_large",
-                                  f"body exceeds {self.max_body_bytes} bytes", request_id)
+                await self._reply(
+                    send_with_id,
+                    413,
+                    "payload_too_large",
+                    f"body exceeds {self.max_body_bytes} bytes",
+                    request_id,
+                )
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if not status["sent"]:
-                await self._reply(send_with_id, 500, "internal_error",
-                                  "internal server error", request_id)
+                await self._reply(
+                    send_with_id, 500, "internal_error", "internal server error", request_id
+                )
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, int(status["code"]),
-                                 time.perf_counter() - started)
+            self.metrics.observe(
+                scope["method"], route, int(status["code"]), time.perf_counter() - started
+            )
 
     @staticmethod
     async def _reply(send: Send, status: int, code: str, message: str, rid: str) -> None:
@@ -97,7 +104,10 @@ class RequestContextMiddleware:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
-        start: dict[str, Any] = {"type": "http.response.start", "status": status,
-                                 "headers": headers}
+        start: dict[str, Any] = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": headers,
+        }
         await send(start)
         await send({"type": "http.response.body", "body": body})

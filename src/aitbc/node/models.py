@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A UTC timestamp that is stored naive on every backend and read back aware."""
 

@@ -7,6 +7,7 @@ all state is in the database; the in-memory wake-up only shortens long-poll late
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,13 +57,12 @@ class Wakeup:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout: float) -> None:
-        """Return when notified or after ``timeout`` seconds, whichever comes first."""
+    async def wait(self, seconds: float) -> None:
+        """Return when notified or after ``seconds``, whichever comes first."""
         event = self._event
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
 
 class Node:
@@ -78,18 +78,19 @@ class Node:
         self.coordinator_id = ""
         self.created_admin_key: str | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, bootstrap_admin: bool = True) -> None:
         """Migrate the schema, load or create the node identity, bootstrap the admin.
 
         Sets ``created_admin_key`` when this start created the first admin key.
         Raises ConfigurationError when the database is unusable or belongs to another chain.
         """
         from .services.identity import load_identity
-        from .services.principals import bootstrap_admin
+        from .services.principals import ensure_admin
 
         await migrate(self.engine)
         self.signing_key, self.coordinator_id = await load_identity(self)
-        self.created_admin_key = await bootstrap_admin(self)
+        if bootstrap_admin:
+            self.created_admin_key = await ensure_admin(self)
 
     async def close(self) -> None:
         """Release every pooled connection."""
@@ -101,11 +102,10 @@ class Node:
 
         Listeners run after the commit, so they never see an event that was rolled back.
         """
-        async with self.sessions() as session:
-            async with session.begin():
-                tx = Tx(self, session)
-                yield tx
-                records = await append_events(session, tx.pending, tx.now)
+        async with self.sessions() as session, session.begin():
+            tx = Tx(self, session)
+            yield tx
+            records = await append_events(session, tx.pending, tx.now)
         if records:
             await self.notify(records)
 

@@ -20,7 +20,7 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 def _parse_money(value: Any) -> int:
     if not isinstance(value, str) or not _DIGITS.fullmatch(value):
-        raise ValueError("money is a decimal string of base units, e.g. \"1500\"")
+        raise ValueError('money is a decimal string of base units, e.g. "1500"')
     amount = int(value)
     if amount > MAX_AMOUNT:
         raise ValueError(f"amount exceeds {MAX_AMOUNT}")

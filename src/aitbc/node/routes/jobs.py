@@ -16,7 +16,10 @@ router = APIRouter(prefix="/v1")
 
 @router.post("/jobs", status_code=201)
 async def create_job(
-    req: JobCreate, response: Response, node: NodeDep, principal: PrincipalDep,
+    req: JobCreate,
+    response: Response,
+    node: NodeDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     job, replayed = await jobs.create_job(node, principal, req, idempotency_key)
@@ -26,7 +29,10 @@ async def create_job(
 
 @router.get("/jobs")
 async def list_jobs(
-    node: NodeDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None,
+    node: NodeDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
 ) -> dict[str, Any]:
     return await jobs.list_jobs(node, principal, state, limit, cursor)
@@ -48,7 +54,5 @@ async def job_result(job_id: str, node: NodeDep, principal: PrincipalDep) -> dic
 
 
 @router.get("/receipts/{receipt_id}")
-async def get_receipt(
-    receipt_id: str, node: NodeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+async def get_receipt(receipt_id: str, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     return await receipts.get_receipt(node, principal, receipt_id)

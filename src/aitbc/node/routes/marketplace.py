@@ -31,8 +31,13 @@ async def list_offers(
     min_capacity: Annotated[int | None, Query(ge=0)] = None,
     state: Annotated[str | None, Query(pattern="^(open|closed)$")] = "open",
 ) -> dict[str, Any]:
-    filters = {"model": model, "region": region, "max_price": max_price,
-               "min_capacity": min_capacity, "state": state}
+    filters = {
+        "model": model,
+        "region": region,
+        "max_price": max_price,
+        "min_capacity": min_capacity,
+        "state": state,
+    }
     return await marketplace.list_offers(node, filters, limit, cursor)
 
 

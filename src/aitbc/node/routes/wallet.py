@@ -21,7 +21,10 @@ async def balance(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
 
 @router.post("/transfer", status_code=201)
 async def transfer(
-    req: TransferCreate, response: Response, node: NodeDep, principal: PrincipalDep,
+    req: TransferCreate,
+    response: Response,
+    node: NodeDep,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result, replayed = await wallet.transfer(node, principal, req, idempotency_key)

@@ -74,8 +74,12 @@ async def run_idempotent(
             created = await create(tx)
             await tx.session.execute(
                 insert(IdempotencyRow).values(
-                    principal_id=principal_id, scope=scope, key=key, request_hash=digest,
-                    resource_id=created["id"], created_at=tx.now,
+                    principal_id=principal_id,
+                    scope=scope,
+                    key=key,
+                    request_hash=digest,
+                    resource_id=created["id"],
+                    created_at=tx.now,
                 )
             )
         return created, False

@@ -37,7 +37,10 @@ async def _insert_job(tx: Tx, client: Principal, req: JobCreate) -> dict[str, An
     ttl = req.ttl_seconds or tx.settings.default_ttl_seconds
     constraints = req.constraints
     job = JobRow(
-        id=new_id("job"), client_id=client.id, job_type=req.job_type, payload=req.payload,
+        id=new_id("job"),
+        client_id=client.id,
+        job_type=req.job_type,
+        payload=req.payload,
         input_hash=_input_hash(req.payload),
         constraints={
             "models": constraints.models,
@@ -45,9 +48,15 @@ async def _insert_job(tx: Tx, client: Principal, req: JobCreate) -> dict[str, An
             "region": constraints.region,
             "max_price": None if constraints.max_price is None else str(constraints.max_price),
         },
-        min_gpu_memory_gb=constraints.min_gpu_memory_gb, region=constraints.region,
-        max_price=constraints.max_price, price=req.price, state="QUEUED", attempts=0,
-        ttl_seconds=ttl, created_at=tx.now, updated_at=tx.now,
+        min_gpu_memory_gb=constraints.min_gpu_memory_gb,
+        region=constraints.region,
+        max_price=constraints.max_price,
+        price=req.price,
+        state="QUEUED",
+        attempts=0,
+        ttl_seconds=ttl,
+        created_at=tx.now,
+        updated_at=tx.now,
         expires_at=tx.now + timedelta(seconds=ttl),
     )
     tx.session.add(job)

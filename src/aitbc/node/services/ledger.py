@@ -73,8 +73,14 @@ async def move(
     for account, step in steps:
         await step(tx, account, amount)
     row = TransferRow(
-        id=new_id("txn"), from_account=source, to_account=target, amount=amount,
-        kind=kind, job_id=job_id, memo=memo, created_at=tx.now,
+        id=new_id("txn"),
+        from_account=source,
+        to_account=target,
+        amount=amount,
+        kind=kind,
+        job_id=job_id,
+        memo=memo,
+        created_at=tx.now,
     )
     tx.session.add(row)
     await tx.session.flush()
@@ -87,9 +93,7 @@ async def move(
 async def balance(node: Node, account_id: str) -> dict[str, Any]:
     """``{"account_id", "balance", "escrowed"}``; escrowed = price of the client's open jobs."""
     async with node.sessions() as session:
-        value = await session.scalar(
-            select(AccountRow.balance).where(AccountRow.id == account_id)
-        )
+        value = await session.scalar(select(AccountRow.balance).where(AccountRow.id == account_id))
         if value is None:
             raise not_found("principal_not_found", "account", account_id)
         escrowed = await session.scalar(
@@ -100,9 +104,7 @@ async def balance(node: Node, account_id: str) -> dict[str, Any]:
     return {"account_id": account_id, "balance": str(value), "escrowed": str(escrowed or 0)}
 
 
-async def history(
-    node: Node, account_id: str, limit: int, cursor: str | None
-) -> dict[str, Any]:
+async def history(node: Node, account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """Page of transfers touching ``account_id``, newest first."""
     stmt = select(TransferRow).where(
         or_(TransferRow.from_account == account_id, TransferRow.to_account == account_id)

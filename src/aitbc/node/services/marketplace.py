@@ -16,7 +16,7 @@ from .principals import Principal
 from .wire import bid_wire, offer_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node
 
 TOPIC = "marketplace"
 
@@ -27,9 +27,14 @@ async def create_offer(node: Node, principal: Principal, req: OfferCreate) -> di
         raise forbidden("only miners publish offers")
     async with node.transaction() as tx:
         offer = OfferRow(
-            id=new_id("ofr"), provider_id=principal.id, capacity=req.capacity,
-            price_per_unit=req.price_per_unit, models=sorted(set(req.models)),
-            region=req.region, gpu_memory_gb=req.gpu_memory_gb, state="open",
+            id=new_id("ofr"),
+            provider_id=principal.id,
+            capacity=req.capacity,
+            price_per_unit=req.price_per_unit,
+            models=sorted(set(req.models)),
+            region=req.region,
+            gpu_memory_gb=req.gpu_memory_gb,
+            state="open",
             created_at=tx.now,
         )
         tx.session.add(offer)
@@ -93,8 +98,13 @@ async def create_bid(node: Node, principal: Principal, req: BidCreate) -> dict[s
         if req.units > offer.capacity:
             raise invalid(f"offer {offer.id} has capacity {offer.capacity}", ["body", "units"])
         bid = BidRow(
-            id=new_id("bid"), offer_id=offer.id, client_id=principal.id, units=req.units,
-            price_per_unit=req.price_per_unit, state="open", created_at=tx.now,
+            id=new_id("bid"),
+            offer_id=offer.id,
+            client_id=principal.id,
+            units=req.units,
+            price_per_unit=req.price_per_unit,
+            state="open",
+            created_at=tx.now,
         )
         tx.session.add(bid)
         await tx.session.flush()
@@ -142,28 +152,37 @@ async def stats(node: Node) -> dict[str, Any]:
     """Aggregates over open offers and bids, computed by the database."""
     is_open = OfferRow.state == "open"
     async with node.sessions() as session:
-        agg = (await session.execute(
-            select(
-                func.count(OfferRow.id), func.coalesce(func.sum(OfferRow.capacity), 0),
-                func.min(OfferRow.price_per_unit), func.max(OfferRow.price_per_unit),
-                func.sum(OfferRow.price_per_unit),
-            ).where(is_open)
-        )).one()
+        agg = (
+            await session.execute(
+                select(
+                    func.count(OfferRow.id),
+                    func.coalesce(func.sum(OfferRow.capacity), 0),
+                    func.min(OfferRow.price_per_unit),
+                    func.max(OfferRow.price_per_unit),
+                    func.sum(OfferRow.price_per_unit),
+                ).where(is_open)
+            )
+        ).one()
         active_bids = await session.scalar(
             select(func.count(BidRow.id)).where(BidRow.state == "open")
         )
-        per_model = (await session.execute(
-            select(OfferModelRow.model, func.count(OfferRow.id), func.sum(OfferRow.capacity))
-            .join(OfferRow, OfferRow.id == OfferModelRow.offer_id)
-            .where(is_open)
-            .group_by(OfferModelRow.model)
-            .order_by(OfferModelRow.model)
-        )).all()
+        per_model = (
+            await session.execute(
+                select(OfferModelRow.model, func.count(OfferRow.id), func.sum(OfferRow.capacity))
+                .join(OfferRow, OfferRow.id == OfferModelRow.offer_id)
+                .where(is_open)
+                .group_by(OfferModelRow.model)
+                .order_by(OfferModelRow.model)
+            )
+        ).all()
     count, capacity, low, high, total = agg
     avg = None if not count else f"{(Decimal(int(total)) / count).normalize():f}"
     return {
-        "open_offers": int(count), "open_capacity": int(capacity),
+        "open_offers": int(count),
+        "open_capacity": int(capacity),
         "active_bids": int(active_bids or 0),
-        "min_price": _price(low), "max_price": _price(high), "avg_price": avg,
+        "min_price": _price(low),
+        "max_price": _price(high),
+        "avg_price": avg,
         "models": {m: {"offers": int(n), "capacity": int(c)} for m, n, c in per_model},
     }

@@ -106,8 +106,13 @@ async def claim_once(node: Node, principal: Principal) -> dict[str, Any] | None:
         if job_id is None:
             return None
         job = await cas(
-            tx, job_id, [JobRow.state == "QUEUED"], state="RUNNING", miner_id=principal.id,
-            started_at=tx.now, lease_expires_at=lease_until(tx),
+            tx,
+            job_id,
+            [JobRow.state == "QUEUED"],
+            state="RUNNING",
+            miner_id=principal.id,
+            started_at=tx.now,
+            lease_expires_at=lease_until(tx),
         )
         if job is None:
             return None

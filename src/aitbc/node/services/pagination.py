@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from ..clock import iso, parse_iso
 from ..problems import invalid
 
-T = TypeVar("T", bound=tuple[Any, ...])
+S = TypeVar("S", bound=Select[Any])
 R = TypeVar("R")
 
 
@@ -34,12 +34,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def paginate(
-    stmt: Select[T],
+    stmt: S,
     created: InstrumentedAttribute[datetime],
     ident: InstrumentedAttribute[str],
     limit: int,
     cursor: str | None,
-) -> Select[T]:
+) -> S:
     """Order ``stmt`` newest first, start after ``cursor``, fetch one extra row."""
     if cursor:
         stamp, last_id = decode_cursor(cursor)

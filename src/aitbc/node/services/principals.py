@@ -57,8 +57,9 @@ async def create_principal(
     tx.session.add(PrincipalRow(**principal.__dict__))
     await tx.session.flush()
     await tx.session.execute(
-        insert(ApiKeyRow).values(key_hash=hash_key(key), principal_id=principal.id,
-                                 created_at=tx.now)
+        insert(ApiKeyRow).values(
+            key_hash=hash_key(key), principal_id=principal.id, created_at=tx.now
+        )
     )
     await tx.session.execute(
         insert(AccountRow).values(id=principal.id, balance=0, created_at=tx.now)
@@ -79,7 +80,7 @@ async def authenticate(node: Node, api_key: str) -> Principal | None:
         return Principal(row.id, row.role, row.name, row.created_at)
 
 
-async def bootstrap_admin(node: Node) -> str | None:
+async def ensure_admin(node: Node) -> str | None:
     """Make sure an admin can log in; return the key when this call generated one.
 
     A configured ``admin_key`` is registered if unknown. Without one, the first start
@@ -99,7 +100,7 @@ async def bootstrap_admin(node: Node) -> str | None:
         # Another worker registered the same configured key at the same moment.
         return None
     if configured is None:
-        print(f"aitbc node: created admin API key {key}", file=sys.stderr)  # noqa: T201
+        print(f"aitbc node: created admin API key {key}", file=sys.stderr)
         log.warning("created the first admin API key (printed to stderr)")
         return key
     return None

@@ -75,15 +75,17 @@ def _check_attestation(miner: MinerRow, claim: dict[str, Any], req: JobResult) -
     ok = att.alg == ALG and att.key_id == key.key_id
     if not ok or not key.verify(att.sig, canonical_json(miner_claim(claim))):
         raise NodeProblem(
-            422, "bad_signature",
+            422,
+            "bad_signature",
             "attestation does not verify against your registered key over the claim "
             "{job_id, input_hash, output_hash, units, price, chain_id, coordinator_id, "
             "miner_id}",
         )
 
 
-def _build_receipt(tx: Tx, job: JobRow, miner: MinerRow, claim: dict[str, Any],
-                   req: JobResult) -> dict[str, Any]:
+def _build_receipt(
+    tx: Tx, job: JobRow, miner: MinerRow, claim: dict[str, Any], req: JobResult
+) -> dict[str, Any]:
     body = {
         "receipt_id": new_id("rcpt"),
         "version": 1,
@@ -117,18 +119,28 @@ async def submit_result(
         _check_attestation(miner, claim, req)
         receipt = _build_receipt(tx, job, miner, claim, req)
         done = await cas(
-            tx, job.id, _holder_guard(tx, principal), state="COMPLETED",
-            result=req.result, receipt_id=receipt["receipt_id"], lease_expires_at=None,
+            tx,
+            job.id,
+            _holder_guard(tx, principal),
+            state="COMPLETED",
+            result=req.result,
+            receipt_id=receipt["receipt_id"],
+            lease_expires_at=None,
         )
         if done is None:
             raise conflict("lease_lost", f"job {job_id} is no longer held by you")
-        tx.session.add(ReceiptRow(
-            id=receipt["receipt_id"], job_id=done.id, client_id=done.client_id,
-            miner_id=principal.id, body=receipt, created_at=tx.now,
-        ))
+        tx.session.add(
+            ReceiptRow(
+                id=receipt["receipt_id"],
+                job_id=done.id,
+                client_id=done.client_id,
+                miner_id=principal.id,
+                body=receipt,
+                created_at=tx.now,
+            )
+        )
         if done.price:
-            await ledger.move(tx, ledger.ESCROW, principal.id, done.price, "payout",
-                              job_id=done.id)
+            await ledger.move(tx, ledger.ESCROW, principal.id, done.price, "payout", job_id=done.id)
         tx.emit(f"receipts:{done.client_id}", "receipt.issued", receipt)
         return {"job": job_wire(done), "receipt": receipt}
 

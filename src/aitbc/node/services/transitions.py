@@ -73,7 +73,11 @@ async def close_with_refund(
 ) -> JobRow | None:
     """Move an open job to a terminal ``state`` and refund it, atomically."""
     done = await cas(
-        tx, job.id, [JobRow.state.in_(OPEN), *guard], state=state, lease_expires_at=None,
+        tx,
+        job.id,
+        [JobRow.state.in_(OPEN), *guard],
+        state=state,
+        lease_expires_at=None,
         **values,
     )
     if done is not None:
@@ -107,11 +111,20 @@ async def _lease_expired(tx: Tx, job: JobRow) -> JobRow | None:
     attempts = job.attempts + 1
     if attempts >= tx.settings.max_attempts:
         return await close_with_refund(
-            tx, job, "FAILED", guard, attempts=attempts,
+            tx,
+            job,
+            "FAILED",
+            guard,
+            attempts=attempts,
             error=f"lease expired {attempts} times",
         )
     return await cas(
-        tx, job.id, guard, state="QUEUED", miner_id=None, lease_expires_at=None,
+        tx,
+        job.id,
+        guard,
+        state="QUEUED",
+        miner_id=None,
+        lease_expires_at=None,
         attempts=attempts,
     )
 

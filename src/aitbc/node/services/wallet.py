@@ -41,8 +41,7 @@ async def transfer(
         raise invalid("amount must be positive", ["body", "amount"])
 
     async def create(tx: Tx) -> dict[str, Any]:
-        return await ledger.move(tx, principal.id, req.to, req.amount, "transfer",
-                                 memo=req.memo)
+        return await ledger.move(tx, principal.id, req.to, req.amount, "transfer", memo=req.memo)
 
     body = req.model_dump(mode="json")
     return await run_idempotent(
