@@ -164,8 +164,16 @@ def flaky_proxy_app(upstream: str, faults: Faults) -> web.Application:
     return app
 
 
-_HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "server",
-        "date", "content-encoding"}
+_HOP = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "server",
+    "date",
+    "content-encoding",
+}
 
 
 def _drop(request: web.Request) -> web.StreamResponse:

@@ -230,3 +230,13 @@ async def test_stream_without_sse_module_is_a_clear_error() -> None:
     t = HTTPTransport({"base_url": "http://127.0.0.1:1"})
     with pytest.raises(TransportError, match=r"aitbc\.transports\.sse"):
         t.stream("GET", "/v1/events")
+
+
+@pytest.mark.parametrize("data", [{"x": object()}, {"x": float("nan")}])
+async def test_unserialisable_body_is_configuration_error(
+    scripted: ScriptedNode, data: dict[str, Any]
+) -> None:
+    async with make(scripted.url) as t:
+        with pytest.raises(ConfigurationError):
+            await t.request("POST", "/echo", data)
+    assert "/echo" not in scripted.rec.hits

@@ -102,6 +102,7 @@ _AIOHTTP_ERROR_MAP: dict[type[BaseException], type[AITBCError]] = {
     aiohttp.multipart.BadContentDispositionHeader: ProtocolError,
     aiohttp.multipart.BadContentDispositionParam: ProtocolError,
     # our request was malformed: fix the call
+    aiohttp.payload.LookupError: ConfigurationError,
     _CE.InvalidURL: ConfigurationError,
     _CE.InvalidUrlClientError: ConfigurationError,
     _CE.NonHttpUrlClientError: ConfigurationError,
@@ -152,6 +153,19 @@ def _number(config: Mapping[str, Any], key: str, default: float | None) -> float
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigurationError(f"config[{key!r}] must be a non-negative number, got {value!r}")
     return float(value)
+
+
+def _encode(
+    method: str, path: str, data: Mapping[str, Any] | None, headers: Mapping[str, str] | None
+) -> tuple[bytes | None, Mapping[str, str] | None]:
+    """The JSON body, serialised once for every attempt, and the headers to send."""
+    if data is None:
+        return None, headers
+    try:
+        body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{method} {path}: body is not JSON-serialisable: {exc}") from exc
+    return body, {**(headers or {}), "Content-Type": "application/json"}
 
 
 def _decode(body: bytes, method: str, path: str, status: int) -> JSONDict:
@@ -263,9 +277,10 @@ class HTTPTransport(Transport):
         session = self.ensure_session()
         url = self.base_url + path
         deadline = Deadline(self.timeout)
+        body, send_headers = _encode(method, path, data, headers)
 
         async def attempt() -> JSONDict:
-            return await self._attempt(session, method, url, path, data, params, headers)
+            return await self._attempt(session, method, url, path, body, params, send_headers)
 
         try:
             async with asyncio.timeout(deadline.timeout):
@@ -285,13 +300,13 @@ class HTTPTransport(Transport):
         method: str,
         url: str,
         path: str,
-        data: Mapping[str, Any] | None,
+        body: bytes | None,
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> JSONDict:
         try:
             async with session.request(
-                method, url, json=data, params=params, headers=headers
+                method, url, data=body, params=params, headers=headers
             ) as resp:
                 body = await resp.read()
         except _BACKEND_ERRORS as exc:
