@@ -153,3 +153,33 @@ def _receipt_with_output(coordinator: SigningKey, result: Any) -> dict[str, Any]
     body["miner_key"] = miner.verify_key.b64
     body["attestations"] = [attest(miner, miner_claim(body))]
     return sign_receipt(coordinator, body)
+
+
+async def test_multi_network_routes_by_chain_id(
+    coordinator_key: SigningKey, tmp_path: Path, node: StandinNode
+) -> None:
+    chains = MemoryChains(chains={5, 2})
+    async with serve_standin(StandinNode(coordinator_key, chain_id=5)) as other:
+        job_id = other.add_job(make_receipt(coordinator_key, chain_id=5))
+        config = {
+            "networks": {
+                "main": {"type": "http", "chain_id": 1, "base_url": node.url, "default": True},
+                "side": {
+                    "type": "crosschain",
+                    "chain_id": 5,
+                    "base_transport": {"type": "http", "base_url": other.url, "chain_id": 5},
+                    "storage": str(tmp_path / "side.db"),
+                    "adapters": {"memory": MemoryBridge(chains)},
+                },
+            }
+        }
+        async with AITBCClient(config, multi_network=True) as client:
+            main_job = node.add_job(make_receipt(coordinator_key))  # default network: http
+            with pytest.raises(ConfigurationError, match="crosschain transport"):
+                await client.settlement.settle_cross_chain(main_job, 2, recipient=RECIPIENT)
+            sent = await client.settlement.settle_cross_chain(
+                job_id, 2, chain_id=5, recipient=RECIPIENT
+            )
+            status = await client.settlement.get_status(sent.message_id, chain_id=5)
+            assert status.message_id == sent.message_id and chains.sends == 1
+            assert chains.packets[sent.message_id].prepared.message.source_chain_id == 5
