@@ -161,10 +161,13 @@ contract MockCCIPRouter {
         _execute(messageId, committed[messageId].gasLimit);
     }
 
-    /// @notice Re-execute a FAILURE with a gas limit at least the original one.
+    /// @notice Re-execute a FAILURE (or a committed message no executor ran) with a gas
+    /// limit at least the original one; 0 keeps the original.
     function manuallyExecute(bytes32 messageId, uint256 gasLimitOverride) external {
         MessageExecutionState state = getExecutionState[messageId];
-        if (state != MessageExecutionState.FAILURE) revert CCIP_InvalidExecutionState(messageId, state);
+        if (state != MessageExecutionState.FAILURE && state != MessageExecutionState.UNTOUCHED) {
+            revert CCIP_InvalidExecutionState(messageId, state);
+        }
         uint256 minimum = committed[messageId].gasLimit;
         if (gasLimitOverride != 0 && gasLimitOverride < minimum) revert CCIP_GasOverrideTooLow(minimum, gasLimitOverride);
         _execute(messageId, gasLimitOverride == 0 ? minimum : gasLimitOverride);

@@ -1,0 +1,266 @@
+"""The devnet relayer: the off-chain half of both bridges.
+
+It watches every chain's mock endpoint and router. For LayerZero it plays DVN (``verify``)
+and executor (``lzReceive``, reporting a failed run with ``lzReceiveAlert``); for CCIP it
+plays the commit and execute DONs (``commit`` then ``execute``). When it sees a delivery
+succeed on a destination (by itself or by a manual retry) it acknowledges it on the source
+settlement contract, which is what makes an escrow final rather than refundable. A
+FaultPlan can drop, delay, duplicate, reorder or under-gas messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import encode
+from web3 import AsyncWeb3
+from web3.contract import AsyncContract
+
+from aitbc.contracts import load_artifact
+from aitbc.errors import AITBCError
+from aitbc.settlement.bridges._codec import address_to_bytes32, lz_guid
+from aitbc.settlement.bridges._evm import TxSender, close_web3, guarded, open_web3
+
+from .config import ChainInfo
+from .faults import FaultPlan, FaultRule
+from .packets import CcipPacket, LzPacket, decode_ccip_sent, decode_packet_sent
+
+log = logging.getLogger(__name__)
+
+LZ_EXECUTOR_OVERHEAD = 100_000
+CCIP_EXECUTE_OVERHEAD = 120_000
+CCIP_SUCCESS = 2
+STEP_GAS = {"verify": 150_000, "commit": 800_000, "ack": 120_000, "alert": 300_000}
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One relayer action on chain (or a deliberate non-action, for ``dropped``)."""
+
+    bridge: str
+    message_id: str
+    step: str
+    ok: bool
+    tx_hash: str = ""
+    detail: str = ""
+
+
+class _Chain:
+    """The relayer's handles on one chain."""
+
+    def __init__(self, info: ChainInfo, relayer_key: str) -> None:
+        self.info = info
+        self.w3: AsyncWeb3 = open_web3(info.rpc_url)
+        self.sender = TxSender(self.w3, relayer_key, info.chain_id)
+        c = info.contracts
+        self.endpoint = self._contract(c.lz_endpoint, "MockLayerZeroEndpoint")
+        self.router = self._contract(c.ccip_router, "MockCCIPRouter")
+        self.source = self._contract(c.source, "AitbcSettlementSource")
+        self.next_block = 0
+
+    def _contract(self, address: str, name: str) -> AsyncContract:
+        return self.w3.eth.contract(address=address, abi=load_artifact(name).abi)  # type: ignore[call-overload, no-any-return]
+
+
+class Relayer:
+    """Delivers messages between the devnet chains; ``start`` it, ``stop`` it when done."""
+
+    def __init__(self, chains: Sequence[ChainInfo], relayer_key: str, poll_s: float = 0.05) -> None:
+        self.faults = FaultPlan()
+        self.attempts: list[DeliveryAttempt] = []
+        self._infos = list(chains)
+        self._key = relayer_key
+        self._poll_s = poll_s
+        self._chains: dict[int, _Chain] = {}
+        self._by_eid: dict[int, _Chain] = {}
+        self._by_selector: dict[int, _Chain] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._held: dict[int, list[asyncio.Event]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def add_fault(self, rule: FaultRule) -> None:
+        """Inject ``rule`` into future deliveries (safe from any thread)."""
+        self.faults.add(rule)
+
+    def attempts_for(self, message_id: str) -> list[DeliveryAttempt]:
+        """Every attempt recorded for ``message_id`` (0x hex, any case)."""
+        return [a for a in list(self.attempts) if a.message_id == message_id.lower()]
+
+    async def start(self) -> None:
+        """Connect to every chain and start watching from the current block."""
+        for info in self._infos:
+            chain = _Chain(info, self._key)
+            chain.next_block = await chain.w3.eth.block_number + 1
+            self._chains[info.chain_id] = chain
+            self._by_eid[info.lz_eid] = chain
+            self._by_selector[info.ccip_selector] = chain
+        self._loop_task = asyncio.create_task(self._run(), name="aitbc-relayer")
+
+    async def stop(self) -> None:
+        """Stop watching, cancel pending deliveries and close connections."""
+        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        for chain in self._chains.values():
+            await close_web3(chain.w3)
+
+    async def _run(self) -> None:
+        while True:
+            for chain in self._chains.values():
+                try:
+                    await self._poll(chain)
+                except AITBCError as exc:  # a chain hiccup must not kill the relayer
+                    log.warning("relayer: polling chain %s failed: %s", chain.info.chain_id, exc)
+            await asyncio.sleep(self._poll_s)
+
+    async def _poll(self, chain: _Chain) -> None:
+        latest = await guarded("eth_blockNumber", chain.w3.eth.block_number)
+        if latest < chain.next_block:
+            return
+        spec: Any = {
+            "fromBlock": chain.next_block,
+            "toBlock": latest,
+            "address": [chain.endpoint.address, chain.router.address],
+        }
+        logs = await guarded("eth_getLogs", chain.w3.eth.get_logs(spec))
+        chain.next_block = latest + 1
+        for entry in logs:
+            self._dispatch(chain, entry)
+
+    def _dispatch(self, chain: _Chain, entry: Any) -> None:
+        topic = bytes(entry["topics"][0])
+        if entry["address"] == chain.endpoint.address:
+            self._on_endpoint_log(chain, entry, topic)
+        else:
+            self._on_router_log(chain, entry, topic)
+
+    def _on_endpoint_log(self, chain: _Chain, entry: Any, topic: bytes) -> None:
+        events = chain.endpoint.events
+        if topic == _topic(events.PacketSent):
+            packet = decode_packet_sent(events.PacketSent().process_log(entry)["args"])
+            self._spawn(self._schedule("layerzero", packet.message_id, self._by_eid.get(packet.dst_eid), packet))
+        elif topic == _topic(events.PacketDelivered):
+            args = events.PacketDelivered().process_log(entry)["args"]
+            origin = args["origin"]
+            src = self._by_eid.get(int(origin["srcEid"]))
+            guid = lz_guid(
+                int(origin["nonce"]), int(origin["srcEid"]), bytes(origin["sender"]),
+                chain.info.lz_eid, address_to_bytes32(args["receiver"]),
+            )  # fmt: skip
+            if src is not None:
+                self._spawn(self._acknowledge(src, "layerzero", guid))
+
+    def _on_router_log(self, chain: _Chain, entry: Any, topic: bytes) -> None:
+        events = chain.router.events
+        if topic == _topic(events.CCIPMessageSent):
+            args = events.CCIPMessageSent().process_log(entry)["args"]
+            packet = decode_ccip_sent(args, chain.info.ccip_selector)
+            self._spawn(self._schedule("ccip", packet.message_id, self._by_selector.get(packet.dst_selector), packet))
+        elif topic == _topic(events.ExecutionStateChanged):
+            args = events.ExecutionStateChanged().process_log(entry)["args"]
+            src = self._by_selector.get(int(args["sourceChainSelector"]))
+            if src is not None and int(args["state"]) == CCIP_SUCCESS:
+                self._spawn(self._acknowledge(src, "ccip", bytes(args["messageId"])))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _schedule(self, bridge: str, message_id: str, dst: _Chain | None, packet: Any) -> None:
+        if dst is None:
+            self._record(bridge, message_id, "unroutable", False, detail="unknown destination")
+            return
+        rules = self.faults.take(bridge, message_id)
+        actions = {rule.action: rule for rule in rules}
+        if "drop" in actions:
+            self._record(bridge, message_id, "dropped", True)
+            return
+        if "delay" in actions:
+            await asyncio.sleep(actions["delay"].delay_s)
+        if "reorder" in actions:
+            await self._hold(dst.info.chain_id, actions["reorder"].delay_s)
+        gas = actions["under_gas"].gas_limit if "under_gas" in actions else None
+        for _ in range(2 if "duplicate" in actions else 1):
+            await self._deliver(bridge, dst, packet, gas)
+        self._release(dst.info.chain_id)
+
+    async def _hold(self, chain_id: int, max_wait_s: float) -> None:
+        released = asyncio.Event()
+        self._held.setdefault(chain_id, []).append(released)
+        try:
+            await asyncio.wait_for(released.wait(), max_wait_s)
+        except TimeoutError:
+            pass
+
+    def _release(self, chain_id: int) -> None:
+        for event in self._held.pop(chain_id, []):
+            event.set()
+
+    async def _deliver(self, bridge: str, dst: _Chain, packet: Any, gas: int | None) -> None:
+        if isinstance(packet, LzPacket):
+            await self._deliver_lz(dst, packet, gas)
+        elif isinstance(packet, CcipPacket):
+            await self._deliver_ccip(dst, packet, gas)
+
+    async def _deliver_lz(self, dst: _Chain, p: LzPacket, gas: int | None) -> None:
+        fns = dst.endpoint.functions
+        await self._step(dst, "layerzero", p.message_id, "verify", fns.verify(p.origin, p.receiver, p.payload_hash))
+        exec_gas = (gas if gas is not None else p.gas_limit) + LZ_EXECUTOR_OVERHEAD
+        call = fns.lzReceive(p.origin, p.receiver, p.guid, p.message, b"")
+        ok = await self._step(dst, "layerzero", p.message_id, "execute", call, exec_gas)
+        if not ok:
+            reason = await self._revert_data(dst, call, exec_gas)
+            alert = fns.lzReceiveAlert(p.origin, p.receiver, p.guid, exec_gas, 0, p.message, b"", reason)
+            await self._step(dst, "layerzero", p.message_id, "alert", alert)
+
+    async def _deliver_ccip(self, dst: _Chain, p: CcipPacket, gas: int | None) -> None:
+        fns = dst.router.functions
+        sender = encode(["address"], [p.sender])
+        commit = fns.commit(p.message_id_bytes, p.src_selector, p.sequence_number, sender, p.receiver, p.data, p.gas_limit)
+        await self._step(dst, "ccip", p.message_id, "commit", commit)
+        limit = gas if gas is not None else p.gas_limit
+        exec_gas = limit + limit // 63 + CCIP_EXECUTE_OVERHEAD
+        await self._step(dst, "ccip", p.message_id, "execute", fns.execute(p.message_id_bytes), exec_gas)
+
+    async def _acknowledge(self, src: _Chain, bridge: str, message_id: bytes) -> None:
+        record = await guarded("settlements", src.source.functions.settlements(message_id).call())
+        if int(record[4]) != 1:  # only Pending settlements of our source contract
+            return
+        call = src.source.functions.acknowledge(message_id)
+        await self._step(src, bridge, "0x" + message_id.hex(), "ack", call)
+
+    async def _step(self, chain: _Chain, bridge: str, message_id: str, step: str, call: Any, gas: int | None = None) -> bool:
+        # Explicit gas, no estimate: a delivery that must fail is sent and fails *on chain*.
+        try:
+            outcome = await chain.sender.transact(step, call, gas=gas or STEP_GAS[step], check=False)
+        except AITBCError as exc:
+            self._record(bridge, message_id, step, False, detail=str(exc))
+            return False
+        self._record(bridge, message_id, step, outcome.status == 1, outcome.tx_hash)
+        return outcome.status == 1
+
+    async def _revert_data(self, chain: _Chain, call: Any, gas: int) -> bytes:
+        try:
+            await call.call({"from": chain.sender.address, "gas": gas})
+        except Exception as exc:  # the replay is expected to revert; keep its data
+            data = getattr(exc, "data", None)
+            if isinstance(data, str) and data.startswith("0x"):
+                return bytes.fromhex(data[2:])
+            return str(exc).encode()[:256]
+        return b""
+
+    def _record(self, bridge: str, message_id: str, step: str, ok: bool, tx_hash: str = "", detail: str = "") -> None:
+        self.attempts.append(DeliveryAttempt(bridge, message_id.lower(), step, ok, tx_hash, detail))
+
+
+def _topic(event: Any) -> bytes:
+    from eth_utils import event_abi_to_log_topic
+
+    return bytes(event_abi_to_log_topic(event.abi))

@@ -1,0 +1,193 @@
+"""Shared web3 plumbing for the EVM bridge adapters and the devnet.
+
+One place turns web3's many failure shapes into aitbc errors: a transaction that reverts
+is a BridgeTransactionError whether the node answers with a status-0 receipt (eth-tester,
+anvil) or with an RPC error (hardhat, some live nodes); an unreachable node is a
+ConnectError; a receipt that never comes is a TransportTimeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from eth_account import Account
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ProviderConnectionError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
+
+from aitbc.errors import (
+    AITBCError,
+    BridgeTransactionError,
+    ConnectError,
+    SettlementError,
+    TransportTimeout,
+)
+
+T = TypeVar("T")
+
+RECEIPT_POLL_S = 0.02
+DEFAULT_RECEIPT_TIMEOUT_S = 30.0
+
+
+def open_web3(rpc_url: str, timeout_s: float = 30.0) -> AsyncWeb3:
+    """An AsyncWeb3 over HTTP; close it with ``close_web3``."""
+    provider = AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)})
+    return AsyncWeb3(provider)
+
+
+async def close_web3(w3: AsyncWeb3) -> None:
+    """Close the provider's HTTP session (safe to call twice)."""
+    await w3.provider.disconnect()
+
+
+def revert_reason(data: Any, abi: Sequence[dict[str, Any]]) -> str:
+    """Name a custom error from revert ``data`` (hex) using ``abi``; else the raw data."""
+    if not isinstance(data, str) or len(data) < 10:
+        return str(data)
+    selector = data[2:10]
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+        if function_signature_to_4byte_selector(signature).hex() == selector:
+            return item["name"]
+    return data
+
+
+def map_web3_error(exc: BaseException, action: str, abi: Sequence[dict[str, Any]] = ()) -> AITBCError:
+    """The aitbc error for a web3/aiohttp exception raised while doing ``action``."""
+    if isinstance(exc, AITBCError):
+        return exc
+    if isinstance(exc, ContractCustomError | ContractLogicError):
+        reason = revert_reason(exc.data, abi) if exc.data else str(exc)
+        return BridgeTransactionError(f"{action} reverted: {reason}")
+    if isinstance(exc, Web3RPCError):
+        return BridgeTransactionError(f"{action} refused by the node: {exc}")
+    if isinstance(exc, TimeExhausted | asyncio.TimeoutError):
+        return TransportTimeout(f"{action}: the node did not answer in time")
+    if isinstance(exc, ProviderConnectionError | aiohttp.ClientError | OSError):
+        return ConnectError(f"{action}: cannot reach the chain's RPC endpoint: {exc}")
+    if isinstance(exc, Web3Exception):
+        return SettlementError(f"{action} failed: {exc}")
+    return SettlementError(f"{action} failed: {type(exc).__name__}: {exc}")
+
+
+_MAPPED = (Web3Exception, aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError, TypeError)
+
+
+async def guarded(action: str, call: Awaitable[T], abi: Sequence[dict[str, Any]] = ()) -> T:
+    """Await ``call``, turning web3/aiohttp failures into aitbc errors."""
+    try:
+        return await call
+    except AITBCError:
+        raise
+    except _MAPPED as exc:
+        raise map_web3_error(exc, action, abi) from exc
+
+
+@dataclass(frozen=True)
+class TxOutcome:
+    """A mined transaction (``status`` 1 unless ``transact(check=False)`` let a 0 through)."""
+
+    tx_hash: str
+    gas_used: int
+    block_number: int
+    logs: list[Any]
+    status: int = 1
+
+
+class TxSender:
+    """Signs and sends transactions from one key, one at a time (nonces stay in order)."""
+
+    def __init__(self, w3: AsyncWeb3, private_key: str, chain_id: int) -> None:
+        self.w3 = w3
+        self.account = Account.from_key(private_key)
+        self.address: str = self.account.address
+        self.chain_id = chain_id
+        self._lock = asyncio.Lock()
+
+    async def transact(
+        self,
+        action: str,
+        call: Any,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        abi: Sequence[dict[str, Any]] = (),
+        receipt_timeout_s: float = DEFAULT_RECEIPT_TIMEOUT_S,
+        check: bool = True,
+    ) -> TxOutcome:
+        """Send ``call`` (a bound contract function); return the outcome of a status-1 tx.
+
+        Raises BridgeTransactionError when the estimate, the node or the receipt says it
+        reverted (``check=False`` returns a status-0 outcome instead, for callers that send
+        a known-reverting tx on purpose); ConnectError / TransportTimeout when the node is
+        unreachable or slow.
+        """
+        async with self._lock:
+            tx_hash = await guarded(action, self._send(call, value, gas), abi)
+        receipt = await guarded(action, wait_for_receipt(self.w3, tx_hash, receipt_timeout_s), abi)
+        status = int(receipt["status"])
+        if status != 1 and check:
+            raise BridgeTransactionError(
+                f"{action} reverted on chain {self.chain_id} (tx {tx_hash}, status 0)"
+            )
+        return TxOutcome(
+            tx_hash, int(receipt["gasUsed"]), int(receipt["blockNumber"]), list(receipt["logs"]), status
+        )
+
+    async def _send(self, call: Any, value: int, gas: int | None) -> str:
+        params: dict[str, Any] = {"from": self.address, "value": value, "chainId": self.chain_id}
+        if gas is None:
+            estimate = await call.estimate_gas(params)
+            gas = int(estimate * 1.25) + 20_000
+        nonce = await self.w3.eth.get_transaction_count(self.address, "pending")
+        gas_price = await self.w3.eth.gas_price
+        tx = await call.build_transaction(
+            {**params, "gas": gas, "nonce": nonce, "gasPrice": gas_price}
+        )
+        signed = self.account.sign_transaction(tx)
+        sent = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        return "0x" + bytes(sent).hex()
+
+
+async def wait_for_receipt(w3: AsyncWeb3, tx_hash: str, timeout_s: float) -> Any:
+    """Poll for ``tx_hash``'s receipt; raises TransportTimeout when none comes in time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            return await w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            pass
+        if loop.time() > deadline:
+            raise TransportTimeout(f"no receipt for {tx_hash} after {timeout_s:.0f}s")
+        await asyncio.sleep(RECEIPT_POLL_S)
+
+
+@asynccontextmanager
+async def web3_session(rpc_url: str) -> AsyncIterator[AsyncWeb3]:
+    """``async with web3_session(url) as w3``: a connection closed on exit."""
+    w3 = open_web3(rpc_url)
+    try:
+        yield w3
+    finally:
+        await close_web3(w3)
+
+
+def checksum(address: str) -> str:
+    """The EIP-55 form of ``address``."""
+    return str(to_checksum_address(address))
