@@ -52,12 +52,14 @@ def test_capabilities_list_executors_as_job_types() -> None:
         models=["tiny", "big"],
         gpu_memory_gb=8,
         region="eu",
+        min_price=5,
     )
     assert caps == {
         "job_types": ["echo", "sha256"],
         "models": ["tiny", "big", "llama"],
         "gpu_memory_gb": 8,
         "region": "eu",
+        "min_price": "5",
     }
 
 

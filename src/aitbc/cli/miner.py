@@ -44,6 +44,7 @@ def miner_command(
     model: Annotated[list[str] | None, typer.Option(help="A model served (repeatable)")] = None,
     gpu_memory_gb: Annotated[int, typer.Option(help="GPU memory to advertise")] = 0,
     region: Annotated[str | None, typer.Option(help="Region to advertise")] = None,
+    min_price: Annotated[int, typer.Option(help="Least price (base units) of a job")] = 0,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
 ) -> None:
     """Serve jobs from a coordinator: register, heartbeat, poll, run, co-sign, submit.
@@ -65,6 +66,7 @@ def miner_command(
             models=model or [],
             gpu_memory_gb=gpu_memory_gb,
             region=region,
+            min_price=min_price,
         )
         code = asyncio.run(_serve(config))
     except ConfigurationError as exc:

@@ -48,14 +48,17 @@ def capabilities(
     models: Sequence[str] = (),
     gpu_memory_gb: int = 0,
     region: str | None = None,
+    min_price: int = 0,
 ) -> dict[str, Any]:
-    """The ``capabilities`` object of a registration: job types are the executors."""
+    """The ``capabilities`` object of a registration: job types are the executors;
+    ``min_price`` (base units) is the least a job must pay to be offered to us."""
     all_models = list(dict.fromkeys([*models, *(m for e in executors.values() for m in e.models)]))
     return {
         "job_types": sorted(executors),
         "models": all_models,
         "gpu_memory_gb": gpu_memory_gb,
         "region": region,
+        "min_price": str(min_price),
     }
 
 

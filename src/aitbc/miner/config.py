@@ -23,6 +23,8 @@ class MinerConfig:
     when the node's leases are short). On shutdown an in-flight job gets
     ``shutdown_grace`` seconds to finish before it is stopped and reported failed.
     Reaching the node after an error backs off from ``backoff_base`` to ``backoff_cap``.
+    ``models``, ``gpu_memory_gb``, ``region`` and ``min_price`` (base units) are
+    advertised so the node only hands out jobs this miner accepts.
     """
 
     coordinator: str
@@ -39,6 +41,7 @@ class MinerConfig:
     models: Sequence[str] = ()
     gpu_memory_gb: int = 0
     region: str | None = None
+    min_price: int = 0
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -52,8 +55,8 @@ class MinerConfig:
             raise ConfigurationError(f"poll_wait must be within 0..{MAX_POLL_WAIT:g} seconds")
         if self.max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
-        if self.gpu_memory_gb < 0:
-            raise ConfigurationError("gpu_memory_gb must be >= 0")
+        if self.gpu_memory_gb < 0 or self.min_price < 0:
+            raise ConfigurationError("gpu_memory_gb and min_price must be >= 0")
         for name in ("heartbeat_interval", "submit_timeout", "backoff_base", "backoff_cap"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be > 0")

@@ -81,6 +81,7 @@ class Miner:
             models=self.config.models,
             gpu_memory_gb=self.config.gpu_memory_gb,
             region=self.config.region,
+            min_price=self.config.min_price,
         )
 
     def stop(self) -> None:
@@ -198,8 +199,7 @@ class Miner:
     async def _poll(self, link: CoordinatorLink) -> JSONDict | None:
         """Long-poll, abandoned as soon as the miner stops. A job the node handed out in
         that instant is not lost: its lease runs out and the node requeues it."""
-        wait = self.config.poll_wait
-        poll = asyncio.ensure_future(link.poll(int(wait) if wait.is_integer() else wait))
+        poll = asyncio.ensure_future(link.poll(float(self.config.poll_wait)))
         stop = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,87 @@
+"""The miner against a real node over real HTTP: claim, run, attest, submit, get paid;
+failures refund the client."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aitbc.core.receipts import verify_receipt
+from aitbc.core.signing import VerifyKey
+from aitbc.models import JobState
+
+from .helpers import client_for, running_miner, until
+
+
+def _chain(data: str, rounds: int) -> str:
+    digest = hashlib.sha256(data.encode()).digest()
+    for _ in range(rounds - 1):
+        digest = hashlib.sha256(digest).digest()
+    return digest.hex()
+
+
+async def test_miner_runs_job_and_receipt_verifies(node: Any) -> None:
+    client_id, client_key = await node.create_principal("client", "alice")
+    miner_principal, miner_key = await node.create_principal("miner", "bob")
+    await node.faucet(client_id, 1_000)
+    async with (
+        running_miner(node.url, miner_key) as miner,
+        client_for(node.url, client_key) as client,
+    ):
+        assert miner.miner_id == miner_principal
+        job = await client.jobs.create(
+            job_type="sha256", payload={"data": "aitbc", "rounds": 4321}, price=250
+        )
+        done = await client.jobs.wait_for_completion(job.id, timeout=30)
+        assert done.state is JobState.COMPLETED and done.miner_id == miner_principal
+        result = await client.jobs.result(job.id)
+        assert result.result == {"digest": _chain("aitbc", 4321), "rounds": 4321}
+        receipt = result.receipt.to_wire()
+        info = await client.node_info()
+        keys = {k.key_id: VerifyKey.from_b64(k.public_key) for k in info.signing_keys}
+        verify_receipt(receipt, keys, chain_id=info.chain_id)
+        assert receipt["miner_key"] == miner.key.verify_key.b64
+        assert receipt["units"] == 5  # 4321 rounds, one unit per thousand, rounded up
+        assert (await client.wallet.balance()).balance == 750
+    async with client_for(node.url, miner_key) as as_miner:
+        assert (await as_miner.wallet.balance()).balance == 250
+    assert miner.stats.completed == 1 and miner.stats.receipts[0]["job_id"] == job.id
+
+
+async def test_failure_is_reported_and_refunds_the_client(node: Any) -> None:
+    client_id, client_key = await node.create_principal("client", "alice")
+    _, miner_key = await node.create_principal("miner", "bob")
+    await node.faucet(client_id, 500)
+    async with (
+        running_miner(node.url, miner_key, executors=["matmul"]) as miner,
+        client_for(node.url, client_key) as client,
+    ):
+        job = await client.jobs.create(
+            job_type="matmul", payload={"a": [[1, 2]], "b": [[3, 4]]}, price=200
+        )
+        done = await client.jobs.wait_for_completion(job.id, timeout=30)
+        assert done.state is JobState.FAILED
+        assert done.error is not None and "inner dimensions" in done.error
+        assert (await client.wallet.balance()).balance == 500
+        moves = [(t.kind, t.amount) async for t in client.wallet.history() if t.job_id == job.id]
+        assert sorted(moves) == [("escrow", 200), ("refund", 200)]
+    assert miner.stats.failed == 1 and miner.stats.completed == 0
+
+
+async def test_miner_serves_only_its_job_types_and_several_at_once(node: Any) -> None:
+    client_id, client_key = await node.create_principal("client", "alice")
+    _, miner_key = await node.create_principal("miner", "bob")
+    await node.faucet(client_id, 1_000)
+    async with (
+        running_miner(node.url, miner_key, executors=["echo"], max_concurrency=3) as miner,
+        client_for(node.url, client_key) as client,
+    ):
+        other = await client.jobs.create(job_type="matmul", payload={"seed": 1, "n": 2}, price=1)
+        jobs = [
+            await client.jobs.create(job_type="echo", payload={"i": i}, price=10) for i in range(5)
+        ]
+        for job in jobs:
+            assert (await client.jobs.wait_for_completion(job.id, timeout=30)).is_terminal
+            assert (await client.jobs.result(job.id)).result == {"echo": job.payload}
+        assert (await client.jobs.get(other.id)).state is JobState.QUEUED
+        await until(lambda: miner.stats.completed == 5)
