@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from aitbc.transports import HTTPTransport, MockTransport, conformance
@@ -22,6 +24,13 @@ async def test_http_transport_on_a_scripted_server(
     check: conformance.Check, scripted: ScriptedNode
 ) -> None:
     await conformance.run_check(check, lambda: HTTPTransport({"base_url": scripted.url}))
+
+
+@CHECKS
+async def test_http_transport_on_a_real_node(check: conformance.Check, node: Any) -> None:
+    await conformance.run_check(
+        check, lambda: HTTPTransport({"base_url": node.url, "chain_id": node.chain_id})
+    )
 
 
 async def test_the_suite_catches_a_broken_transport() -> None:

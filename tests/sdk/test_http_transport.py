@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
+import sys
+import types
 from typing import Any
 
 import pytest
@@ -222,14 +223,23 @@ def test_chain_id_from_config() -> None:
     assert HTTPTransport({"base_url": "http://x"}).chain_id is None
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("aitbc.transports.sse") is not None,
-    reason="the SSE module is installed; its own tests cover stream()",
-)
-async def test_stream_without_sse_module_is_a_clear_error() -> None:
+async def test_stream_without_the_sse_module_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "aitbc.transports.sse", None)  # as if not installed
     t = HTTPTransport({"base_url": "http://127.0.0.1:1"})
     with pytest.raises(TransportError, match=r"aitbc\.transports\.sse"):
         t.stream("GET", "/v1/events")
+
+
+def test_stream_delegates_to_the_sse_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    fake = types.ModuleType("aitbc.transports.sse")
+    fake.open_sse_stream = lambda *args: calls.append(args) or "stream"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "aitbc.transports.sse", fake)
+    t = HTTPTransport({"base_url": "http://127.0.0.1:1"})
+    assert t.stream("subscribe", "job:job_1", {"resume_from": 0}) == "stream"  # type: ignore[comparison-overlap]
+    assert calls == [(t, "subscribe", "job:job_1", {"resume_from": 0})]
 
 
 @pytest.mark.parametrize("data", [{"x": object()}, {"x": float("nan")}])
