@@ -24,6 +24,8 @@ from aitbc.contracts import load_artifact
 from aitbc.errors import AITBCError
 from aitbc.settlement.bridges._codec import address_to_bytes32, lz_guid
 from aitbc.settlement.bridges._evm import TxSender, close_web3, guarded, open_web3
+from aitbc.settlement.bridges.ccip import EXECUTE_OVERHEAD as CCIP_EXECUTE_OVERHEAD
+from aitbc.settlement.bridges.layerzero import EXECUTOR_OVERHEAD as LZ_EXECUTOR_OVERHEAD
 
 from .config import ChainInfo
 from .faults import FaultPlan, FaultRule
@@ -31,8 +33,6 @@ from .packets import CcipPacket, LzPacket, decode_ccip_sent, decode_packet_sent
 
 log = logging.getLogger(__name__)
 
-LZ_EXECUTOR_OVERHEAD = 100_000
-CCIP_EXECUTE_OVERHEAD = 120_000
 CCIP_SUCCESS = 2
 STEP_GAS = {"verify": 150_000, "commit": 800_000, "ack": 120_000, "alert": 300_000}
 
