@@ -1,0 +1,33 @@
+"""Both EVM bridge adapters pass the conformance suite on a py-evm devnet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("eth_tester", reason="the py-evm devnet needs the evm extra")
+
+from aitbc.devnet import BackgroundDevnet  # noqa: E402
+from aitbc.devnet.harness import DevnetHarness  # noqa: E402
+from aitbc.settlement.bridges.ccip import CCIPBridge  # noqa: E402
+from aitbc.settlement.bridges.conformance import CHECKS, Check  # noqa: E402
+from aitbc.settlement.bridges.layerzero import LayerZeroBridge  # noqa: E402
+
+pytestmark = pytest.mark.evm
+
+ADAPTERS = {"layerzero": LayerZeroBridge, "ccip": CCIPBridge}
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[BackgroundDevnet]:
+    """One py-evm devnet (chains 1 and 42161) shared by the module's tests."""
+    with BackgroundDevnet([1, 42161]) as running:
+        yield running
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("bridge", sorted(ADAPTERS))
+async def test_conformance(devnet: BackgroundDevnet, bridge: str, check: Check) -> None:
+    harness = DevnetHarness(devnet.config, devnet.relayer, ADAPTERS[bridge], bridge, 1, 42161)
+    await check(harness)
