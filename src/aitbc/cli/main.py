@@ -21,6 +21,7 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "aitbc.cli.serve",
     "aitbc.cli.miner",
+    "aitbc.cli.devnet",
 )
 
 
