@@ -21,7 +21,14 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "aitbc.cli.serve",
     "aitbc.cli.miner",
+    "aitbc.cli.demo",
     "aitbc.cli.devnet",
+    "aitbc.cli.jobs",
+    "aitbc.cli.wallet",
+    "aitbc.cli.offers",
+    "aitbc.cli.receipts",
+    "aitbc.cli.settle",
+    "aitbc.cli.config_command",
 )
 
 
