@@ -40,7 +40,8 @@ const solc = require('solc');
 let input = '';
 process.stdin.on('data', (c) => { input += c; });
 process.stdin.on('end', () => {
-  process.stdout.write(JSON.stringify({version: solc.version(), output: JSON.parse(solc.compile(input))}));
+  const output = JSON.parse(solc.compile(input));
+  process.stdout.write(JSON.stringify({version: solc.version(), output}));
 });
 """
 

@@ -23,7 +23,9 @@ EXPECTED = {
 
 
 def _build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_contracts", ROOT / "scripts/build_contracts.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_contracts", ROOT / "scripts/build_contracts.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("eth_tester", reason="the py-evm devnet needs the evm extra")
 
-from aitbc.devnet import BackgroundDevnet  # noqa: E402
-from aitbc.devnet.harness import DevnetHarness  # noqa: E402
-from aitbc.settlement.bridges.ccip import CCIPBridge  # noqa: E402
-from aitbc.settlement.bridges.conformance import CHECKS, Check  # noqa: E402
-from aitbc.settlement.bridges.layerzero import LayerZeroBridge  # noqa: E402
+from aitbc.devnet import BackgroundDevnet
+from aitbc.devnet.harness import DevnetHarness
+from aitbc.settlement.bridges.ccip import CCIPBridge
+from aitbc.settlement.bridges.conformance import CHECKS, Check
+from aitbc.settlement.bridges.layerzero import LayerZeroBridge
 
 pytestmark = pytest.mark.evm
 

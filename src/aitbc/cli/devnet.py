@@ -22,19 +22,27 @@ def _parse_chain_ids(text: str) -> list[int]:
     try:
         ids = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise typer.BadParameter(f"chain ids must be integers separated by commas, got {text!r}") from None
+        raise typer.BadParameter(
+            f"chain ids must be integers separated by commas, got {text!r}"
+        ) from None
     if len(ids) < 2 or len(set(ids)) != len(ids) or min(ids) <= 0:
         raise typer.BadParameter("give two or more distinct positive chain ids, e.g. 1,42161")
     return ids
 
 
 def devnet(
-    chains: Annotated[str, typer.Option("--chains", help="Comma-separated EVM chain ids.")] = "1,42161",
-    backend: Annotated[str, typer.Option("--backend", help="pyevm (in-process) or anvil.")] = "pyevm",
+    chains: Annotated[
+        str, typer.Option("--chains", help="Comma-separated EVM chain ids.")
+    ] = "1,42161",
+    backend: Annotated[
+        str, typer.Option("--backend", help="pyevm (in-process) or anvil.")
+    ] = "pyevm",
     config_out: Annotated[
         Path, typer.Option("--config-out", help="Where to write the devnet config JSON.")
     ] = DEFAULT_CONFIG,
-    ack_grace: Annotated[int, typer.Option("--ack-grace", help="Seconds the relayer has to ack.")] = 2,
+    ack_grace: Annotated[
+        int, typer.Option("--ack-grace", help="Seconds the relayer has to ack.")
+    ] = 2,
 ) -> None:
     """Start a local multi-chain devnet and keep it running until Ctrl-C."""
     chain_ids = _parse_chain_ids(chains)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eth_utils import keccak
-from web3 import AsyncWeb3
+from eth_utils.crypto import keccak
 
 from aitbc.contracts import load_artifact
-from aitbc.settlement.bridges._evm import TxSender
+from aitbc.settlement.bridges._evm import TxSender, Web3Client
 from aitbc.settlement.chains import KNOWN_CHAINS
 
 from .config import ChainContracts, ChainInfo
@@ -42,7 +41,13 @@ async def deploy_contract(sender: TxSender, name: str, *args: Any) -> str:
 
 
 async def deploy_chain(
-    w3: AsyncWeb3, deployer_key: str, relayer: str, chain_id: int, eid: int, selector: int, ack_grace_s: int
+    w3: Web3Client,
+    deployer_key: str,
+    relayer: str,
+    chain_id: int,
+    eid: int,
+    selector: int,
+    ack_grace_s: int,
 ) -> ChainContracts:
     """Deploy endpoint, router, source and destination on one chain; fund the destination pool."""
     sender = TxSender(w3, deployer_key, chain_id)
@@ -67,13 +72,15 @@ async def _fund(sender: TxSender, to: str, value: int) -> None:
     }
     signed = sender.account.sign_transaction(tx)
     tx_hash = await sender.w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = await sender.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.02)
+    receipt = await sender.w3.eth.wait_for_transaction_receipt(
+        tx_hash, timeout=30, poll_latency=0.02
+    )
     if receipt["status"] != 1:
         raise RuntimeError(f"funding {to} failed")
 
 
 async def wire_peers(
-    chains: Sequence[ChainInfo], web3s: dict[int, AsyncWeb3], deployer_key: str
+    chains: Sequence[ChainInfo], web3s: dict[int, Web3Client], deployer_key: str
 ) -> None:
     """Let every chain's destination accept messages from every other chain's source."""
     dest_abi = load_artifact("AitbcSettlementDestination").abi
@@ -86,5 +93,6 @@ async def wire_peers(
             peer = bytes(12) + bytes.fromhex(src.contracts.source[2:])
             await sender.transact("setLzPeer", contract.functions.setLzPeer(src.lz_eid, peer))
             await sender.transact(
-                "setCcipPeer", contract.functions.setCcipPeer(src.ccip_selector, src.contracts.source)
+                "setCcipPeer",
+                contract.functions.setCcipPeer(src.ccip_selector, src.contracts.source),
             )

@@ -35,9 +35,13 @@ class FaultRule:
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
-            raise ConfigurationError(f"unknown fault action {self.action!r}; use one of {sorted(ACTIONS)}")
+            raise ConfigurationError(
+                f"unknown fault action {self.action!r}; use one of {sorted(ACTIONS)}"
+            )
         if self.bridge is not None and self.bridge not in BRIDGES:
-            raise ConfigurationError(f"unknown bridge {self.bridge!r}; use one of {sorted(BRIDGES)}")
+            raise ConfigurationError(
+                f"unknown bridge {self.bridge!r}; use one of {sorted(BRIDGES)}"
+            )
         if self.times is not None and self.times < 1:
             raise ConfigurationError("times must be >= 1 (or None for every match)")
         if self.message_id is not None:

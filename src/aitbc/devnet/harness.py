@@ -54,7 +54,9 @@ class DevnetHarness:
         """A fresh message paying a newly deployed TestRecipient on the target chain."""
         recipient = await self._deploy_recipient(accepting)
         number = next(_RECEIPTS)
-        digest = receipt_hash or "sha256:" + hashlib.sha256(f"{recipient}:{number}".encode()).hexdigest()
+        digest = (
+            receipt_hash or "sha256:" + hashlib.sha256(f"{recipient}:{number}".encode()).hexdigest()
+        )
         return SettlementMessage(
             source_chain_id=self.source,
             target_chain_id=self.target,
@@ -87,7 +89,9 @@ class DevnetHarness:
 
     def inject(self, action: str, message_id: str) -> None:
         """Add a one-shot relayer fault for ``message_id``."""
-        self.relayer.add_fault(FaultRule(action, bridge=self._relayer_bridge(), message_id=message_id))
+        self.relayer.add_fault(
+            FaultRule(action, bridge=self._relayer_bridge(), message_id=message_id)
+        )
 
     def _relayer_bridge(self) -> str:
         return "ccip" if self.bridge_name in ("ccip", "chainlink") else self.bridge_name
@@ -95,11 +99,15 @@ class DevnetHarness:
     def rejected_deliveries(self, message_id: str) -> int:
         """Delivery transactions for ``message_id`` mined with status 0."""
         return sum(
-            1 for a in self.relayer.attempts_for(message_id) if not a.ok and a.tx_hash and a.step != "ack"
+            1
+            for a in self.relayer.attempts_for(message_id)
+            if not a.ok and a.tx_hash and a.step != "ack"
         )
 
     async def advance_time(self, chain_id: int, seconds: int) -> None:
         """evm_increaseTime + evm_mine on ``chain_id`` (py-evm and anvil both answer them)."""
         async with web3_session(self.config.chain(chain_id).rpc_url) as w3:
-            await guarded("evm_increaseTime", w3.provider.make_request("evm_increaseTime", [seconds]))  # type: ignore[arg-type]
-            await guarded("evm_mine", w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+            await guarded(
+                "evm_increaseTime", w3.provider.make_request("evm_increaseTime", [seconds])
+            )
+            await guarded("evm_mine", w3.provider.make_request("evm_mine", []))

@@ -71,14 +71,19 @@ class AnvilNode:
         """Start anvil and return its RPC URL once it listens."""
         self._proc = await asyncio.create_subprocess_exec(
             str(self._binary),
-            "--chain-id", str(self.chain_id),
-            "--port", "0",
-            "--host", "127.0.0.1",
-            "--balance", str(ANVIL_BALANCE_ETH),
-            "--accounts", "4",
+            "--chain-id",
+            str(self.chain_id),
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--balance",
+            str(ANVIL_BALANCE_ETH),
+            "--accounts",
+            "4",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         try:
             return await asyncio.wait_for(self._read_url(), ANVIL_START_TIMEOUT_S)
         except (TimeoutError, ConfigurationError):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from aitbc.settlement.bridges._codec import lz_receive_gas
+
 
 @dataclass(frozen=True)
 class LzPacket:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from eth_keys.datatypes import PrivateKey
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import generate_genesis_state_for_keys
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import ValidationError as TesterValidationError
-from eth_utils import to_hex
+from eth_utils.hexadecimal import encode_hex as to_hex
 
 from aitbc.errors import ConfigurationError
 
@@ -116,9 +117,9 @@ class PyEvmChain:
     def __init__(self, chain_id: int, funded_keys: Sequence[str]) -> None:
         if chain_id <= 0:
             raise ConfigurationError(f"chain id must be positive, got {chain_id}")
-        from eth_keys import keys
-
-        genesis = generate_genesis_state_for_keys([keys.PrivateKey(bytes.fromhex(k[2:])) for k in funded_keys])
+        genesis = generate_genesis_state_for_keys(
+            [PrivateKey(bytes.fromhex(k[2:])) for k in funded_keys]
+        )
         backend = PyEVMBackend(genesis_state=genesis)
         # The tester chain class is created per backend, so this changes only this chain:
         # py-evm then accepts EIP-155 transactions signed for our chain id.
@@ -126,7 +127,9 @@ class PyEvmChain:
         self.chain_id = chain_id
         self.tester = EthereumTester(backend)
         # eth_call without "from" runs as the first funded account (py-evm checks balances).
-        self._default_from = keys.PrivateKey(bytes.fromhex(funded_keys[0][2:])).public_key.to_checksum_address()
+        self._default_from = PrivateKey(
+            bytes.fromhex(funded_keys[0][2:])
+        ).public_key.to_checksum_address()
         self._handlers = self._build_handlers()
 
     def handle(self, method: str, params: list[Any]) -> Any:
@@ -153,15 +156,27 @@ class PyEvmChain:
             "eth_blockNumber": lambda p: hex(t.get_block_by_number("latest")["number"]),
             "eth_gasPrice": lambda p: hex(self._gas_price()),
             "eth_maxPriorityFeePerGas": lambda p: hex(10**9),
-            "eth_getBalance": lambda p: hex(t.get_balance(p[0], _block_id(p[1] if len(p) > 1 else None))),
-            "eth_getTransactionCount": lambda p: hex(t.get_nonce(p[0], _block_id(p[1] if len(p) > 1 else None))),
-            "eth_getCode": lambda p: to_rpc(t.get_code(p[0], _block_id(p[1] if len(p) > 1 else None))),
-            "eth_call": lambda p: to_rpc(t.call(self._tx(p[0]), _block_id(p[1] if len(p) > 1 else None))),
-            "eth_estimateGas": lambda p: hex(t.estimate_gas(self._tx(p[0]), _block_id(p[1] if len(p) > 1 else None))),
+            "eth_getBalance": lambda p: hex(
+                t.get_balance(p[0], _block_id(p[1] if len(p) > 1 else None))
+            ),
+            "eth_getTransactionCount": lambda p: hex(
+                t.get_nonce(p[0], _block_id(p[1] if len(p) > 1 else None))
+            ),
+            "eth_getCode": lambda p: to_rpc(
+                t.get_code(p[0], _block_id(p[1] if len(p) > 1 else None))
+            ),
+            "eth_call": lambda p: to_rpc(
+                t.call(self._tx(p[0]), _block_id(p[1] if len(p) > 1 else None))
+            ),
+            "eth_estimateGas": lambda p: hex(
+                t.estimate_gas(self._tx(p[0]), _block_id(p[1] if len(p) > 1 else None))
+            ),
             "eth_sendRawTransaction": lambda p: to_rpc(t.send_raw_transaction(p[0])),
             "eth_getTransactionReceipt": self._receipt,
             "eth_getTransactionByHash": self._transaction,
-            "eth_getBlockByNumber": lambda p: to_rpc(t.get_block_by_number(_block_id(p[0]), bool(p[1]))),
+            "eth_getBlockByNumber": lambda p: to_rpc(
+                t.get_block_by_number(_block_id(p[0]), bool(p[1]))
+            ),
             "eth_getBlockByHash": lambda p: to_rpc(t.get_block_by_hash(p[0], bool(p[1]))),
             "eth_getLogs": self._logs,
             "evm_mine": lambda p: self._mine(p),
@@ -252,14 +267,20 @@ class JsonRpcServer:
         try:
             body = await request.json()
         except ValueError:
-            return web.json_response({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}})
+            return web.json_response(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}}
+            )
         if isinstance(body, list):
             return web.json_response([self._answer(item) for item in body])
         return web.json_response(self._answer(body))
 
     def _answer(self, call: Any) -> dict[str, Any]:
         if not isinstance(call, dict) or not isinstance(call.get("method"), str):
-            return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "invalid request"}}
+            return {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {"code": -32600, "message": "invalid request"},
+            }
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
         try:
             reply["result"] = self.chain.handle(call["method"], list(call.get("params") or []))

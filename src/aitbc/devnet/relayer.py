@@ -11,19 +11,19 @@ FaultPlan can drop, delay, duplicate, reorder or under-gas messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode
-from web3 import AsyncWeb3
+from eth_abi.abi import encode
 from web3.contract import AsyncContract
 
 from aitbc.contracts import load_artifact
 from aitbc.errors import AITBCError
 from aitbc.settlement.bridges._codec import address_to_bytes32, lz_guid
-from aitbc.settlement.bridges._evm import TxSender, close_web3, guarded, open_web3
+from aitbc.settlement.bridges._evm import TxSender, Web3Client, close_web3, guarded, open_web3
 from aitbc.settlement.bridges.ccip import EXECUTE_OVERHEAD as CCIP_EXECUTE_OVERHEAD
 from aitbc.settlement.bridges.layerzero import EXECUTOR_OVERHEAD as LZ_EXECUTOR_OVERHEAD
 
@@ -54,7 +54,7 @@ class _Chain:
 
     def __init__(self, info: ChainInfo, relayer_key: str) -> None:
         self.info = info
-        self.w3: AsyncWeb3 = open_web3(info.rpc_url)
+        self.w3: Web3Client = open_web3(info.rpc_url)
         self.sender = TxSender(self.w3, relayer_key, info.chain_id)
         c = info.contracts
         self.endpoint = self._contract(c.lz_endpoint, "MockLayerZeroEndpoint")
@@ -144,15 +144,22 @@ class Relayer:
         events = chain.endpoint.events
         if topic == _topic(events.PacketSent):
             packet = decode_packet_sent(events.PacketSent().process_log(entry)["args"])
-            self._spawn(self._schedule("layerzero", packet.message_id, self._by_eid.get(packet.dst_eid), packet))
+            self._spawn(
+                self._schedule(
+                    "layerzero", packet.message_id, self._by_eid.get(packet.dst_eid), packet
+                )
+            )
         elif topic == _topic(events.PacketDelivered):
             args = events.PacketDelivered().process_log(entry)["args"]
             origin = args["origin"]
             src = self._by_eid.get(int(origin["srcEid"]))
             guid = lz_guid(
-                int(origin["nonce"]), int(origin["srcEid"]), bytes(origin["sender"]),
-                chain.info.lz_eid, address_to_bytes32(args["receiver"]),
-            )  # fmt: skip
+                int(origin["nonce"]),
+                int(origin["srcEid"]),
+                bytes(origin["sender"]),
+                chain.info.lz_eid,
+                address_to_bytes32(args["receiver"]),
+            )
             if src is not None:
                 self._spawn(self._acknowledge(src, "layerzero", guid))
 
@@ -161,7 +168,11 @@ class Relayer:
         if topic == _topic(events.CCIPMessageSent):
             args = events.CCIPMessageSent().process_log(entry)["args"]
             packet = decode_ccip_sent(args, chain.info.ccip_selector)
-            self._spawn(self._schedule("ccip", packet.message_id, self._by_selector.get(packet.dst_selector), packet))
+            self._spawn(
+                self._schedule(
+                    "ccip", packet.message_id, self._by_selector.get(packet.dst_selector), packet
+                )
+            )
         elif topic == _topic(events.ExecutionStateChanged):
             args = events.ExecutionStateChanged().process_log(entry)["args"]
             src = self._by_selector.get(int(args["sourceChainSelector"]))
@@ -173,7 +184,9 @@ class Relayer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _schedule(self, bridge: str, message_id: str, dst: _Chain | None, packet: Any) -> None:
+    async def _schedule(
+        self, bridge: str, message_id: str, dst: _Chain | None, packet: Any
+    ) -> None:
         if dst is None:
             self._record(bridge, message_id, "unroutable", False, detail="unknown destination")
             return
@@ -194,10 +207,8 @@ class Relayer:
     async def _hold(self, chain_id: int, max_wait_s: float) -> None:
         released = asyncio.Event()
         self._held.setdefault(chain_id, []).append(released)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(released.wait(), max_wait_s)
-        except TimeoutError:
-            pass
 
     def _release(self, chain_id: int) -> None:
         for event in self._held.pop(chain_id, []):
@@ -211,23 +222,41 @@ class Relayer:
 
     async def _deliver_lz(self, dst: _Chain, p: LzPacket, gas: int | None) -> None:
         fns = dst.endpoint.functions
-        await self._step(dst, "layerzero", p.message_id, "verify", fns.verify(p.origin, p.receiver, p.payload_hash))
+        await self._step(
+            dst,
+            "layerzero",
+            p.message_id,
+            "verify",
+            fns.verify(p.origin, p.receiver, p.payload_hash),
+        )
         exec_gas = (gas if gas is not None else p.gas_limit) + LZ_EXECUTOR_OVERHEAD
         call = fns.lzReceive(p.origin, p.receiver, p.guid, p.message, b"")
         ok = await self._step(dst, "layerzero", p.message_id, "execute", call, exec_gas)
         if not ok:
             reason = await self._revert_data(dst, call, exec_gas)
-            alert = fns.lzReceiveAlert(p.origin, p.receiver, p.guid, exec_gas, 0, p.message, b"", reason)
+            alert = fns.lzReceiveAlert(
+                p.origin, p.receiver, p.guid, exec_gas, 0, p.message, b"", reason
+            )
             await self._step(dst, "layerzero", p.message_id, "alert", alert)
 
     async def _deliver_ccip(self, dst: _Chain, p: CcipPacket, gas: int | None) -> None:
         fns = dst.router.functions
         sender = encode(["address"], [p.sender])
-        commit = fns.commit(p.message_id_bytes, p.src_selector, p.sequence_number, sender, p.receiver, p.data, p.gas_limit)
+        commit = fns.commit(
+            p.message_id_bytes,
+            p.src_selector,
+            p.sequence_number,
+            sender,
+            p.receiver,
+            p.data,
+            p.gas_limit,
+        )
         await self._step(dst, "ccip", p.message_id, "commit", commit)
         limit = gas if gas is not None else p.gas_limit
         exec_gas = limit + limit // 63 + CCIP_EXECUTE_OVERHEAD
-        await self._step(dst, "ccip", p.message_id, "execute", fns.execute(p.message_id_bytes), exec_gas)
+        await self._step(
+            dst, "ccip", p.message_id, "execute", fns.execute(p.message_id_bytes), exec_gas
+        )
 
     async def _acknowledge(self, src: _Chain, bridge: str, message_id: bytes) -> None:
         record = await guarded("settlements", src.source.functions.settlements(message_id).call())
@@ -236,10 +265,20 @@ class Relayer:
         call = src.source.functions.acknowledge(message_id)
         await self._step(src, bridge, "0x" + message_id.hex(), "ack", call)
 
-    async def _step(self, chain: _Chain, bridge: str, message_id: str, step: str, call: Any, gas: int | None = None) -> bool:
+    async def _step(
+        self,
+        chain: _Chain,
+        bridge: str,
+        message_id: str,
+        step: str,
+        call: Any,
+        gas: int | None = None,
+    ) -> bool:
         # Explicit gas, no estimate: a delivery that must fail is sent and fails *on chain*.
         try:
-            outcome = await chain.sender.transact(step, call, gas=gas or STEP_GAS[step], check=False)
+            outcome = await chain.sender.transact(
+                step, call, gas=gas or STEP_GAS[step], check=False
+            )
         except AITBCError as exc:
             self._record(bridge, message_id, step, False, detail=str(exc))
             return False
@@ -256,11 +295,13 @@ class Relayer:
             return str(exc).encode()[:256]
         return b""
 
-    def _record(self, bridge: str, message_id: str, step: str, ok: bool, tx_hash: str = "", detail: str = "") -> None:
+    def _record(
+        self, bridge: str, message_id: str, step: str, ok: bool, tx_hash: str = "", detail: str = ""
+    ) -> None:
         self.attempts.append(DeliveryAttempt(bridge, message_id.lower(), step, ok, tx_hash, detail))
 
 
 def _topic(event: Any) -> bytes:
-    from eth_utils import event_abi_to_log_topic
+    from eth_utils.abi import event_abi_to_log_topic
 
     return bytes(event_abi_to_log_topic(event.abi))

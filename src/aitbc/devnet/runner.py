@@ -52,7 +52,9 @@ class Devnet:
         relayer_poll_s: float = 0.05,
     ) -> None:
         if len(set(chain_ids)) < 2 or len(set(chain_ids)) != len(chain_ids):
-            raise ConfigurationError(f"a devnet needs two or more distinct chain ids, got {list(chain_ids)}")
+            raise ConfigurationError(
+                f"a devnet needs two or more distinct chain ids, got {list(chain_ids)}"
+            )
         if backend not in BACKENDS:
             raise ConfigurationError(f"unknown devnet backend {backend!r}; use one of {BACKENDS}")
         self.chain_ids = list(chain_ids)
@@ -110,7 +112,11 @@ class Devnet:
         await self.stop()
 
     async def _start_node(self, chain_id: int) -> str:
-        node: _Node = AnvilNode(chain_id) if self.backend == "anvil" else PyEvmNode(chain_id, list(DEV_KEYS.values()))
+        node: _Node = (
+            AnvilNode(chain_id)
+            if self.backend == "anvil"
+            else PyEvmNode(chain_id, list(DEV_KEYS.values()))
+        )
         url = await node.start()
         self._nodes.append(node)
         return url
@@ -123,7 +129,13 @@ class Devnet:
                 eid, selector = bridge_ids(chain_id, index)
                 relayer = _address(DEV_KEYS["relayer"])
                 contracts = await deploy_chain(
-                    web3s[chain_id], DEV_KEYS["deployer"], relayer, chain_id, eid, selector, self.ack_grace_s
+                    web3s[chain_id],
+                    DEV_KEYS["deployer"],
+                    relayer,
+                    chain_id,
+                    eid,
+                    selector,
+                    self.ack_grace_s,
                 )
                 chains.append(ChainInfo(chain_id, url, eid, selector, contracts))
             await wire_peers(chains, web3s, DEV_KEYS["deployer"])
@@ -145,7 +157,9 @@ class BackgroundDevnet:
     def __init__(self, chain_ids: Sequence[int], backend: str = "pyevm", **options: Any) -> None:
         self.devnet = Devnet(chain_ids, backend, **options)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="aitbc-devnet", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="aitbc-devnet", daemon=True
+        )
 
     @property
     def config(self) -> DevnetConfig:
@@ -187,6 +201,9 @@ class BackgroundDevnet:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

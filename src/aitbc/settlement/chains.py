@@ -54,7 +54,9 @@ class ChainRegistry:
             if other.chain_id == entry.chain_id:
                 continue
             if entry.lz_eid is not None and other.lz_eid == entry.lz_eid:
-                raise ConfigurationError(f"LayerZero eid {entry.lz_eid} already used by chain {other.chain_id}")
+                raise ConfigurationError(
+                    f"LayerZero eid {entry.lz_eid} already used by chain {other.chain_id}"
+                )
             if entry.ccip_selector is not None and other.ccip_selector == entry.ccip_selector:
                 raise ConfigurationError(
                     f"CCIP selector {entry.ccip_selector} already used by chain {other.chain_id}"

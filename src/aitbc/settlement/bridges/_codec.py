@@ -3,8 +3,8 @@ extraArgs, and our settlement payload. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
 TYPE_3 = 3
 EXECUTOR_WORKER = 1
@@ -57,20 +57,38 @@ def encode_generic_extra_args_v2(gas_limit: int, allow_out_of_order: bool) -> by
     return GENERIC_EXTRA_ARGS_V2_TAG + encode(["uint256", "bool"], [gas_limit, allow_out_of_order])
 
 
-def encode_settlement_payload(receipt_hash: bytes, recipient: str, amount: int, deadline: int) -> bytes:
+def encode_settlement_payload(
+    receipt_hash: bytes, recipient: str, amount: int, deadline: int
+) -> bytes:
     """abi.encode(bytes32 receiptHash, address recipient, uint256 amount, uint64 deadline),
     the payload our destination contract decodes."""
-    return encode(["bytes32", "address", "uint256", "uint64"], [receipt_hash, recipient, amount, deadline])
+    return encode(
+        ["bytes32", "address", "uint256", "uint64"], [receipt_hash, recipient, amount, deadline]
+    )
 
 
 def ccip_message_id(
-    src_selector: int, dst_selector: int, sequence: int, sender: str, receiver: bytes, data: bytes, gas_limit: int
+    src_selector: int,
+    dst_selector: int,
+    sequence: int,
+    sender: str,
+    receiver: bytes,
+    data: bytes,
+    gas_limit: int,
 ) -> bytes:
     """The id our mock router assigns: keccak256(abi.encode(srcSelector, dstSelector,
     sequenceNumber, sender, keccak256(receiver), keccak256(data), gasLimit))."""
     return keccak(
         encode(
             ["uint64", "uint64", "uint64", "address", "bytes32", "bytes32", "uint256"],
-            [src_selector, dst_selector, sequence, sender, keccak(receiver), keccak(data), gas_limit],
+            [
+                src_selector,
+                dst_selector,
+                sequence,
+                sender,
+                keccak(receiver),
+                keccak(data),
+                gas_limit,
+            ],
         )
     )

@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import aiohttp
 from eth_account import Account
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import (
     ContractCustomError,
@@ -37,23 +38,27 @@ from aitbc.errors import (
 )
 
 T = TypeVar("T")
+# The one client type everything here uses: async web3 over HTTP.
+Web3Client: TypeAlias = "AsyncWeb3[AsyncHTTPProvider]"
 
 RECEIPT_POLL_S = 0.02
 DEFAULT_RECEIPT_TIMEOUT_S = 30.0
 
 
-def open_web3(rpc_url: str, timeout_s: float = 30.0) -> AsyncWeb3:
+def open_web3(rpc_url: str, timeout_s: float = 30.0) -> Web3Client:
     """An AsyncWeb3 over HTTP; close it with ``close_web3``."""
-    provider = AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)})
+    provider = AsyncHTTPProvider(
+        rpc_url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)}
+    )
     return AsyncWeb3(provider)
 
 
-async def close_web3(w3: AsyncWeb3) -> None:
+async def close_web3(w3: Web3Client) -> None:
     """Close the provider's HTTP session (safe to call twice)."""
     await w3.provider.disconnect()
 
 
-def revert_reason(data: Any, abi: Sequence[dict[str, Any]]) -> str:
+def revert_reason(data: Any, abi: Sequence[Any]) -> str:
     """Name a custom error from revert ``data`` (hex) using ``abi``; else the raw data."""
     if not isinstance(data, str) or len(data) < 10:
         return str(data)
@@ -63,11 +68,11 @@ def revert_reason(data: Any, abi: Sequence[dict[str, Any]]) -> str:
             continue
         signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
         if function_signature_to_4byte_selector(signature).hex() == selector:
-            return item["name"]
+            return str(item["name"])
     return data
 
 
-def map_web3_error(exc: BaseException, action: str, abi: Sequence[dict[str, Any]] = ()) -> AITBCError:
+def map_web3_error(exc: BaseException, action: str, abi: Sequence[Any] = ()) -> AITBCError:
     """The aitbc error for a web3/aiohttp exception raised while doing ``action``."""
     if isinstance(exc, AITBCError):
         return exc
@@ -88,7 +93,7 @@ def map_web3_error(exc: BaseException, action: str, abi: Sequence[dict[str, Any]
 _MAPPED = (Web3Exception, aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError, TypeError)
 
 
-async def guarded(action: str, call: Awaitable[T], abi: Sequence[dict[str, Any]] = ()) -> T:
+async def guarded(action: str, call: Awaitable[T], abi: Sequence[Any] = ()) -> T:
     """Await ``call``, turning web3/aiohttp failures into aitbc errors."""
     try:
         return await call
@@ -112,7 +117,7 @@ class TxOutcome:
 class TxSender:
     """Signs and sends transactions from one key, one at a time (nonces stay in order)."""
 
-    def __init__(self, w3: AsyncWeb3, private_key: str, chain_id: int) -> None:
+    def __init__(self, w3: Web3Client, private_key: str, chain_id: int) -> None:
         self.w3 = w3
         self.account = Account.from_key(private_key)
         self.address: str = self.account.address
@@ -126,7 +131,7 @@ class TxSender:
         *,
         value: int = 0,
         gas: int | None = None,
-        abi: Sequence[dict[str, Any]] = (),
+        abi: Sequence[Any] = (),
         receipt_timeout_s: float = DEFAULT_RECEIPT_TIMEOUT_S,
         check: bool = True,
     ) -> TxOutcome:
@@ -146,7 +151,11 @@ class TxSender:
                 f"{action} reverted on chain {self.chain_id} (tx {tx_hash}, status 0)"
             )
         return TxOutcome(
-            tx_hash, int(receipt["gasUsed"]), int(receipt["blockNumber"]), list(receipt["logs"]), status
+            tx_hash,
+            int(receipt["gasUsed"]),
+            int(receipt["blockNumber"]),
+            list(receipt["logs"]),
+            status,
         )
 
     async def _send(self, call: Any, value: int, gas: int | None) -> str:
@@ -154,7 +163,7 @@ class TxSender:
         if gas is None:
             estimate = await call.estimate_gas(params)
             gas = int(estimate * 1.25) + 20_000
-        nonce = await self.w3.eth.get_transaction_count(self.address, "pending")
+        nonce = await self.w3.eth.get_transaction_count(cast(Any, self.address), "pending")
         gas_price = await self.w3.eth.gas_price
         tx = await call.build_transaction(
             {**params, "gas": gas, "nonce": nonce, "gasPrice": gas_price}
@@ -164,7 +173,7 @@ class TxSender:
         return "0x" + bytes(sent).hex()
 
 
-async def wait_for_receipt(w3: AsyncWeb3, tx_hash: str, timeout_s: float) -> Any:
+async def wait_for_receipt(w3: Web3Client, tx_hash: str, timeout_s: float) -> Any:
     """Poll for ``tx_hash``'s receipt; raises TransportTimeout when none comes in time."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -179,7 +188,7 @@ async def wait_for_receipt(w3: AsyncWeb3, tx_hash: str, timeout_s: float) -> Any
 
 
 @asynccontextmanager
-async def web3_session(rpc_url: str) -> AsyncIterator[AsyncWeb3]:
+async def web3_session(rpc_url: str) -> AsyncIterator[Web3Client]:
     """``async with web3_session(url) as w3``: a connection closed on exit."""
     w3 = open_web3(rpc_url)
     try:

@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
-from web3 import AsyncWeb3
+from eth_utils.address import is_address, to_checksum_address
 from web3.contract import AsyncContract
 
 from aitbc.contracts import load_artifact
@@ -23,8 +22,14 @@ from aitbc.errors import (
 )
 
 from ..chains import ChainRegistry, default_registry
-from ._evm import TxSender, close_web3, guarded, open_web3
-from .base import BridgeAdapter, BridgeStatus, PreparedSettlement, SettlementMessage, SettlementResult
+from ._evm import TxSender, Web3Client, close_web3, guarded, open_web3
+from .base import (
+    BridgeAdapter,
+    BridgeStatus,
+    PreparedSettlement,
+    SettlementMessage,
+    SettlementResult,
+)
 
 _RECEIPT_HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
 MAX_AMOUNT = 2**96 - 1
@@ -40,7 +45,7 @@ class ChainHandle:
     chain_id: int
     lz_eid: int | None
     ccip_selector: int | None
-    w3: AsyncWeb3
+    w3: Web3Client
     sender: TxSender
     endpoint: AsyncContract
     router: AsyncContract
@@ -50,7 +55,9 @@ class ChainHandle:
 
 def _load_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """The adapter config, expanded from a devnet config file when it names one."""
-    path = config.get("devnet_config") or (None if "chains" in config else os.environ.get("AITBC_DEVNET_CONFIG"))
+    path = config.get("devnet_config") or (
+        None if "chains" in config else os.environ.get("AITBC_DEVNET_CONFIG")
+    )
     if not path:
         return config
     from aitbc.devnet.config import DevnetConfig  # only when pointed at a devnet file
@@ -84,7 +91,8 @@ class EvmSettlementBridge(BridgeAdapter):
         key = cfg.get("private_key")
         if not isinstance(chains, Mapping) or len(chains) < 2 or not isinstance(key, str):
             raise ConfigurationError(
-                f"{self.name}: config needs 'chains' (two or more) and 'private_key', or 'devnet_config'"
+                f"{self.name}: config needs 'chains' (two or more) and 'private_key', "
+                "or 'devnet_config'"
             )
         self.refund_timeout_s = int(cfg.get("refund_timeout_s", DEFAULT_REFUND_TIMEOUT_S))
         self.receipt_timeout_s = float(cfg.get("receipt_timeout_s", 30.0))
@@ -92,16 +100,22 @@ class EvmSettlementBridge(BridgeAdapter):
             raise ConfigurationError(f"{self.name}: refund_timeout_s must be positive")
         await self.close()
         for raw_id, chain_cfg in chains.items():
-            handle = self._open_chain(int(raw_id), chain_cfg, key, float(cfg.get("rpc_timeout_s", 30.0)))
+            handle = self._open_chain(
+                int(raw_id), chain_cfg, key, float(cfg.get("rpc_timeout_s", 30.0))
+            )
             self._chains[handle.chain_id] = handle
 
-    def _open_chain(self, chain_id: int, cfg: Mapping[str, Any], key: str, timeout_s: float) -> ChainHandle:
+    def _open_chain(
+        self, chain_id: int, cfg: Mapping[str, Any], key: str, timeout_s: float
+    ) -> ChainHandle:
         missing = [k for k in ("rpc_url", *ADDRESS_KEYS) if not cfg.get(k)]
         if missing:
             raise ConfigurationError(f"{self.name}: chain {chain_id} config lacks {missing}")
         bad = [k for k in ADDRESS_KEYS if not is_address(cfg[k])]
         if bad:
-            raise ConfigurationError(f"{self.name}: chain {chain_id} has invalid addresses for {bad}")
+            raise ConfigurationError(
+                f"{self.name}: chain {chain_id} has invalid addresses for {bad}"
+            )
         lz_eid, selector = self._bridge_ids(chain_id, cfg)
         w3 = open_web3(str(cfg["rpc_url"]), timeout_s)
         try:
@@ -111,21 +125,28 @@ class EvmSettlementBridge(BridgeAdapter):
 
         def contract(name: str, address: str) -> AsyncContract:
             abi = load_artifact(name).abi
-            return w3.eth.contract(address=to_checksum_address(address), abi=abi)  # type: ignore[call-overload, no-any-return]
+            return w3.eth.contract(address=to_checksum_address(address), abi=abi)
 
         return ChainHandle(
-            chain_id, lz_eid, selector, w3, sender,
+            chain_id,
+            lz_eid,
+            selector,
+            w3,
+            sender,
             contract("MockLayerZeroEndpoint", cfg["lz_endpoint"]),
             contract("MockCCIPRouter", cfg["ccip_router"]),
             contract("AitbcSettlementSource", cfg["source"]),
             contract("AitbcSettlementDestination", cfg["destination"]),
-        )  # fmt: skip
+        )
 
     def _bridge_ids(self, chain_id: int, cfg: Mapping[str, Any]) -> tuple[int | None, int | None]:
         known = self.registry.get(chain_id) if chain_id in self.registry else None
         lz_eid = cfg.get("lz_eid", known.lz_eid if known else None)
         selector = cfg.get("ccip_selector", known.ccip_selector if known else None)
-        return (int(lz_eid) if lz_eid is not None else None, int(selector) if selector is not None else None)
+        return (
+            int(lz_eid) if lz_eid is not None else None,
+            int(selector) if selector is not None else None,
+        )
 
     def supported_chains(self) -> set[int]:
         """Chain ids configured for this adapter."""
@@ -136,7 +157,9 @@ class EvmSettlementBridge(BridgeAdapter):
         try:
             return self._chains[chain_id]
         except KeyError:
-            raise UnsupportedChainError(f"{self.name}: chain {chain_id} is not configured") from None
+            raise UnsupportedChainError(
+                f"{self.name}: chain {chain_id} is not configured"
+            ) from None
 
     async def close(self) -> None:
         """Close every chain connection."""
@@ -154,14 +177,20 @@ class EvmSettlementBridge(BridgeAdapter):
         if message.payment_token != "native":
             raise SettlementValidationError(f"{self.name}: only the native token is supported")
         if not 0 < message.payment_amount <= MAX_AMOUNT:
-            raise SettlementValidationError(f"payment_amount must be in 1..2**96-1, got {message.payment_amount}")
+            raise SettlementValidationError(
+                f"payment_amount must be in 1..2**96-1, got {message.payment_amount}"
+            )
         if not is_address(message.recipient):
-            raise SettlementValidationError(f"recipient {message.recipient!r} is not an EVM address")
+            raise SettlementValidationError(
+                f"recipient {message.recipient!r} is not an EVM address"
+            )
         if message.gas_limit <= 0:
             raise SettlementValidationError("gas_limit must be positive")
         match = _RECEIPT_HASH.match(message.receipt_hash)
         if match is None:
-            raise SettlementValidationError("receipt_hash must be 'sha256:' + 64 lowercase hex digits")
+            raise SettlementValidationError(
+                "receipt_hash must be 'sha256:' + 64 lowercase hex digits"
+            )
         return src, dst, bytes.fromhex(match.group(1))
 
     async def deadline_for(self, src: ChainHandle) -> int:
@@ -176,7 +205,9 @@ class EvmSettlementBridge(BridgeAdapter):
         src = self.chain(prepared.message.source_chain_id)
         message_id = bytes.fromhex(prepared.message_id[2:])
         record = await guarded("settlements", src.source.functions.settlements(message_id).call())
-        available = await guarded("refundAvailableAt", src.source.functions.refundAvailableAt(message_id).call())
+        available = await guarded(
+            "refundAvailableAt", src.source.functions.refundAvailableAt(message_id).call()
+        )
         return int(record[4]), int(available)
 
     async def sent_tx(self, prepared: PreparedSettlement) -> tuple[str | None, int | None]:
@@ -186,7 +217,10 @@ class EvmSettlementBridge(BridgeAdapter):
         from_block = int(prepared.extra.get("src_from_block", 0))
         logs = await guarded(
             "eth_getLogs",
-            event.get_logs(from_block=from_block, argument_filters={"messageId": bytes.fromhex(prepared.message_id[2:])}),
+            event.get_logs(
+                from_block=from_block,
+                argument_filters={"messageId": bytes.fromhex(prepared.message_id[2:])},
+            ),
         )
         if not logs:
             return None, None
@@ -203,20 +237,28 @@ class EvmSettlementBridge(BridgeAdapter):
         src = self.chain(prepared.message.source_chain_id)
         state, available_at = await self.source_record(prepared)
         if state != 1:
-            raise BridgeTransactionError(f"{prepared.message_id} is not refundable (source state {state})")
+            raise BridgeTransactionError(
+                f"{prepared.message_id} is not refundable (source state {state})"
+            )
         block = await guarded("eth_getBlockByNumber", src.w3.eth.get_block("latest"))
         if int(block["timestamp"]) < available_at:
             raise BridgeTransactionError(
                 f"refund of {prepared.message_id} not available before chain time {available_at}"
             )
         call = src.source.functions.refund(bytes.fromhex(prepared.message_id[2:]))
-        outcome = await src.sender.transact("refund", call, abi=src.source.abi, receipt_timeout_s=self.receipt_timeout_s)
+        outcome = await src.sender.transact(
+            "refund", call, abi=src.source.abi, receipt_timeout_s=self.receipt_timeout_s
+        )
         result = self.result(prepared, BridgeStatus.REFUNDED, outcome.tx_hash)
         result.gas_used = outcome.gas_used
         return result
 
     def result(
-        self, prepared: PreparedSettlement, status: BridgeStatus, tx_hash: str | None = None, error: str | None = None
+        self,
+        prepared: PreparedSettlement,
+        status: BridgeStatus,
+        tx_hash: str | None = None,
+        error: str | None = None,
     ) -> SettlementResult:
         """A SettlementResult for ``prepared`` stamped now."""
         now = datetime.now(UTC)

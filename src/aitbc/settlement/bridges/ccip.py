@@ -14,14 +14,20 @@
 
 from __future__ import annotations
 
-from eth_abi import encode
+from eth_abi.abi import encode
 
 from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
 from ._codec import ccip_message_id, encode_generic_extra_args_v2, encode_settlement_payload
 from ._evm import checksum, guarded, revert_reason
 from ._evm_bridge import SOURCE_STATES, ChainHandle, EvmSettlementBridge
-from .base import BridgeStatus, CostEstimate, PreparedSettlement, SettlementMessage, SettlementResult
+from .base import (
+    BridgeStatus,
+    CostEstimate,
+    PreparedSettlement,
+    SettlementMessage,
+    SettlementResult,
+)
 
 UNTOUCHED, IN_PROGRESS, SUCCESS, FAILURE = 0, 1, 2, 3
 # Gas for the router's own work around the receiver call (it insists on the full limit).
@@ -39,15 +45,21 @@ class CCIPBridge(EvmSettlementBridge):
             raise UnsupportedChainError(f"ccip: chain {chain.chain_id} has no chain selector")
         return chain.ccip_selector
 
-    def _message(self, dst: ChainHandle, payload: bytes, gas_limit: int) -> tuple[bytes, bytes, list[object], str, bytes]:
+    def _message(
+        self, dst: ChainHandle, payload: bytes, gas_limit: int
+    ) -> tuple[bytes, bytes, list[object], str, bytes]:
         receiver = encode(["address"], [dst.destination.address])
         extra_args = encode_generic_extra_args_v2(gas_limit, self.allow_out_of_order)
         return (receiver, payload, [], "0x" + "00" * 20, extra_args)
 
-    async def _fee(self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas_limit: int) -> CostEstimate:
+    async def _fee(
+        self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas_limit: int
+    ) -> CostEstimate:
         message = self._message(dst, payload, gas_limit)
         fee = await guarded(
-            "getFee", src.router.functions.getFee(self._selector(dst), message).call(), src.router.abi
+            "getFee",
+            src.router.functions.getFee(self._selector(dst), message).call(),
+            src.router.abi,
         )
         return CostEstimate(self.name, native_fee=int(fee), gas_limit=gas_limit)
 
@@ -61,14 +73,23 @@ class CCIPBridge(EvmSettlementBridge):
         """Fix the message id, deadline and fee of ``message`` without sending."""
         src, dst, receipt = self.check_message(message)
         deadline = await self.deadline_for(src)
-        payload = encode_settlement_payload(receipt, message.recipient, message.payment_amount, deadline)
+        payload = encode_settlement_payload(
+            receipt, message.recipient, message.payment_amount, deadline
+        )
         dst_selector = self._selector(dst)
         sequence = 1 + await guarded(
-            "outboundSequenceNumber", src.router.functions.outboundSequenceNumber(dst_selector).call()
+            "outboundSequenceNumber",
+            src.router.functions.outboundSequenceNumber(dst_selector).call(),
         )
         rx, data, _, _, _ = self._message(dst, payload, message.gas_limit)
         message_id = ccip_message_id(
-            self._selector(src), dst_selector, sequence, src.source.address, rx, data, message.gas_limit
+            self._selector(src),
+            dst_selector,
+            sequence,
+            src.source.address,
+            rx,
+            data,
+            message.gas_limit,
         )
         await self._cross_check(src, dst, payload, message.gas_limit, message_id)
         fee = await self._fee(src, dst, payload, message.gas_limit)
@@ -82,7 +103,9 @@ class CCIPBridge(EvmSettlementBridge):
         }
         return PreparedSettlement("0x" + message_id.hex(), message, fee, extra)
 
-    async def _cross_check(self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas: int, expected: bytes) -> None:
+    async def _cross_check(
+        self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas: int, expected: bytes
+    ) -> None:
         # The router's own view must agree with our formula; if not, this is not our router.
         preview = src.router.functions.previewMessageId(
             self._selector(dst), src.source.address, self._message(dst, payload, gas)
@@ -99,13 +122,22 @@ class CCIPBridge(EvmSettlementBridge):
         fee = await self._fee(src, dst, payload, m.gas_limit)
         extra_args = encode_generic_extra_args_v2(m.gas_limit, self.allow_out_of_order)
         call = src.source.functions.settleViaCcip(
-            bytes.fromhex(prepared.message_id[2:]), receipt, checksum(m.recipient), m.payment_amount,
-            int(x["deadline"]), int(x["dst_selector"]), dst.destination.address, extra_args,
-        )  # fmt: skip
+            bytes.fromhex(prepared.message_id[2:]),
+            receipt,
+            checksum(m.recipient),
+            m.payment_amount,
+            int(x["deadline"]),
+            int(x["dst_selector"]),
+            dst.destination.address,
+            extra_args,
+        )
         outcome = await src.sender.transact(
-            "settleViaCcip", call, value=m.payment_amount + fee.native_fee,
-            abi=[*src.source.abi, *src.router.abi], receipt_timeout_s=self.receipt_timeout_s,
-        )  # fmt: skip
+            "settleViaCcip",
+            call,
+            value=m.payment_amount + fee.native_fee,
+            abi=[*src.source.abi, *src.router.abi],
+            receipt_timeout_s=self.receipt_timeout_s,
+        )
         result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
         result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
         return result
@@ -124,7 +156,9 @@ class CCIPBridge(EvmSettlementBridge):
             return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
         if execution == FAILURE:
             reason = await self._failure_reason(dst, prepared)
-            return self.result(prepared, BridgeStatus.FAILED, tx_hash, f"ccipReceive failed: {reason}")
+            return self.result(
+                prepared, BridgeStatus.FAILED, tx_hash, f"ccipReceive failed: {reason}"
+            )
         return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
 
     async def _execution_state(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:
@@ -143,23 +177,36 @@ class CCIPBridge(EvmSettlementBridge):
         if not logs:
             return "unknown"
         data = bytes(logs[-1]["args"]["returnData"])
-        return revert_reason("0x" + data.hex(), dst.destination.abi) if data else "out of gas or empty revert"
+        return (
+            revert_reason("0x" + data.hex(), dst.destination.abi)
+            if data
+            else "out of gas or empty revert"
+        )
 
-    async def retry(self, prepared: PreparedSettlement, gas_limit: int | None = None) -> SettlementResult:
+    async def retry(
+        self, prepared: PreparedSettlement, gas_limit: int | None = None
+    ) -> SettlementResult:
         """``manuallyExecute`` a failed (or never executed) message, with ``gas_limit`` if
         given; raises BridgeTransactionError when it is not re-executable."""
         dst = self.chain(prepared.message.target_chain_id)
         execution = await self._execution_state(dst, prepared)
         if execution not in (FAILURE, UNTOUCHED):
-            raise BridgeTransactionError(f"{prepared.message_id} is not re-executable (state {execution})")
+            raise BridgeTransactionError(
+                f"{prepared.message_id} is not re-executable (state {execution})"
+            )
         limit = max(gas_limit or 0, prepared.message.gas_limit)
         call = dst.router.functions.manuallyExecute(bytes.fromhex(prepared.message_id[2:]), limit)
         outcome = await dst.sender.transact(
-            "manuallyExecute", call, gas=limit + limit // 63 + EXECUTE_OVERHEAD,
-            abi=dst.router.abi, receipt_timeout_s=self.receipt_timeout_s,
-        )  # fmt: skip
+            "manuallyExecute",
+            call,
+            gas=limit + limit // 63 + EXECUTE_OVERHEAD,
+            abi=dst.router.abi,
+            receipt_timeout_s=self.receipt_timeout_s,
+        )
         result = await self.get_status(prepared)
         if result.status is BridgeStatus.FAILED:
-            raise BridgeTransactionError(f"manual execution of {prepared.message_id} failed again: {result.error_message}")
+            raise BridgeTransactionError(
+                f"manual execution of {prepared.message_id} failed again: {result.error_message}"
+            )
         result.gas_used = outcome.gas_used
         return result

@@ -24,7 +24,13 @@ from aitbc.errors import (
     UnsupportedChainError,
 )
 
-from .base import BridgeAdapter, BridgeStatus, PreparedSettlement, SettlementMessage, SettlementResult
+from .base import (
+    BridgeAdapter,
+    BridgeStatus,
+    PreparedSettlement,
+    SettlementMessage,
+    SettlementResult,
+)
 
 POLL_S = 0.05
 DEFAULT_WAIT_S = 30.0
@@ -82,7 +88,9 @@ async def wait_for_status(
         if result.status in wanted:
             return result
         if loop.time() > deadline:
-            raise ConformanceFailure(f"{prepared.message_id} stuck at {result.status} (wanted {wanted})")
+            raise ConformanceFailure(
+                f"{prepared.message_id} stuck at {result.status} (wanted {wanted})"
+            )
         await asyncio.sleep(POLL_S)
 
 
@@ -103,10 +111,15 @@ async def check_prepare_has_no_side_effects(h: ConformanceHarness) -> None:
         _expect(first.message_id == second.message_id, "prepare() is not deterministic")
         _expect(first.fee == second.fee, "prepare() quotes differ")
         status = await adapter.get_status(first)
-        _expect(status.status is BridgeStatus.PENDING and status.transaction_hash is None,
-                f"an unsent message must read PENDING without tx hash, got {status}")  # fmt: skip
+        _expect(
+            status.status is BridgeStatus.PENDING and status.transaction_hash is None,
+            f"an unsent message must read PENDING without tx hash, got {status}",
+        )
         estimate = await adapter.estimate_cost(message)
-        _expect(estimate.native_fee > 0 and estimate.bridge_name == adapter.name, f"bad estimate {estimate}")
+        _expect(
+            estimate.native_fee > 0 and estimate.bridge_name == adapter.name,
+            f"bad estimate {estimate}",
+        )
     finally:
         await adapter.close()
 
@@ -119,7 +132,10 @@ async def check_settlement_completes(h: ConformanceHarness) -> None:
         prepared = await _send(adapter, message)
         result = await wait_for_status(adapter, prepared, {BridgeStatus.COMPLETED})
         _expect(result.error_message is None, f"completed with an error: {result.error_message}")
-        _expect(await h.recipient_balance(message) == message.payment_amount, "recipient not paid exactly once")
+        _expect(
+            await h.recipient_balance(message) == message.payment_amount,
+            "recipient not paid exactly once",
+        )
     finally:
         await adapter.close()
 
@@ -135,7 +151,10 @@ async def check_reverting_receiver_then_retry(h: ConformanceHarness) -> None:
         await h.set_accepting(message, True)
         await adapter.retry(prepared)
         await wait_for_status(adapter, prepared, {BridgeStatus.COMPLETED})
-        _expect(await h.recipient_balance(message) == message.payment_amount, "recipient not paid after retry")
+        _expect(
+            await h.recipient_balance(message) == message.payment_amount,
+            "recipient not paid after retry",
+        )
     finally:
         await adapter.close()
 
@@ -213,7 +232,10 @@ async def check_duplicate_delivery_rejected(h: ConformanceHarness) -> None:
             if h.rejected_deliveries(prepared.message_id) > 0:
                 break
             await asyncio.sleep(POLL_S)
-        _expect(h.rejected_deliveries(prepared.message_id) > 0, "the duplicate was not rejected on chain")
+        _expect(
+            h.rejected_deliveries(prepared.message_id) > 0,
+            "the duplicate was not rejected on chain",
+        )
         _expect(await h.recipient_balance(message) == message.payment_amount, "paid more than once")
     finally:
         await adapter.close()
@@ -229,7 +251,10 @@ async def check_same_receipt_settles_once(h: ConformanceHarness) -> None:
         second_message = replace(first_message, nonce=first_message.nonce + 1)
         second = await _send(adapter, second_message)
         failed = await wait_for_status(adapter, second, {BridgeStatus.FAILED})
-        _expect("AlreadySettled" in (failed.error_message or ""), f"unexpected failure: {failed.error_message}")
+        _expect(
+            "AlreadySettled" in (failed.error_message or ""),
+            f"unexpected failure: {failed.error_message}",
+        )
     finally:
         await adapter.close()
 

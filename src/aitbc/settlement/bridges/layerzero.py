@@ -21,7 +21,13 @@ from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 from ._codec import address_to_bytes32, encode_lz_receive_option, encode_settlement_payload, lz_guid
 from ._evm import checksum, guarded
 from ._evm_bridge import SOURCE_STATES, ChainHandle, EvmSettlementBridge
-from .base import BridgeStatus, CostEstimate, PreparedSettlement, SettlementMessage, SettlementResult
+from .base import (
+    BridgeStatus,
+    CostEstimate,
+    PreparedSettlement,
+    SettlementMessage,
+    SettlementResult,
+)
 
 EXECUTABLE = 2
 EXECUTED = 3
@@ -49,9 +55,17 @@ class LayerZeroBridge(EvmSettlementBridge):
     async def _quote(
         self, src: ChainHandle, dst: ChainHandle, payload: bytes, options: bytes, gas: int
     ) -> CostEstimate:
-        params = (self._eid(dst), address_to_bytes32(dst.destination.address), payload, options, False)
+        params = (
+            self._eid(dst),
+            address_to_bytes32(dst.destination.address),
+            payload,
+            options,
+            False,
+        )
         fee = await guarded(
-            "quote", src.endpoint.functions.quote(params, src.source.address).call(), src.endpoint.abi
+            "quote",
+            src.endpoint.functions.quote(params, src.source.address).call(),
+            src.endpoint.abi,
         )
         return CostEstimate(self.name, native_fee=int(fee[0]), token_fee=int(fee[1]), gas_limit=gas)
 
@@ -66,7 +80,9 @@ class LayerZeroBridge(EvmSettlementBridge):
         )
         guid = lz_guid(nonce, src_eid, address_to_bytes32(src.source.address), dst_eid, receiver)
         deadline = await self.deadline_for(src)
-        payload = encode_settlement_payload(receipt, message.recipient, message.payment_amount, deadline)
+        payload = encode_settlement_payload(
+            receipt, message.recipient, message.payment_amount, deadline
+        )
         options = encode_lz_receive_option(message.gas_limit)
         fee = await self._quote(src, dst, payload, options, message.gas_limit)
         extra = {
@@ -90,13 +106,22 @@ class LayerZeroBridge(EvmSettlementBridge):
         payload = bytes.fromhex(str(x["payload"])[2:])
         fee = await self._quote(src, dst, payload, options, m.gas_limit)
         call = src.source.functions.settleViaLayerZero(
-            bytes.fromhex(prepared.message_id[2:]), receipt, checksum(m.recipient), m.payment_amount,
-            int(x["deadline"]), int(x["dst_eid"]), address_to_bytes32(dst.destination.address), options,
-        )  # fmt: skip
+            bytes.fromhex(prepared.message_id[2:]),
+            receipt,
+            checksum(m.recipient),
+            m.payment_amount,
+            int(x["deadline"]),
+            int(x["dst_eid"]),
+            address_to_bytes32(dst.destination.address),
+            options,
+        )
         outcome = await src.sender.transact(
-            "settleViaLayerZero", call, value=m.payment_amount + fee.native_fee,
-            abi=src.source.abi, receipt_timeout_s=self.receipt_timeout_s,
-        )  # fmt: skip
+            "settleViaLayerZero",
+            call,
+            value=m.payment_amount + fee.native_fee,
+            abi=src.source.abi,
+            receipt_timeout_s=self.receipt_timeout_s,
+        )
         result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
         result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
         return result
@@ -116,7 +141,9 @@ class LayerZeroBridge(EvmSettlementBridge):
         if executable == EXECUTABLE:
             reason = await self._last_alert(dst, prepared)
             if reason is not None:
-                return self.result(prepared, BridgeStatus.FAILED, tx_hash, f"lzReceive reverted: {reason}")
+                return self.result(
+                    prepared, BridgeStatus.FAILED, tx_hash, f"lzReceive reverted: {reason}"
+                )
         return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
 
     def _origin(self, prepared: PreparedSettlement) -> tuple[int, bytes, int]:
@@ -138,24 +165,39 @@ class LayerZeroBridge(EvmSettlementBridge):
             ),
         )
         guid = bytes.fromhex(prepared.message_id[2:])
-        reasons = [_describe(entry["args"]["reason"], dst) for entry in logs if bytes(entry["args"]["guid"]) == guid]
+        reasons = [
+            _describe(entry["args"]["reason"], dst)
+            for entry in logs
+            if bytes(entry["args"]["guid"]) == guid
+        ]
         return reasons[-1] if reasons else None
 
-    async def retry(self, prepared: PreparedSettlement, gas_limit: int | None = None) -> SettlementResult:
+    async def retry(
+        self, prepared: PreparedSettlement, gas_limit: int | None = None
+    ) -> SettlementResult:
         """Re-execute the verified payload with ``lzReceive``; raises BridgeTransactionError
         when the message is not waiting for execution or the execution reverts again."""
         dst = self.chain(prepared.message.target_chain_id)
         if await guarded("executable", self._executable(dst, prepared)) != EXECUTABLE:
-            raise BridgeTransactionError(f"{prepared.message_id} has no verified payload to re-execute")
+            raise BridgeTransactionError(
+                f"{prepared.message_id} has no verified payload to re-execute"
+            )
         gas = (gas_limit or prepared.message.gas_limit) + EXECUTOR_OVERHEAD
         payload = bytes.fromhex(str(prepared.extra["payload"])[2:])
         call = dst.endpoint.functions.lzReceive(
-            self._origin(prepared), dst.destination.address, bytes.fromhex(prepared.message_id[2:]), payload, b""
+            self._origin(prepared),
+            dst.destination.address,
+            bytes.fromhex(prepared.message_id[2:]),
+            payload,
+            b"",
         )
         outcome = await dst.sender.transact(
-            "lzReceive", call, gas=gas, abi=[*dst.endpoint.abi, *dst.destination.abi],
+            "lzReceive",
+            call,
+            gas=gas,
+            abi=[*dst.endpoint.abi, *dst.destination.abi],
             receipt_timeout_s=self.receipt_timeout_s,
-        )  # fmt: skip
+        )
         result = await self.get_status(prepared)
         result.gas_used = outcome.gas_used
         return result
