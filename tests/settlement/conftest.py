@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +69,15 @@ async def open_manager(
     yield factory
     for manager in opened:
         await manager.close()
+
+
+@pytest.fixture(scope="session")
+def devnet() -> Iterator[Any]:
+    """One py-evm devnet (chains 1 and 42161, contracts, relayer) for the whole session,
+    in its own thread (aitbc.devnet.BackgroundDevnet). Tests keep apart by using fresh
+    receipts, recipients and stores."""
+    pytest.importorskip("eth_tester", reason="the py-evm devnet needs the evm extra")
+    from aitbc.devnet import BackgroundDevnet
+
+    with BackgroundDevnet([1, 42161]) as running:
+        yield running

@@ -53,6 +53,7 @@ class MemoryChains:
     die_after_send: bool = False
     status_unreachable: bool = False
     refund_timeout_passed: bool = False
+    retry_reverts: bool = False  # re-execution transactions revert
 
 
 class MemoryBridge(BridgeAdapter):
@@ -134,6 +135,8 @@ class MemoryBridge(BridgeAdapter):
         packet = self.chains.packets.get(prepared.message_id)
         if packet is None or packet.status is not BridgeStatus.FAILED:
             raise BridgeTransactionError("only a failed delivery can be re-executed")
+        if self.chains.retry_reverts:
+            raise BridgeTransactionError("lzReceive reverted: NotAccepting()")
         self._deliver(packet, gas_limit or prepared.message.gas_limit)
         return self._result(packet)
 

@@ -80,6 +80,21 @@ async def test_reverting_receiver_fails_then_retry_completes(
     assert record is not None and record.attempts == 2 and chains.sends == 1
 
 
+async def test_reverted_retry_is_recorded(
+    open_manager: Any, make_message: Any, chains: MemoryChains
+) -> None:
+    manager = await open_manager()
+    chains.receiver_reverts = chains.retry_reverts = True
+    sent = await manager.settle_cross_chain(make_message(), "memory")
+    await stored_status(manager, sent.message_id, FAILED)
+    with pytest.raises(BridgeTransactionError, match="NotAccepting"):
+        await manager.retry(sent.message_id)
+    record = await manager.store.get(sent.message_id)
+    assert record is not None and record.attempts == 2
+    assert record.result.error_message is not None and "NotAccepting" in record.result.error_message
+    assert record.result.transaction_hash == sent.transaction_hash
+
+
 async def test_too_little_gas_fails_then_retry_with_more_gas_completes(
     open_manager: Any, make_message: Any, chains: MemoryChains
 ) -> None:

@@ -368,9 +368,13 @@ class BridgeManager:
                 code="invalid_state",
             )
         adapter = self._adapters.get(record.bridge_name)
-        result = await _guard(record.bridge_name, adapter.retry(record.prepared, gas_limit))
-        record = with_result(record, result)
         record.attempts += 1
+        try:
+            result = await _guard(record.bridge_name, adapter.retry(record.prepared, gas_limit))
+        except BridgeTransactionError as exc:  # still failed: keep the newest reason
+            await self._store_failure(record, BridgeStatus.FAILED, str(exc))
+            raise
+        record = with_result(record, result)
         await self.store.update(record)
         self._track_if_active(record)
         return record.result
