@@ -3,6 +3,7 @@ failures refund the client."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -11,6 +12,7 @@ from aitbc.core.signing import VerifyKey
 from aitbc.models import JobState
 
 from .helpers import client_for, running_miner, until
+from .tcp_proxy import TcpProxy
 
 
 def _chain(data: str, rounds: int) -> str:
@@ -85,3 +87,28 @@ async def test_miner_serves_only_its_job_types_and_several_at_once(node: Any) ->
             assert (await client.jobs.result(job.id)).result == {"echo": job.payload}
         assert (await client.jobs.get(other.id)).state is JobState.QUEUED
         await until(lambda: miner.stats.completed == 5)
+
+
+async def test_miner_survives_the_node_going_away_and_coming_back(node: Any) -> None:
+    client_id, client_key = await node.create_principal("client", "alice")
+    _, miner_key = await node.create_principal("miner", "bob")
+    await node.faucet(client_id, 1_000)
+    proxy = TcpProxy(int(node.url.rsplit(":", 1)[1]))
+    await proxy.start()
+    try:
+        async with (
+            running_miner(proxy.url, miner_key, poll_wait=0.5) as miner,
+            client_for(node.url, client_key) as client,
+        ):
+            first = await client.jobs.create(job_type="echo", payload={"n": 1}, price=10)
+            await client.jobs.wait_for_completion(first.id, timeout=30)
+            await proxy.stop()  # the node vanishes mid long-poll
+            second = await client.jobs.create(job_type="echo", payload={"n": 2}, price=10)
+            await asyncio.sleep(1.0)  # several failed polls, with backoff
+            assert (await client.jobs.get(second.id)).state is JobState.QUEUED
+            await proxy.start()
+            done = await client.jobs.wait_for_completion(second.id, timeout=30)
+            assert done.state is JobState.COMPLETED and done.miner_id == miner.miner_id
+    finally:
+        await proxy.stop()
+    assert miner.stats.completed == 2

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from aitbc.core.signing import SigningKey
-from aitbc.errors import AuthenticationError, ConflictError, ConnectError, ServerError
+from aitbc.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ServerError,
+)
 from aitbc.miner import Execution, ExecutionCanceled, Executor, Miner, MinerConfig
 from aitbc.miner.executors import EchoExecutor, HashChainExecutor
 
@@ -158,3 +164,32 @@ async def test_stop_fails_a_job_that_outlives_the_grace_period() -> None:
     assert miner.stats.failed == 1
     assert "shut down" in node.failures["job_1"]
     assert node.calls[-1] == "fail"  # nothing polled after the stop
+
+
+async def test_a_miner_runs_once_and_accepts_comma_separated_executors() -> None:
+    node = FakeNode()
+    miner = _miner(node)
+    miner.stop()
+    await asyncio.wait_for(miner.run(), 10)  # stopped before registering: returns
+    with pytest.raises(RuntimeError, match="runs once"):
+        await miner.run()
+    config = MinerConfig(coordinator="http://x", api_key="k", executors="echo, sha256,")
+    assert config.executors == ("echo", "sha256")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"coordinator": "127.0.0.1:8000"}, "http"),
+        ({"api_key": ""}, "api_key"),
+        ({"poll_wait": 31}, "poll_wait"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"min_price": -1}, "min_price"),
+        ({"heartbeat_interval": 0}, "heartbeat_interval"),
+        ({"shutdown_grace": -1}, "shutdown_grace"),
+    ],
+)
+def test_config_rejects_bad_values(changes: dict[str, Any], message: str) -> None:
+    settings: dict[str, Any] = {"coordinator": "http://x", "api_key": "k", **changes}
+    with pytest.raises(ConfigurationError, match=message):
+        MinerConfig(**settings)

@@ -45,6 +45,9 @@ class MinerConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.executors, str):  # "echo,sha256" as on the command line
+            names = tuple(n.strip() for n in self.executors.split(",") if n.strip())
+            object.__setattr__(self, "executors", names)
         if not self.coordinator.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"coordinator must be an http(s) URL, got {self.coordinator!r}"

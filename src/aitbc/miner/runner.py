@@ -66,7 +66,7 @@ class Miner:
         self._lease_seconds: float | None = None
         self._fatal: AITBCError | None = None
         self._link: CoordinatorLink | None = None
-        self._running = False
+        self._started = False
 
     @property
     def miner_id(self) -> str | None:
@@ -92,10 +92,10 @@ class Miner:
 
     async def run(self) -> None:
         """Serve until :meth:`stop`; raises the AITBCError that made the miner give up
-        (e.g. AuthenticationError), and RuntimeError when already running."""
-        if self._running:
-            raise RuntimeError("this miner is already running")
-        self._running = True
+        (e.g. AuthenticationError), and RuntimeError when this miner already ran."""
+        if self._started:
+            raise RuntimeError("a Miner runs once; build a new one to run again")
+        self._started = True
         transport = self._transport or self._open_transport()
         link = CoordinatorLink(transport, self.key, self._backoff())
         self._link = link
@@ -108,7 +108,6 @@ class Miner:
                 held.stop("miner stopped")
             if self._transport is None:
                 await transport.disconnect()
-            self._running = False
         if self._fatal is not None:
             raise self._fatal
 
