@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar, cast
 
 import aiohttp
+from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
@@ -58,11 +60,21 @@ async def close_web3(w3: Web3Client) -> None:
     await w3.provider.disconnect()
 
 
+_BUILTIN_ERRORS = {"08c379a0": ("Error", "string"), "4e487b71": ("Panic", "uint256")}
+
+
 def revert_reason(data: Any, abi: Sequence[Any]) -> str:
     """Name a custom error from revert ``data`` (hex) using ``abi``; else the raw data."""
     if not isinstance(data, str) or len(data) < 10:
         return str(data)
     selector = data[2:10]
+    if selector in _BUILTIN_ERRORS:
+        name, arg_type = _BUILTIN_ERRORS[selector]
+        try:
+            (value,) = decode([arg_type], bytes.fromhex(data[10:]))
+        except (ValueError, DecodingError):
+            return name
+        return str(value) if arg_type == "string" else f"{name}({value:#x})"
     for item in abi:
         if item.get("type") != "error":
             continue
