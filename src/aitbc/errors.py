@@ -22,6 +22,7 @@ websockets or web3 exception escapes a public call::
     │   ├── RateLimitedError       429
     │   └── ServerError            5xx
     ├── NetworkMismatchError                   the node's chain_id is not the configured one
+    ├── MultiNetworkConnectError               connect_all failed for one or more networks
     ├── ReceiptVerificationError               a receipt failed offline verification
     ├── StreamGapError                         the node cannot replay events we missed
     ├── WaitTimeoutError (TimeoutError)        a wait_for_* deadline passed
@@ -141,6 +142,18 @@ class ServerError(APIError):
 
 class NetworkMismatchError(AITBCError):
     """The node reports a chain_id other than the one configured for it."""
+
+
+class MultiNetworkConnectError(AITBCError):
+    """``connect_all`` could not connect one or more networks; none is left open.
+
+    ``failures`` maps each failed network's name to the error it raised; the message
+    names every one with its chain id and cause.
+    """
+
+    def __init__(self, message: str, *, failures: dict[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.failures: dict[str, BaseException] = dict(failures or {})
 
 
 class ReceiptVerificationError(AITBCError):

@@ -1,0 +1,273 @@
+"""Several networks in one client: NetworkConfig, MultiNetworkClient and the config builder.
+
+Each network is one node (or several endpoints of one, see
+:mod:`aitbc.transports.failover`) reached through its own transport, keyed by chain id::
+
+    multi = networks_from_config({"networks": {
+        "ethereum": {"type": "http", "chain_id": 1, "base_url": "...", "default": True},
+        "polygon": {"type": "http", "chain_id": 137, "endpoints": ["...", "..."]},
+    }})
+    await multi.connect_all()          # concurrently; checks every node's chain id
+    multi.get_transport(137)           # the polygon transport
+
+:class:`aitbc.AITBCClient` builds one with ``AITBCClient(config, multi_network=True)``;
+its APIs then take ``chain_id=`` on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from .errors import (
+    ConfigurationError,
+    MultiNetworkConnectError,
+    NetworkMismatchError,
+    ProtocolError,
+    ReceiptVerificationError,
+)
+from .models import NodeInfo
+from .transports.base import Transport
+from .transports.registry import create_transport
+
+__all__ = [
+    "MultiNetworkClient",
+    "NetworkConfig",
+    "check_node",
+    "issuer_chain",
+    "networks_from_config",
+]
+
+_log = logging.getLogger(__name__)
+
+INFO_PATH = "/v1/info"
+TransportFactory = Callable[[Mapping[str, Any]], Transport]
+
+
+def _bridge_names(bridges: Any) -> list[str]:
+    """Bridge names from a list of names or a dict of bridge configs (enabled ones)."""
+    if bridges is None:
+        return []
+    if isinstance(bridges, Mapping):
+        return [
+            str(name)
+            for name, conf in bridges.items()
+            if not (isinstance(conf, Mapping) and conf.get("enabled") is False)
+        ]
+    if isinstance(bridges, list | tuple) and all(isinstance(b, str) for b in bridges):
+        return list(bridges)
+    raise ConfigurationError(f"bridges must be a list of names or a dict of configs: {bridges!r}")
+
+
+@dataclass
+class NetworkConfig:
+    """One network of a multi-network client (seed shape).
+
+    ``bridges`` lists the bridge names this network settles through; a dict of bridge
+    configs (as a crosschain transport takes) is accepted and becomes its enabled names.
+    """
+
+    name: str
+    chain_id: int
+    transport: Transport
+    is_default: bool = False
+    bridges: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.chain_id, bool) or not isinstance(self.chain_id, int):
+            raise ConfigurationError(f"network {self.name!r}: chain_id must be an int")
+        if not isinstance(self.transport, Transport):
+            raise ConfigurationError(f"network {self.name!r}: transport must be a Transport")
+        self.bridges = _bridge_names(self.bridges)
+
+    @property
+    def label(self) -> str:
+        """``name (chain N)``, as errors show it."""
+        return f"{self.name} (chain {self.chain_id})"
+
+
+async def check_node(network: NetworkConfig) -> NodeInfo:
+    """Connect ``network``'s transport and return its node's ``/v1/info``.
+
+    Raises NetworkMismatchError when the node serves another chain, ProtocolError for an
+    unreadable answer, and what the transport raises when it cannot connect.
+    """
+    transport = network.transport
+    await transport.connect()
+    answer = await transport.request("GET", INFO_PATH)
+    try:
+        info = NodeInfo.model_validate(answer)
+    except pydantic.ValidationError as exc:
+        raise ProtocolError(f"unexpected /v1/info from {network.label}: {exc}") from exc
+    if info.chain_id != network.chain_id:
+        raise NetworkMismatchError(
+            f"network {network.label}: node at {transport.config.get('base_url', transport)!r} "
+            f"serves chain {info.chain_id}"
+        )
+    return info
+
+
+class MultiNetworkClient:
+    """Transports by chain id, with one default network.
+
+    The default is the network added with ``is_default=True``, else the first added.
+    """
+
+    def __init__(self) -> None:
+        self.networks: dict[int, NetworkConfig] = {}
+        self.default_network: int | None = None
+        self.node_info: dict[int, NodeInfo] = {}  # filled by connect_all
+        self._explicit_default = False
+
+    def add_network(self, config: NetworkConfig) -> None:
+        """Register a network.
+
+        Raises ConfigurationError when its chain id is configured already, or when it is
+        marked default and another network already is.
+        """
+        if config.chain_id in self.networks:
+            other = self.networks[config.chain_id]
+            raise ConfigurationError(f"chain {config.chain_id} is configured twice: {other.name}")
+        if config.is_default and self._explicit_default:
+            current = self.networks[self.default_network or 0]
+            raise ConfigurationError(
+                f"two default networks: {current.label} and {config.label}; mark only one"
+            )
+        self.networks[config.chain_id] = config
+        if config.is_default:
+            self.default_network, self._explicit_default = config.chain_id, True
+        elif self.default_network is None:
+            self.default_network = config.chain_id
+
+    def describe(self) -> str:
+        """The configured networks as ``name (chain N), ...`` (or ``none``)."""
+        return ", ".join(n.label for n in self.networks.values()) or "none"
+
+    def network(self, chain_id: int | None = None) -> NetworkConfig:
+        """The network of ``chain_id`` (None: the default one).
+
+        Raises ConfigurationError naming every configured network when there is none.
+        """
+        wanted = self.default_network if chain_id is None else chain_id
+        found = self.networks.get(wanted) if wanted is not None else None
+        if found is None:
+            what = "no default network" if wanted is None else f"chain {wanted} is not configured"
+            raise ConfigurationError(f"{what}; configured networks: {self.describe()}")
+        return found
+
+    def get_transport(self, chain_id: int | None = None) -> Transport:
+        """The transport of ``chain_id`` (None: the default network); see :meth:`network`."""
+        return self.network(chain_id).transport
+
+    async def connect_all(self) -> dict[int, NodeInfo]:
+        """Connect every network concurrently and check each node's chain id.
+
+        Returns (and keeps in ``node_info``) each node's ``/v1/info`` by chain id. If any
+        network fails, closes every transport (none is left half-open) and raises ONE
+        MultiNetworkConnectError naming each failed network with its cause.
+        """
+        nets = list(self.networks.values())
+        results = await asyncio.gather(*(check_node(n) for n in nets), return_exceptions=True)
+        failures: dict[str, BaseException] = {}
+        for net, result in zip(nets, results, strict=True):
+            if isinstance(result, NodeInfo):
+                self.node_info[net.chain_id] = result
+            elif isinstance(result, Exception):
+                failures[net.name] = result
+            else:  # cancellation or interpreter exit: close, then let it through
+                await self.disconnect_all()
+                raise result
+        if failures:
+            await self.disconnect_all()
+            raise MultiNetworkConnectError(self._failure_message(failures), failures=failures)
+        return dict(self.node_info)
+
+    def _failure_message(self, failures: Mapping[str, BaseException]) -> str:
+        by_name = {n.name: n for n in self.networks.values()}
+        parts = [
+            f"{by_name[name].label}: {type(exc).__name__}: {exc}" for name, exc in failures.items()
+        ]
+        return f"{len(failures)} of {len(self.networks)} networks failed to connect: " + "; ".join(
+            parts
+        )
+
+    async def disconnect_all(self) -> dict[str, BaseException]:
+        """Close every network's transport concurrently, even when some closes fail.
+
+        A transport's ``disconnect()`` should never raise; one that does is logged and
+        returned here (name → error) rather than raised, so closing a client (often on
+        an error path already) never hides the error that got it there.
+        """
+        self.node_info.clear()
+        nets = list(self.networks.values())
+        results = await asyncio.gather(
+            *(n.transport.disconnect() for n in nets), return_exceptions=True
+        )
+        failed: dict[str, BaseException] = {}
+        for net, result in zip(nets, results, strict=True):
+            if isinstance(result, BaseException):
+                _log.warning("disconnect of network %s failed: %r", net.label, result)
+                failed[net.name] = result
+        return failed
+
+    def issuer_chain(self, receipt: Mapping[str, Any]) -> int:
+        """The chain whose node must have signed ``receipt``: the chain id it carries.
+
+        Raises ReceiptVerificationError when no configured network serves that chain.
+        """
+        chain = receipt.get("chain_id")
+        if isinstance(chain, bool) or not isinstance(chain, int) or chain not in self.networks:
+            raise ReceiptVerificationError(
+                f"receipt is from chain {chain!r}, which no configured network serves "
+                f"(configured: {self.describe()})"
+            )
+        return chain
+
+
+def issuer_chain(resolver: object, receipt: Mapping[str, Any]) -> int | None:
+    """For ``client.receipts.verify`` without ``chain_id``: the receipt's own chain when
+    ``resolver`` spans several networks, else None (the client's one network)."""
+    multi = getattr(resolver, "multi_network_client", None)
+    if isinstance(multi, MultiNetworkClient):
+        return multi.issuer_chain(receipt)
+    return None
+
+
+def _network(name: str, net: Any, create: TransportFactory) -> NetworkConfig:
+    if not isinstance(net, Mapping) or "chain_id" not in net:
+        raise ConfigurationError(f"network {name!r} needs a config dict with a chain_id")
+    chain = net["chain_id"]
+    if isinstance(chain, bool) or not isinstance(chain, int):
+        raise ConfigurationError(f"network {name!r}: chain_id must be an int, got {chain!r}")
+    transport_config = {k: v for k, v in net.items() if k != "default"}
+    return NetworkConfig(
+        name=str(name),
+        chain_id=chain,
+        transport=create(transport_config),
+        is_default=bool(net.get("default", False)),
+        bridges=_bridge_names(net.get("bridges")),
+    )
+
+
+def networks_from_config(
+    config: Mapping[str, Any], create: TransportFactory = create_transport
+) -> MultiNetworkClient:
+    """A MultiNetworkClient from ``{"networks": {name: transport config + chain_id}}``.
+
+    Each network's transport comes from the transport registry by its ``type``
+    (``http`` by default; ``endpoints``/``base_urls`` lists build a failover transport).
+    ``default: True`` marks the default network. Raises ConfigurationError for a bad
+    config; transports already built are not opened, so nothing needs closing.
+    """
+    networks = config.get("networks")
+    if not isinstance(networks, Mapping) or not networks:
+        raise ConfigurationError("multi_network=True needs {'networks': {name: config, ...}}")
+    multi = MultiNetworkClient()
+    for name, net in networks.items():
+        multi.add_network(_network(str(name), net, create))
+    return multi
