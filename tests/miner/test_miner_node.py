@@ -112,3 +112,25 @@ async def test_miner_survives_the_node_going_away_and_coming_back(node: Any) -> 
     finally:
         await proxy.stop()
     assert miner.stats.completed == 2
+
+
+async def test_heartbeats_keep_a_long_job_leased(node_factory: Any) -> None:
+    short_leases = await node_factory(lease_seconds=1.0)
+    client_id, client_key = await short_leases.create_principal("client", "alice")
+    _, miner_key = await short_leases.create_principal("miner", "bob")
+    await short_leases.faucet(client_id, 100)
+    async with (
+        running_miner(short_leases.url, miner_key) as miner,
+        client_for(short_leases.url, client_key) as client,
+    ):
+        # Several leases long: only heartbeats (every third of a lease) keep it ours.
+        job = await client.jobs.create(
+            job_type="sha256", payload={"data": "long", "rounds": 3_000_000}, price=100
+        )
+        done = await client.jobs.wait_for_completion(job.id, timeout=60)
+        assert done.state is JobState.COMPLETED
+        assert done.attempts == 0  # never requeued
+        receipt = (await client.jobs.result(job.id)).receipt
+        assert receipt.completed_at and receipt.started_at
+        assert (receipt.completed_at - receipt.started_at).total_seconds() > 1.0
+    assert miner.heartbeat_interval() < 0.5 and miner.stats.lost == 0
