@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("eth_tester", reason="the py-evm devnet needs the evm extra")
 
-from aitbc.devnet import BackgroundDevnet  # noqa: E402
+from aitbc.devnet import BackgroundDevnet
 
 
 @pytest.fixture(scope="package")

@@ -18,10 +18,14 @@ pytestmark = pytest.mark.evm
 
 
 async def _rpc(url: str, method: str, params: list[object]) -> dict[str, object]:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, json={"jsonrpc": "2.0", "id": 7, "method": method, "params": params}) as resp:
-            body: dict[str, object] = await resp.json()
-            return body
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url, json={"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+        ) as resp,
+    ):
+        body: dict[str, object] = await resp.json()
+        return body
 
 
 async def test_chains_report_the_chosen_chain_ids(devnet: BackgroundDevnet) -> None:
@@ -33,15 +37,18 @@ async def test_chains_report_the_chosen_chain_ids(devnet: BackgroundDevnet) -> N
 async def test_unknown_method_and_bad_params_are_jsonrpc_errors(devnet: BackgroundDevnet) -> None:
     url = devnet.config.chains[0].rpc_url
     unknown = await _rpc(url, "eth_mining", [])
-    assert unknown["error"] == {"code": -32601, "message": "method eth_mining not supported by the py-evm devnet"}
+    assert unknown["error"] == {
+        "code": -32601,
+        "message": "method eth_mining not supported by the py-evm devnet",
+    }
     bad = await _rpc(url, "eth_getBalance", ["not-an-address", "latest"])
     assert isinstance(bad["error"], dict) and bad["error"]["code"] == -32602
 
 
 async def test_invalid_json_is_a_parse_error(devnet: BackgroundDevnet) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(devnet.config.chains[0].rpc_url, data=b"{nope") as resp:
-            assert (await resp.json())["error"]["code"] == -32700
+    url = devnet.config.chains[0].rpc_url
+    async with aiohttp.ClientSession() as session, session.post(url, data=b"{nope") as resp:
+        assert (await resp.json())["error"]["code"] == -32700
 
 
 def test_chain_id_must_be_positive() -> None:
@@ -63,7 +70,9 @@ async def test_status_zero_receipt_is_a_bridge_transaction_error() -> None:
     try:
         async with web3_session(url) as w3:
             sender = TxSender(w3, DEV_KEYS["user"], 5)
-            recipient = w3.eth.contract(address=await _recipient(sender), abi=load_artifact("TestRecipient").abi)
+            recipient = w3.eth.contract(
+                address=await _recipient(sender), abi=load_artifact("TestRecipient").abi
+            )
             call = recipient.functions.setAccepting(False)
             # Estimating reverts first (no tx sent) when the caller is not the owner...
             stranger = TxSender(w3, DEV_KEYS["deployer"], 5)
@@ -88,7 +97,13 @@ async def refusing_node() -> AsyncIterator[str]:
         if call["method"] == "eth_sendRawTransaction":
             error = {"code": -32603, "message": "execution reverted: custom error 0x741d34dd"}
             return web.json_response({"jsonrpc": "2.0", "id": call["id"], "error": error})
-        return web.json_response({"jsonrpc": "2.0", "id": call["id"], "result": chain.handle(call["method"], call["params"])})
+        return web.json_response(
+            {
+                "jsonrpc": "2.0",
+                "id": call["id"],
+                "result": chain.handle(call["method"], call["params"]),
+            }
+        )
 
     app = web.Application()
     app.router.add_post("/", handle)
@@ -103,7 +118,9 @@ async def refusing_node() -> AsyncIterator[str]:
 async def test_rpc_error_on_send_is_a_bridge_transaction_error(refusing_node: str) -> None:
     async with web3_session(refusing_node) as w3:
         sender = TxSender(w3, DEV_KEYS["user"], 6)
-        contract = w3.eth.contract(abi=load_artifact("TestRecipient").abi, bytecode=load_artifact("TestRecipient").bytecode)
+        contract = w3.eth.contract(
+            abi=load_artifact("TestRecipient").abi, bytecode=load_artifact("TestRecipient").bytecode
+        )
         with pytest.raises(BridgeTransactionError, match="refused by the node"):
             await sender.transact("deploy", contract.constructor(True), gas=500_000)
 
@@ -111,6 +128,8 @@ async def test_rpc_error_on_send_is_a_bridge_transaction_error(refusing_node: st
 async def test_unreachable_node_is_a_connect_error() -> None:
     async with web3_session("http://127.0.0.1:9/") as w3:
         sender = TxSender(w3, DEV_KEYS["user"], 1)
-        contract = w3.eth.contract(abi=load_artifact("TestRecipient").abi, bytecode=load_artifact("TestRecipient").bytecode)
+        contract = w3.eth.contract(
+            abi=load_artifact("TestRecipient").abi, bytecode=load_artifact("TestRecipient").bytecode
+        )
         with pytest.raises(ConnectError):
             await sender.transact("deploy", contract.constructor(True), gas=500_000)

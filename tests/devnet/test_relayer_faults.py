@@ -22,12 +22,16 @@ def _harness(devnet: BackgroundDevnet, bridge: str) -> DevnetHarness:
 
 
 @pytest.mark.parametrize("bridge", sorted(ADAPTERS))
-async def test_delayed_message_stays_in_progress_then_completes(devnet: BackgroundDevnet, bridge: str) -> None:
+async def test_delayed_message_stays_in_progress_then_completes(
+    devnet: BackgroundDevnet, bridge: str
+) -> None:
     harness = _harness(devnet, bridge)
     adapter = await harness.new_adapter()
     try:
         prepared = await adapter.prepare(await harness.message())
-        devnet.relayer.add_fault(FaultRule("delay", bridge=bridge, message_id=prepared.message_id, delay_s=1.0))
+        devnet.relayer.add_fault(
+            FaultRule("delay", bridge=bridge, message_id=prepared.message_id, delay_s=1.0)
+        )
         await adapter.send(prepared)
         assert (await adapter.get_status(prepared)).status is BridgeStatus.IN_PROGRESS
         done = await wait_for_status(adapter, prepared, {BridgeStatus.COMPLETED})
@@ -42,7 +46,9 @@ async def test_reordered_message_is_overtaken(devnet: BackgroundDevnet, bridge: 
     adapter = await harness.new_adapter()
     try:
         first = await adapter.prepare(await harness.message())
-        devnet.relayer.add_fault(FaultRule("reorder", bridge=bridge, message_id=first.message_id, delay_s=20))
+        devnet.relayer.add_fault(
+            FaultRule("reorder", bridge=bridge, message_id=first.message_id, delay_s=20)
+        )
         await adapter.send(first)
         second = await adapter.prepare(await harness.message())
         await adapter.send(second)
@@ -55,21 +61,30 @@ async def test_reordered_message_is_overtaken(devnet: BackgroundDevnet, bridge: 
 
 
 @pytest.mark.parametrize("bridge", sorted(ADAPTERS))
-async def test_under_gassed_execution_is_retried_by_the_adapter(devnet: BackgroundDevnet, bridge: str) -> None:
+async def test_under_gassed_execution_is_retried_by_the_adapter(
+    devnet: BackgroundDevnet, bridge: str
+) -> None:
     harness = _harness(devnet, bridge)
     adapter = await harness.new_adapter()
     try:
         message = await harness.message()
         prepared = await adapter.prepare(message)
-        devnet.relayer.add_fault(FaultRule("under_gas", bridge=bridge, message_id=prepared.message_id, gas_limit=2_000))
+        devnet.relayer.add_fault(
+            FaultRule("under_gas", bridge=bridge, message_id=prepared.message_id, gas_limit=2_000)
+        )
         await adapter.send(prepared)
         for _ in range(600):
             if any(a.step == "execute" for a in devnet.relayer.attempts_for(prepared.message_id)):
                 break
             await _sleep()
-        executes = [a for a in devnet.relayer.attempts_for(prepared.message_id) if a.step == "execute"]
+        executes = [
+            a for a in devnet.relayer.attempts_for(prepared.message_id) if a.step == "execute"
+        ]
         assert executes and not executes[0].ok
-        assert (await adapter.get_status(prepared)).status in (BridgeStatus.FAILED, BridgeStatus.IN_PROGRESS)
+        assert (await adapter.get_status(prepared)).status in (
+            BridgeStatus.FAILED,
+            BridgeStatus.IN_PROGRESS,
+        )
         await adapter.retry(prepared)
         await wait_for_status(adapter, prepared, {BridgeStatus.COMPLETED})
         assert await harness.recipient_balance(message) == message.payment_amount
