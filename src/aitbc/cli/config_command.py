@@ -1,0 +1,46 @@
+"""``aitbc config show|path``: which node, key and settlement setup the client commands
+would use, and where each value came from (flag, environment, file or default)."""
+
+from __future__ import annotations
+
+import typer
+
+from .config import ENV_VARS, default_config_path
+from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .output import fields_table
+
+config_app = typer.Typer(help="Show the resolved client configuration.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``config`` to the ``aitbc`` command."""
+    app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def show(
+    node: NodeOpt = None,
+    api_key: ApiKeyOpt = None,
+    config: ConfigOpt = None,
+    json_mode: JsonOpt = False,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Print the settings in effect (API key masked) and the source of each."""
+    inv = invocation(node, api_key, config, json_mode, timeout)
+    view = inv.settings.public_view()
+    sources = view.pop("sources")
+    rows = [(name, f"{value}  [{sources.get(name, 'default')}]") for name, value in view.items()]
+    inv.out.result(
+        {**view, "sources": sources},
+        lambda c: c.print(fields_table("aitbc client configuration", rows)),
+    )
+
+
+@config_app.command("path")
+def path() -> None:
+    """Print the default config file path and the environment variables read."""
+    import os
+
+    typer.echo(str(default_config_path(os.environ)))
+    for name, var in ENV_VARS.items():
+        typer.echo(f"{var}\t{name}")
