@@ -18,10 +18,16 @@ def any_node(request: pytest.FixtureRequest) -> Any:
 class Cast:
     """A client with funds, a second client, a registered miner and an admin."""
 
-    def __init__(self, node: Any, client: Actor, other: Actor, miner: TestMiner,
-                 admin: Actor) -> None:
+    def __init__(
+        self, node: Any, client: Actor, other: Actor, miner: TestMiner, admin: Actor
+    ) -> None:
         self.node, self.client, self.other, self.miner, self.admin = (
-            node, client, other, miner, admin)
+            node,
+            client,
+            other,
+            miner,
+            admin,
+        )
 
 
 async def make_cast(node: Any) -> AsyncIterator[Cast]:

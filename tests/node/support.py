@@ -56,14 +56,21 @@ class TestMiner(Actor):
         assert response.status_code in (200, 204), response.text
         return None if response.status_code == 204 else response.json()["job"]
 
-    def result_body(self, job: dict[str, Any], result: Any, info: dict[str, Any],
-                    units: int = 1) -> dict[str, Any]:
-        claim = miner_claim({
-            "job_id": job["id"], "input_hash": content_hash(job["payload"]),
-            "output_hash": content_hash(result), "units": units, "price": job["price"],
-            "chain_id": info["chain_id"], "coordinator_id": info["coordinator_id"],
-            "miner_id": self.id,
-        })
+    def result_body(
+        self, job: dict[str, Any], result: Any, info: dict[str, Any], units: int = 1
+    ) -> dict[str, Any]:
+        claim = miner_claim(
+            {
+                "job_id": job["id"],
+                "input_hash": content_hash(job["payload"]),
+                "output_hash": content_hash(result),
+                "units": units,
+                "price": job["price"],
+                "chain_id": info["chain_id"],
+                "coordinator_id": info["coordinator_id"],
+                "miner_id": self.id,
+            }
+        )
         att = attest(self.signing_key, claim)
         att.pop("role")
         return {"result": result, "units": units, "attestation": att}

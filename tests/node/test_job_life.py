@@ -16,22 +16,34 @@ from .support import info
 async def test_job_life(any_cast: Cast) -> None:
     node, client, miner = any_cast.node, any_cast.client, any_cast.miner
     node_info = await info(node)
-    offer = await miner.ok("POST", "/v1/marketplace/offers", 201,
-                           json={"capacity": 2, "price_per_unit": "100"})
+    offer = await miner.ok(
+        "POST", "/v1/marketplace/offers", 201, json={"capacity": 2, "price_per_unit": "100"}
+    )
     assert offer["state"] == "open"
-    job = await client.ok("POST", "/v1/jobs", 201,
-                          json={"job_type": "echo", "payload": {"text": "hi"}, "price": "250"},
-                          headers={"Idempotency-Key": "life-1"})
-    again = await client.ok("POST", "/v1/jobs", 200,
-                            json={"job_type": "echo", "payload": {"text": "hi"}, "price": "250"},
-                            headers={"Idempotency-Key": "life-1"})
+    job = await client.ok(
+        "POST",
+        "/v1/jobs",
+        201,
+        json={"job_type": "echo", "payload": {"text": "hi"}, "price": "250"},
+        headers={"Idempotency-Key": "life-1"},
+    )
+    again = await client.ok(
+        "POST",
+        "/v1/jobs",
+        200,
+        json={"job_type": "echo", "payload": {"text": "hi"}, "price": "250"},
+        headers={"Idempotency-Key": "life-1"},
+    )
     assert again["id"] == job["id"]
     await client.err("GET", f"/v1/jobs/{job['id']}/result", 425, "job_not_ready")
 
     claimed = await miner.poll(wait=2)
     assert claimed["id"] == job["id"] and claimed["state"] == "RUNNING"
-    done = await miner.ok("POST", f"/v1/miners/jobs/{job['id']}/result",
-                          json=miner.result_body(claimed, {"text": "hi"}, node_info))
+    done = await miner.ok(
+        "POST",
+        f"/v1/miners/jobs/{job['id']}/result",
+        json=miner.result_body(claimed, {"text": "hi"}, node_info),
+    )
     assert done["job"]["state"] == "COMPLETED"
 
     result = await client.ok("GET", f"/v1/jobs/{job['id']}/result")

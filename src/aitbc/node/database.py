@@ -71,16 +71,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _upgrade(sync_conn: Connection, revision: str) -> None:
+def _alembic(sync_conn: Connection, revision: str, down: bool) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = sync_conn
-    command.upgrade(cfg, revision)
+    (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision``; safe with several workers at once.
+async def migrate(engine: AsyncEngine, revision: str = "head", *, down: bool = False) -> None:
+    """Apply the Alembic migrations up to ``revision`` (or back to it with ``down``).
 
+    Safe with several workers starting at once (PostgreSQL advisory lock).
     Raises ConfigurationError when the database cannot be reached or migrated.
     """
     pg = engine.dialect.name == "postgresql"
@@ -90,7 +91,7 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
                 await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
                 await conn.commit()
             try:
-                await conn.run_sync(_upgrade, revision)
+                await conn.run_sync(_alembic, revision, down)
                 await conn.commit()
             finally:
                 if pg:
