@@ -4,6 +4,7 @@ refund, quotes, bridge choice and the never-send-twice rule."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -49,6 +50,22 @@ async def test_second_settle_of_same_receipt_returns_the_record(
     first = await manager.settle_cross_chain(message, "memory")
     again = await manager.settle_cross_chain(message, "memory")
     assert again.message_id == first.message_id and chains.sends == 1
+
+
+async def test_same_receipt_to_another_chain_or_payee_is_a_conflict(
+    open_manager: Any, make_message: Any, chains: MemoryChains
+) -> None:
+    chains.chains.add(3)
+    manager = await open_manager()
+    message = make_message()
+    sent = await manager.settle_cross_chain(message, "memory")
+    for change in ({"target_chain_id": 3}, {"recipient": "0x" + "ef" * 20}):
+        with pytest.raises(ConflictError, match=sent.message_id) as info:
+            await manager.settle_cross_chain(dataclasses.replace(message, **change), "memory")
+        assert info.value.code == "already_settled"
+    more_gas = dataclasses.replace(message, gas_limit=500_000)
+    assert (await manager.settle_cross_chain(more_gas, "memory")).message_id == sent.message_id
+    assert chains.sends == 1
 
 
 async def test_concurrent_settles_send_each_receipt_once(

@@ -72,6 +72,21 @@ async def _guard(bridge: str, call: Awaitable[T]) -> T:
         raise SettlementError(f"bridge {bridge!r} failed: {exc!r}") from exc
 
 
+def _check_same_destination(record: SettlementRecord, message: SettlementMessage) -> None:
+    """A receipt settles once: asking again for another chain or payee is a conflict."""
+    stored = record.prepared.message
+    if (stored.target_chain_id, stored.recipient.lower()) != (
+        message.target_chain_id,
+        message.recipient.lower(),
+    ):
+        raise ConflictError(
+            f"receipt {message.receipt_hash} is already settled as {record.message_id} "
+            f"to {stored.recipient} on chain {stored.target_chain_id}",
+            status=409,
+            code="already_settled",
+        )
+
+
 def _not_on_chain(result: SettlementResult) -> bool:
     """The adapter's way of saying "the chain never saw this message"."""
     return result.status is BridgeStatus.PENDING and result.transaction_hash is None
@@ -222,6 +237,7 @@ class BridgeManager:
                 if existing is record:
                     return await self._send(adapter, record)
                 # else another process recorded this receipt first: recover, never resend
+        _check_same_destination(existing, message)
         return await self._existing(existing)
 
     def _lock(self, bridge: str) -> asyncio.Lock:
