@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -22,3 +23,12 @@ async def scripted() -> AsyncIterator[ScriptedNode]:
     rec = Recorder()
     async with serve(scripted_node_app(rec)) as url:
         yield ScriptedNode(url, rec)
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until ``predicate()`` holds (checked every 10 ms); fail after ``seconds``."""
+    for _ in range(int(seconds * 100)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"condition not met within {seconds}s")

@@ -24,7 +24,7 @@ from aitbc.errors import (
 )
 from aitbc.transports.http import HTTPTransport
 
-from .conftest import ScriptedNode
+from .conftest import ScriptedNode, eventually
 from .servers import envelope
 
 
@@ -250,3 +250,52 @@ async def test_unserialisable_body_is_configuration_error(
         with pytest.raises(ConfigurationError):
             await t.request("POST", "/echo", data)
     assert "/echo" not in scripted.rec.hits
+
+
+async def test_bad_path_and_query_are_configuration_errors(scripted: ScriptedNode) -> None:
+    async with make(scripted.url) as t:
+        with pytest.raises(ConfigurationError):
+            await t.request("GET", "v1/info")
+        with pytest.raises(ConfigurationError):
+            await t.request("GET", "/echo", params={"x": object()})
+        got = await t.request("GET", "/echo", params={"a": True, "b": 2, "c": None})
+    assert got["query"] == {"a": "true", "b": "2"}
+
+
+async def test_deadline_covers_waiting_for_a_pooled_connection(scripted: ScriptedNode) -> None:
+    async with make(scripted.url, limit=1, limit_per_host=1, timeout=0.3) as t:
+        session = t.ensure_session()
+        # Hold the only connection (no deadline on this raw request) on a hanging route.
+        holder = asyncio.ensure_future(session.get(scripted.url + "/hang"))
+        await eventually(lambda: "/hang" in scripted.rec.hits)
+        with pytest.raises(TransportTimeout):
+            await t.request("GET", "/v1/info")
+        assert "/v1/info" not in scripted.rec.hits  # it timed out in the pool, never sent
+        holder.cancel()
+        await asyncio.gather(holder, return_exceptions=True)
+        assert (await t.request("GET", "/v1/info"))["chain_id"] == 7
+
+
+async def test_disconnect_during_requests_raises_aitbc_errors_only(
+    scripted: ScriptedNode,
+) -> None:
+    t = make(scripted.url, limit=2, limit_per_host=2)
+    tasks = [asyncio.ensure_future(t.request("GET", "/slow?s=5")) for _ in range(6)]
+    await eventually(lambda: scripted.rec.hits.get("/slow", 0) >= 2)
+    await t.disconnect()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, TransportClosedError) for r in results), results
+    # ... and the interruption did not leave those tasks marked as cancelled.
+    assert not any(task.cancelled() or task.cancelling() for task in tasks)
+
+
+async def test_a_real_cancel_still_cancels_even_during_disconnect(
+    scripted: ScriptedNode,
+) -> None:
+    t = make(scripted.url)
+    task = asyncio.ensure_future(t.request("GET", "/slow?s=5"))
+    await eventually(lambda: "/slow" in scripted.rec.hits)
+    task.cancel()  # the caller's own cancel must win over the transport's interruption
+    await t.disconnect()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -168,6 +168,21 @@ def _encode(
     return body, {**(headers or {}), "Content-Type": "application/json"}
 
 
+def _query(params: Mapping[str, Any]) -> dict[str, str]:
+    """Query values as strings (None dropped); aiohttp would raise TypeError on a bool."""
+    query: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            query[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            query[key] = str(value)
+        else:
+            raise ConfigurationError(f"query parameter {key!r} cannot be {type(value).__name__}")
+    return query
+
+
 def _decode(body: bytes, method: str, path: str, status: int) -> JSONDict:
     if not body:
         return {}
@@ -200,6 +215,10 @@ class HTTPTransport(Transport):
         self._limits = self._connector_limits()
         self.session: aiohttp.ClientSession | None = None
         self._closed_by_user = False
+        # Tasks inside request(): disconnect() interrupts them (aiohttp would leave an
+        # in-flight read hanging on a closed session until its deadline).
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._interrupted: set[asyncio.Task[Any]] = set()
 
     def _connector_limits(self) -> dict[str, Any]:
         limits = {
@@ -247,6 +266,7 @@ class HTTPTransport(Transport):
         session, self.session = self.session, None
         self._connected = False
         self._closed_by_user = True
+        self._interrupt_inflight()
         if session is None:
             return
         try:
@@ -260,6 +280,13 @@ class HTTPTransport(Transport):
                 # Synchronous hard close: must run even when cancelled mid-close.
                 connector._close(abort_ssl=True)
 
+    def _interrupt_inflight(self) -> None:
+        current = asyncio.current_task()
+        for task in self._inflight:
+            if task is not current and task not in self._interrupted:
+                self._interrupted.add(task)
+                task.cancel()
+
     async def request(
         self,
         method: str,
@@ -271,16 +298,45 @@ class HTTPTransport(Transport):
         """Send one request under one deadline (``timeout``), retrying per the policy.
 
         Returns the decoded JSON object (``{}`` for an empty body). Raises an APIError
-        subclass for an error answer, TransportTimeout when the deadline passes, another
-        TransportError when the exchange failed.
+        subclass for an error answer, TransportTimeout when the deadline passes,
+        TransportClosedError when ``disconnect()`` interrupts it, another TransportError
+        when the exchange failed.
         """
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing disconnect() could interrupt
+            return await self._request(method, path, data, params, headers)
+        self._inflight.add(task)
+        try:
+            return await self._request(method, path, data, params, headers)
+        except asyncio.CancelledError:
+            # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
+            if task in self._interrupted and task.uncancel() == 0:
+                raise TransportClosedError(
+                    f"{method} {path}: interrupted by disconnect()"
+                ) from None
+            raise
+        finally:
+            self._inflight.discard(task)
+            self._interrupted.discard(task)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> JSONDict:
+        if not path.startswith("/"):
+            raise ConfigurationError(f"path must start with '/', got {path!r}")
         session = self.ensure_session()
         url = self.base_url + path
         deadline = Deadline(self.timeout)
         body, send_headers = _encode(method, path, data, headers)
+        query = _query(params) if params else None
 
         async def attempt() -> JSONDict:
-            return await self._attempt(session, method, url, path, body, params, send_headers)
+            return await self._attempt(session, method, url, path, body, query, send_headers)
 
         try:
             async with asyncio.timeout(deadline.timeout):
@@ -301,14 +357,14 @@ class HTTPTransport(Transport):
         url: str,
         path: str,
         body: bytes | None,
-        params: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> JSONDict:
         try:
             async with session.request(
                 method, url, data=body, params=params, headers=headers
             ) as resp:
-                body = await resp.read()
+                answer = await resp.read()
         except _BACKEND_ERRORS as exc:
             raise self._mapped(exc, method, path) from exc
         except RuntimeError as exc:  # aiohttp: "Session is closed" after a racing disconnect
@@ -318,11 +374,11 @@ class HTTPTransport(Transport):
         if resp.status >= 400:
             raise error_from_response(
                 resp.status,
-                body,
+                answer,
                 request_id=resp.headers.get("X-Request-ID"),
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
             )
-        return _decode(body, method, path, resp.status)
+        return _decode(answer, method, path, resp.status)
 
     @staticmethod
     def _mapped(exc: BaseException, method: str, path: str) -> AITBCError:
