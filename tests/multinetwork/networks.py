@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sdk.nodekit import Parties, parties
+from sdk.nodekit import Parties
 
 #: name → (chain id, faucet amount): different funds make balances tell nodes apart.
 CHAINS: dict[str, tuple[int, int]] = {
@@ -38,8 +37,4 @@ class Net:
 
 def networks_config(nets: dict[str, Net], default: str = "ethereum") -> dict[str, Any]:
     """The ``multi_network=True`` config for every started network."""
-    return {
-        "networks": {
-            name: net.config(default=(name == default)) for name, net in nets.items()
-        }
-    }
+    return {"networks": {name: net.config(default=(name == default)) for name, net in nets.items()}}

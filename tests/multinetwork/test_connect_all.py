@@ -55,7 +55,7 @@ async def test_network_config_built_by_hand(nets: dict[str, Net]) -> None:
     multi = MultiNetworkClient()
     for net in nets.values():
         transport = HTTPTransport({"base_url": net.node.url})
-        multi.add_network(NetworkConfig(net.name, net.chain_id, transport, bridges=None))
+        multi.add_network(NetworkConfig(net.name, net.chain_id, transport))
     await multi.connect_all()
     try:
         assert multi.default_network == 1

@@ -4,12 +4,12 @@ every answer comes from, the node of the chain it names."""
 from __future__ import annotations
 
 import pytest
-from sdk.nodekit import ECHO_JOB, EchoMiner
 
 from aitbc import AITBCClient
 from aitbc.core.receipts import sign_receipt
 from aitbc.core.signing import SigningKey
 from aitbc.errors import ConfigurationError, NotFoundError, ReceiptVerificationError
+from sdk.nodekit import ECHO_JOB, EchoMiner
 
 from .networks import Net, networks_config
 
@@ -75,7 +75,7 @@ async def test_receipts_verify_only_against_the_issuing_node(nets: dict[str, Net
         with pytest.raises(ReceiptVerificationError):
             await client.receipts.verify(forged)
         unknown = {**receipt.to_wire(), "chain_id": 5}
-        with pytest.raises(ReceiptVerificationError, match="chain 5.*configured"):
+        with pytest.raises(ReceiptVerificationError, match=r"chain 5.*configured"):
             await client.receipts.verify(unknown)
 
 
