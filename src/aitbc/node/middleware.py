@@ -14,6 +14,7 @@ import secrets
 import time
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.envelope import error_envelope
@@ -84,7 +85,7 @@ class RequestContextMiddleware:
                     request_id,
                 )
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, self._limited(receive), send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if not status["sent"]:
@@ -96,6 +97,22 @@ class RequestContextMiddleware:
             self.metrics.observe(
                 scope["method"], route, int(status["code"]), time.perf_counter() - started
             )
+
+    def _limited(self, receive: Receive) -> Receive:
+        """``receive`` that refuses bodies beyond the limit even without Content-Length
+        (chunked uploads); the handler turns the HTTPException into the 413 envelope."""
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise HTTPException(413, f"body exceeds {self.max_body_bytes} bytes")
+            return message
+
+        return limited
 
     @staticmethod
     async def _reply(send: Send, status: int, code: str, message: str, rid: str) -> None:
