@@ -25,7 +25,7 @@ def test_constructor_forms() -> None:
     assert isinstance(from_config.transport, HTTPTransport)
     legacy = AITBCClient(api_key="key", base_url="http://127.0.0.1:1")
     assert isinstance(legacy.transport, HTTPTransport)
-    assert legacy.transport.default_headers == {"X-API-Key": "key"}
+    assert legacy.transport.default_headers["X-API-Key"] == "key"
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ async def test_get_post_params_and_headers(scripted: ScriptedNode) -> None:
     assert got == {"method": "POST", "query": {"q": "x"}, "body": {"a": 1}}
     sent = scripted.rec.headers[-1]
     assert sent["X-API-Key"] == "k1"
+    assert sent["User-Agent"].startswith("aitbc-python/")
     assert sent["X-Extra"] == "e"
 
 
@@ -95,7 +96,7 @@ async def test_connection_refused_is_connect_error() -> None:
 
 
 async def test_deadline_covers_a_hanging_server(scripted: ScriptedNode) -> None:
-    async with make(scripted.url, timeout=0.3) as t:
+    async with make(scripted.url, timeout=1.0) as t:
         with pytest.raises(TransportTimeout):
             await t.request("GET", "/hang")
         assert (await t.request("GET", "/v1/info"))["chain_id"] == 7
@@ -105,7 +106,7 @@ async def test_deadline_covers_retry_sleeps(scripted: ScriptedNode) -> None:
     # A Retry-After far beyond the deadline: the driver gives up with the 503 itself
     # instead of sleeping past the deadline.
     scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "3600"}))
-    async with make(scripted.url, timeout=0.5) as t:
+    async with make(scripted.url, timeout=2.0) as t:
         with pytest.raises(ServerError) as info:
             await t.request("GET", "/echo")
     assert info.value.retry_after == 3600
@@ -263,7 +264,7 @@ async def test_bad_path_and_query_are_configuration_errors(scripted: ScriptedNod
 
 
 async def test_deadline_covers_waiting_for_a_pooled_connection(scripted: ScriptedNode) -> None:
-    async with make(scripted.url, limit=1, limit_per_host=1, timeout=0.3) as t:
+    async with make(scripted.url, limit=1, limit_per_host=1, timeout=1.0) as t:
         session = t.ensure_session()
         # Hold the only connection (no deadline on this raw request) on a hanging route.
         holder = asyncio.ensure_future(session.get(scripted.url + "/hang"))

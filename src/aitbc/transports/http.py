@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.metadata
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -40,6 +41,11 @@ from .retry import Deadline, RetryPolicy, call_with_retries, parse_retry_after
 __all__ = ["HTTPTransport", "map_aiohttp_error"]
 
 _log = logging.getLogger(__name__)
+
+try:
+    USER_AGENT = f"aitbc-python/{importlib.metadata.version('aitbc')}"
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    USER_AGENT = "aitbc-python"
 
 #: Everything aiohttp (or the OS below it) may raise out of one request.
 _BACKEND_ERRORS = (aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError, OSError)
@@ -211,7 +217,9 @@ class HTTPTransport(Transport):
         headers = self.config.get("default_headers") or {}
         if not isinstance(headers, Mapping):
             raise ConfigurationError("config['default_headers'] must be a mapping")
-        self.default_headers = {str(k): str(v) for k, v in headers.items()}
+        # A User-Agent names the SDK in node logs unless the caller sets their own.
+        self.default_headers = {"User-Agent": USER_AGENT}
+        self.default_headers.update({str(k): str(v) for k, v in headers.items()})
         self._limits = self._connector_limits()
         self.session: aiohttp.ClientSession | None = None
         self._closed_by_user = False
