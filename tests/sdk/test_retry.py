@@ -13,8 +13,10 @@ from aitbc.errors import (
     ConnectError,
     ConnectionClosed,
     NotFoundError,
+    ProtocolError,
     RateLimitedError,
     ServerError,
+    TransportClosedError,
     TransportTimeout,
 )
 from aitbc.transports.retry import RetryPolicy, has_idempotency_key, parse_retry_after
@@ -66,6 +68,8 @@ def test_retry_decisions() -> None:
     assert not _decide(ConnectionClosed("x"), "POST")
     assert _decide(ConnectError("x"), "POST")  # nothing was sent: safe for any method
     assert not _decide(TransportTimeout("x"))
+    assert not _decide(ProtocolError("x"))
+    assert not _decide(TransportClosedError("x"))
     assert not _decide(unavailable, done=3)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ..errors import APIError, ConfigurationError, ConnectError, TransportError, TransportTimeout
+from ..errors import APIError, ConfigurationError, ConnectError, ConnectionClosed, TransportError
 
 T = TypeVar("T")
 
@@ -112,8 +112,10 @@ class RetryPolicy:
             return False
         if isinstance(error, APIError):
             return error.status in self.retry_statuses
-        # Timeouts are not retried: the one deadline is already spent.
-        return isinstance(error, TransportError) and not isinstance(error, TransportTimeout)
+        # Only a broken connection is worth another try. Not a timeout (the one deadline
+        # is spent), not a protocol error (the node would say the same again), not a
+        # transport closed by its owner.
+        return isinstance(error, ConnectionClosed)
 
     def backoff(
         self, retry_number: int, retry_after: float | None, rng: random.Random | None = None
