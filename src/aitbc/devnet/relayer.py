@@ -117,6 +117,8 @@ class Relayer:
                     await self._poll(chain)
                 except AITBCError as exc:  # a chain hiccup must not kill the relayer
                     log.warning("relayer: polling chain %s failed: %s", chain.info.chain_id, exc)
+                except Exception:  # nor an event it cannot decode: log it and go on
+                    log.exception("relayer: unexpected error on chain %s", chain.info.chain_id)
             await asyncio.sleep(self._poll_s)
 
     async def _poll(self, chain: _Chain) -> None:
@@ -180,9 +182,19 @@ class Relayer:
                 self._spawn(self._acknowledge(src, "ccip", bytes(args["messageId"])))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
+        task = asyncio.create_task(self._logged(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(coro: Any) -> None:
+        # A delivery that fails unexpectedly is logged, never left as an unretrieved error.
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("relayer: delivery task failed")
 
     async def _schedule(
         self, bridge: str, message_id: str, dst: _Chain | None, packet: Any

@@ -16,6 +16,7 @@ from web3.contract import AsyncContract
 
 from aitbc.contracts import load_artifact
 from aitbc.errors import (
+    BridgeTransactionError,
     ConfigurationError,
     SettlementValidationError,
     UnsupportedChainError,
@@ -210,6 +211,17 @@ class EvmSettlementBridge(BridgeAdapter):
         )
         return int(record[4]), int(available)
 
+    async def undelivered_error(
+        self, prepared: PreparedSettlement, available_at: int
+    ) -> str | None:
+        """An error text when the refund of a still-pending message is open (its deadline
+        passed without delivery), else None."""
+        src = self.chain(prepared.message.source_chain_id)
+        block = await guarded("eth_getBlockByNumber", src.w3.eth.get_block("latest"))
+        if int(block["timestamp"]) < available_at:
+            return None
+        return f"not delivered before its deadline; refundable since chain time {available_at}"
+
     async def sent_tx(self, prepared: PreparedSettlement) -> tuple[str | None, int | None]:
         """(tx hash, block) of the SettlementSent event of this message, if any."""
         src = self.chain(prepared.message.source_chain_id)
@@ -232,8 +244,6 @@ class EvmSettlementBridge(BridgeAdapter):
         Raises BridgeTransactionError when the message is delivered, already refunded or
         the refund is not yet available (with the time it will be).
         """
-        from aitbc.errors import BridgeTransactionError
-
         src = self.chain(prepared.message.source_chain_id)
         state, available_at = await self.source_record(prepared)
         if state != 1:

@@ -144,7 +144,7 @@ class CCIPBridge(EvmSettlementBridge):
 
     async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
         """Read the source contract, then the destination router's execution state."""
-        state, _ = await self.source_record(prepared)
+        state, available_at = await self.source_record(prepared)
         if state == 0:
             return self.result(prepared, BridgeStatus.PENDING)
         tx_hash, _ = await self.sent_tx(prepared)
@@ -159,6 +159,9 @@ class CCIPBridge(EvmSettlementBridge):
             return self.result(
                 prepared, BridgeStatus.FAILED, tx_hash, f"ccipReceive failed: {reason}"
             )
+        expired = await self.undelivered_error(prepared, available_at)
+        if expired is not None:
+            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
         return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
 
     async def _execution_state(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:

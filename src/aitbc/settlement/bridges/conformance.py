@@ -182,6 +182,11 @@ async def check_dropped_message_is_refunded(h: ConformanceHarness) -> None:
         await adapter.send(prepared)
         await _expect_refusal(adapter.refund(prepared), "refund before the timeout")
         await h.advance_time(message.source_chain_id, 120)
+        expired = await adapter.get_status(prepared)
+        _expect(
+            expired.status is BridgeStatus.FAILED and bool(expired.error_message),
+            f"an undelivered message past its deadline must read FAILED, got {expired}",
+        )
         refunded = await adapter.refund(prepared)
         _expect(refunded.status is BridgeStatus.REFUNDED, f"refund() returned {refunded.status}")
         status = await adapter.get_status(prepared)

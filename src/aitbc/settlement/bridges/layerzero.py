@@ -128,7 +128,7 @@ class LayerZeroBridge(EvmSettlementBridge):
 
     async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
         """Read the message's state from the source contract and destination endpoint."""
-        state, _ = await self.source_record(prepared)
+        state, available_at = await self.source_record(prepared)
         if state == 0:
             return self.result(prepared, BridgeStatus.PENDING)
         tx_hash, _ = await self.sent_tx(prepared)
@@ -144,6 +144,9 @@ class LayerZeroBridge(EvmSettlementBridge):
                 return self.result(
                     prepared, BridgeStatus.FAILED, tx_hash, f"lzReceive reverted: {reason}"
                 )
+        expired = await self.undelivered_error(prepared, available_at)
+        if expired is not None:
+            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
         return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
 
     def _origin(self, prepared: PreparedSettlement) -> tuple[int, bytes, int]:
