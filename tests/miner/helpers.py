@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aitbc import AITBCClient, HTTPTransport
-from aitbc.miner import Miner, MinerConfig
+from aitbc.miner import Executor, Miner, MinerConfig
 
 
 async def until(condition: Callable[[], bool], limit: float = 20.0) -> None:
@@ -29,10 +29,17 @@ async def client_for(url: str, api_key: str) -> AsyncIterator[AITBCClient]:
 
 
 @asynccontextmanager
-async def running_miner(url: str, api_key: str, **config: Any) -> AsyncIterator[Miner]:
+async def running_miner(
+    url: str, api_key: str, plugins: Mapping[str, Executor] | None = None, **config: Any
+) -> AsyncIterator[Miner]:
     """A registered in-process miner, stopped gracefully (and checked) on exit."""
     settings: dict[str, Any] = {"poll_wait": 1.0, "backoff_base": 0.05, "backoff_cap": 0.5}
-    miner = Miner(MinerConfig(coordinator=url, api_key=api_key, **{**settings, **config}))
+    if plugins is not None:  # executors given as objects, not entry point names
+        settings["executors"] = list(plugins)
+    miner = Miner(
+        MinerConfig(coordinator=url, api_key=api_key, **{**settings, **config}),
+        executors=plugins,
+    )
     task = asyncio.create_task(miner.run())
     try:
         ready = asyncio.ensure_future(miner.ready.wait())

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 from aitbc.core.receipts import verify_receipt
 from aitbc.core.signing import VerifyKey
+from aitbc.miner import Execution, Executor
 from aitbc.models import JobState
 
 from .helpers import client_for, running_miner, until
@@ -67,6 +70,31 @@ async def test_failure_is_reported_and_refunds_the_client(node: Any) -> None:
         assert (await client.wallet.balance()).balance == 500
         moves = [(t.kind, t.amount) async for t in client.wallet.history() if t.job_id == job.id]
         assert sorted(moves) == [("escrow", 200), ("refund", 200)]
+    assert miner.stats.failed == 1 and miner.stats.completed == 0
+
+
+class Oversized(Executor):
+    """Returns more than the node below accepts in one body."""
+
+    def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
+        return Execution(result={"blob": "x" * 100_000}, units=1)
+
+
+async def test_result_the_node_refuses_fails_the_job_and_refunds(node_factory: Any) -> None:
+    # A small body limit: the node answers 413 without the client streaming megabytes.
+    node = await node_factory(max_body_bytes=65_536)
+    client_id, client_key = await node.create_principal("client", "alice")
+    _, miner_key = await node.create_principal("miner", "bob")
+    await node.faucet(client_id, 100)
+    async with (
+        running_miner(node.url, miner_key, {"big": Oversized()}) as miner,
+        client_for(node.url, client_key) as client,
+    ):
+        job = await client.jobs.create(job_type="big", payload={}, price=100)
+        done = await client.jobs.wait_for_completion(job.id, timeout=30)
+        assert done.state is JobState.FAILED
+        assert done.error is not None and "node rejected the result" in done.error
+        assert (await client.wallet.balance()).balance == 100
     assert miner.stats.failed == 1 and miner.stats.completed == 0
 
 

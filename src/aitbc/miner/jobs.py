@@ -13,11 +13,11 @@ from typing import Any
 from ..core.canonical import content_hash
 from ..errors import (
     AITBCError,
-    BadRequestError,
     ConflictError,
     NotFoundError,
     ReceiptVerificationError,
 )
+from .backoff import is_retryable
 from .claims import check_receipt, result_body
 from .config import MinerConfig
 from .errors import ExecutionCanceled, ExecutorError, UnsupportedJobTypeError
@@ -143,15 +143,15 @@ class JobRunner:
         path = f"/v1/miners/jobs/{job['id']}/result"
         try:
             answer = await self.link.deliver(path, body, self.config.submit_timeout)
-        except BadRequestError as exc:
-            await self.fail(str(job["id"]), f"node rejected the result: {exc.message}")
-            return
         except (ConflictError, NotFoundError) as exc:
             await self._settle_conflict(str(job["id"]), exc)
             return
         except AITBCError as exc:
-            self.stats.lost += 1
-            _log.error("job %s: result could not be delivered: %s", job["id"], exc)
+            if is_retryable(exc):  # the node stayed out of reach for submit_timeout
+                self.stats.lost += 1
+                _log.error("job %s: result could not be delivered: %s", job["id"], exc)
+            else:  # refused (malformed, too large...): fail it so the client is refunded
+                await self.fail(str(job["id"]), f"node rejected the result: {exc}")
             return
         self._record_receipt(str(job["id"]), answer.get("receipt"))
 
