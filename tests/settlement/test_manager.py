@@ -260,3 +260,27 @@ async def test_store_is_required_before_use(chains: MemoryChains, make_message: 
     manager.register_adapter("memory", MemoryBridge(chains))
     with pytest.raises(ConfigurationError, match="initialize"):
         await manager.get_settlement_status("0x1")
+
+
+class _LeakyBridge(MemoryBridge):
+    """A plugin that lets a library exception escape."""
+
+    async def get_status(self, prepared: Any) -> Any:
+        raise RuntimeError("socket exploded")
+
+
+async def test_stray_adapter_exceptions_become_settlement_errors(
+    db_path: Any, coordinator_key: Any, make_message: Any, chains: MemoryChains
+) -> None:
+    from aitbc.errors import SettlementError
+
+    manager = BridgeManager(db_path, trusted_keys=[coordinator_key.verify_key])
+    manager.register_adapter("leaky", _LeakyBridge(chains))
+    await manager.initialize()
+    try:
+        sent = await manager.settle_cross_chain(make_message(), "leaky")
+        with pytest.raises(SettlementError, match="socket exploded") as info:
+            await manager.get_settlement_status(sent.message_id)
+        assert isinstance(info.value.__cause__, RuntimeError)
+    finally:
+        await manager.close()

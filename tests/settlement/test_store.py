@@ -95,15 +95,34 @@ async def test_unknown_schema_version_refused(tmp_path: Path) -> None:
         await SettlementStore.open(path)
 
 
-async def test_unusable_storage_is_a_settlement_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_url", [False, True])
+async def test_unusable_sqlite_path_is_a_configuration_error(tmp_path: Path, as_url: bool) -> None:
+    from aitbc.errors import ConfigurationError
+
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(SettlementError, match="cannot open"):
-        await SettlementStore.open(f"sqlite:///{blocker}/sub/s.db")
+    path = f"{blocker}/sub/s.db"
+    with pytest.raises(ConfigurationError, match="cannot create the directory"):
+        await SettlementStore.open(f"sqlite:///{path}" if as_url else path)
 
 
 def test_database_urls(tmp_path: Path) -> None:
     assert database_url(tmp_path / "a.db") == f"sqlite+aiosqlite:///{tmp_path}/a.db"
-    assert database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    url = f"sqlite:///{tmp_path}/b.db"
+    assert database_url(url) == f"sqlite+aiosqlite:///{tmp_path}/b.db"
+    assert database_url("sqlite+aiosqlite:///:memory:") == "sqlite+aiosqlite:///:memory:"
     assert database_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
     assert database_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def test_unknown_database_scheme_is_a_configuration_error() -> None:
+    from aitbc.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="cannot use settlement storage"):
+        await SettlementStore.open("nosuchdb://somewhere/x")
+
+
+@pytest.mark.postgres
+async def test_unreachable_postgres_is_a_settlement_error() -> None:
+    with pytest.raises(SettlementError, match="cannot open settlement store"):
+        await SettlementStore.open("postgresql://postgres@127.0.0.1:1/nothing")

@@ -85,12 +85,13 @@ class SettlementRecord:
 
 
 def database_url(storage: str | Path) -> str:
-    """An async SQLAlchemy URL for a file path or a (sync or async) URL."""
+    """An async SQLAlchemy URL for a file path or a (sync or async) URL.
+
+    For SQLite files the parent directory is created; ConfigurationError if it cannot be.
+    """
     text = str(storage)
     if "://" not in text:
-        path = Path(text).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite+aiosqlite:///{path}"
+        return "sqlite+aiosqlite:///" + str(_sqlite_file(text))
     drivers = {
         "sqlite://": "sqlite+aiosqlite://",
         "postgresql://": "postgresql+asyncpg://",
@@ -98,8 +99,20 @@ def database_url(storage: str | Path) -> str:
     }
     for plain, async_prefix in drivers.items():
         if text.startswith(plain):
-            return async_prefix + text[len(plain) :]
+            text = async_prefix + text[len(plain) :]
+    if text.startswith("sqlite+aiosqlite:///") and ":memory:" not in text:
+        _sqlite_file(text[len("sqlite+aiosqlite:///") :].split("?", 1)[0])
     return text
+
+
+def _sqlite_file(path_text: str) -> Path:
+    # A missing directory would fail inside aiosqlite's thread; fail early and clearly.
+    path = Path(path_text).expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create the directory of {path}: {exc}") from exc
+    return path
 
 
 def _utc(value: datetime | None) -> datetime | None:
