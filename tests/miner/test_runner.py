@@ -18,6 +18,7 @@ from aitbc.errors import (
     ConflictError,
     ConnectError,
     ServerError,
+    ValidationError,
 )
 from aitbc.miner import Execution, ExecutionCanceled, Executor, Miner, MinerConfig
 from aitbc.miner.executors import EchoExecutor, HashChainExecutor
@@ -193,3 +194,25 @@ def test_config_rejects_bad_values(changes: dict[str, Any], message: str) -> Non
     settings: dict[str, Any] = {"coordinator": "http://x", "api_key": "k", **changes}
     with pytest.raises(ConfigurationError, match=message):
         MinerConfig(**settings)
+
+
+async def test_a_refused_result_is_reported_as_a_failure() -> None:
+    node = FakeNode()
+    node.fail_next["result"] = [
+        ValidationError("bad signature", status=422, code="bad_signature"),
+    ]
+    node.add_job("echo", {"x": 1})
+    miner = _miner(node)
+    await _serve(miner, lambda: miner.stats.failed == 1)
+    assert "node rejected the result" in node.failures["job_1"]
+    assert "bad signature" in node.failures["job_1"]
+
+
+async def test_a_result_for_a_job_taken_back_counts_as_lost() -> None:
+    node = FakeNode()
+    node.fail_next["result"] = [ConflictError("lease gone", status=409, code="lease_lost")]
+    node.fail_next["job_1"] = [ConflictError("not yours", status=404, code="job_not_found")]
+    node.add_job("echo", {"x": 1})
+    miner = _miner(node)
+    await _serve(miner, lambda: miner.stats.lost == 1)
+    assert not node.failures and miner.stats.completed == 0
