@@ -60,6 +60,8 @@ class JobView:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+            if not self.out.console.is_terminal:
+                self.out.console.line()  # the last frame ends without a newline
 
     def update(self, event: dict[str, Any], job: Job) -> None:
         """Record an event (``{"topic", "seq", "event", "data"}``) and the job it carries."""
@@ -101,14 +103,17 @@ async def follow_job(
     """
     job = await client.jobs.get(job_id)
     with JobView(out, job, "stream" if stream else "polling", quiet=quiet) as view:
-        view.update({"topic": f"job:{job_id}", "seq": None, "event": "job.now", "data": job}, job)
+        if job.is_terminal or not stream:  # nothing will stream: show where it stands
+            view.update(_snapshot(job), job)
         if job.is_terminal:
             return job
         try:
             async with asyncio.timeout(timeout):
                 if stream and (final := await _follow_stream(client, job_id, view)) is not None:
                     return final
-                view.how = "polling"
+                if view.how != "polling":
+                    view.how = "polling"
+                    view.update(_snapshot(view.job), view.job)
                 return await _follow_polling(client, job_id, view)
         except TimeoutError as exc:
             raise WaitTimeoutError(f"job {job_id} still {view.job.state} after {timeout}s") from exc
@@ -148,12 +153,16 @@ async def _follow_polling(client: AITBCClient, job_id: str, view: JobView) -> Jo
     while True:
         job = await client.jobs.get(job_id)
         if job.state != view.job.state or job.attempts != view.job.attempts:
-            event = {"topic": f"job:{job_id}", "seq": None, "event": _event_name(job), "data": job}
-            view.update(event, job)
+            view.update(_snapshot(job), job)
         if job.is_terminal:
             return job
         await asyncio.sleep(interval)
         interval = min(1.0, interval * 1.5)
+
+
+def _snapshot(job: Job) -> dict[str, Any]:
+    """A pseudo-event (no seq) for a state seen by reading the job, not from the stream."""
+    return {"topic": f"job:{job.id}", "seq": None, "event": _event_name(job), "data": job}
 
 
 def _event_name(job: Job) -> str:

@@ -9,6 +9,8 @@ go to stderr in both modes.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -46,7 +48,7 @@ class Output:
 
     def __init__(self, json_mode: bool, console: Console | None = None) -> None:
         self.json_mode = json_mode
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or Console(highlight=False, width=_width())
         self.errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def result(self, value: Any, render: Render) -> None:
@@ -71,6 +73,13 @@ class Output:
             self.errors.out(failure.to_json(), highlight=False)
         else:
             self.errors.print(f"error: {failure.message}", markup=False)
+
+
+def _width() -> int | None:
+    # Piped output (a file, a log, a test) gets room for ids instead of rich's 80 columns.
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return 200
 
 
 def money(value: Any) -> str:
