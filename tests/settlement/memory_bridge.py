@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aitbc.errors import BridgeTransactionError, ConnectError
+from aitbc.errors import BridgeTransactionError, ConnectError, TransportTimeout
 from aitbc.settlement.bridges.base import (
     BridgeAdapter,
     BridgeStatus,
@@ -54,6 +54,8 @@ class MemoryChains:
     status_unreachable: bool = False
     refund_timeout_passed: bool = False
     retry_reverts: bool = False  # re-execution transactions revert
+    send_times_out: int = 0  # this many sends time out (unknown outcome) ...
+    timeout_after_landing: bool = False  # ... after the transaction was mined
 
 
 class MemoryBridge(BridgeAdapter):
@@ -87,6 +89,9 @@ class MemoryBridge(BridgeAdapter):
         chains = self.chains
         if chains.die_before_send:
             raise ProcessDied
+        if chains.send_times_out and not chains.timeout_after_landing:
+            chains.send_times_out -= 1
+            raise TransportTimeout("RPC timed out waiting for the transaction")
         if chains.revert_send:
             raise BridgeTransactionError("execution reverted: fee too low")
         if prepared.extra["nonce"] != chains.nonce + 1:
@@ -97,6 +102,9 @@ class MemoryBridge(BridgeAdapter):
         chains.packets[prepared.message_id] = Packet(prepared, tx)
         if chains.die_after_send:
             raise ProcessDied
+        if chains.send_times_out and chains.timeout_after_landing:
+            chains.send_times_out -= 1
+            raise TransportTimeout("RPC timed out waiting for the receipt")
         return self._result(chains.packets[prepared.message_id])
 
     def _result(self, packet: Packet) -> SettlementResult:

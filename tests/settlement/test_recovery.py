@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from aitbc.errors import TransportTimeout
 from aitbc.settlement.bridges.base import BridgeStatus
 from aitbc.settlement.store import SEND_PREPARED, SEND_SENT
 
@@ -119,3 +120,18 @@ async def test_restart_with_the_bridge_disabled_keeps_the_record(
         assert status.status is BridgeStatus.IN_PROGRESS
     finally:
         await bare.close()
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["lost", "landed"])
+async def test_send_with_unknown_outcome_is_recovered_by_the_tracker(
+    open_manager: Any, make_message: Any, chains: MemoryChains, landed: bool
+) -> None:
+    manager = await open_manager()
+    chains.send_times_out, chains.timeout_after_landing = 1, landed
+    message = make_message()
+    with pytest.raises(TransportTimeout):
+        await manager.settle_cross_chain(message, "memory")
+    record = await manager.store.get_by_receipt(message.receipt_hash)
+    assert record is not None and record.result.error_message is not None
+    await stored_status(manager, record.message_id, COMPLETED)
+    assert chains.sends == 1  # sent once, whether or not the first send had landed

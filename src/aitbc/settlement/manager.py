@@ -260,8 +260,9 @@ class BridgeManager:
             await self._store_failure(record, BridgeStatus.FAILED, str(exc))
             raise
         except AITBCError as exc:
-            # Unknown outcome (timeout, connection): leave it pending for recovery.
+            # Unknown outcome (timeout, connection): pending; the tracker recovers it.
             await self._store_failure(record, BridgeStatus.PENDING, str(exc))
+            self._tracker.track(record.message_id)
             raise
         record = with_result(record, result)
         record.send_state = SEND_SENT
@@ -360,11 +361,15 @@ class BridgeManager:
             return False
         if record.send_state == SEND_SENT:
             record = await self._refresh(record)
+        elif record.result.status is BridgeStatus.PENDING:
+            # A send with an unknown outcome: ask the chain, send only if it never saw it.
+            record = await self._recover(record)
         return record.result.status in _ACTIVE
 
     async def retry(self, message_id: str, gas_limit: int | None = None) -> SettlementResult:
         """Re-execute a failed delivery (optionally with more gas), or resend a message
-        whose send reverted or never reached the chain.
+        whose send reverted or never reached the chain (its id may then change: the
+        returned result carries the id to follow).
 
         Raises ConflictError (``invalid_state``) when the settlement is not failed.
         """
