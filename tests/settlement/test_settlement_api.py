@@ -176,10 +176,21 @@ async def test_multi_network_routes_by_chain_id(
         async with AITBCClient(config, multi_network=True) as client:
             main_job = node.add_job(make_receipt(coordinator_key))  # default network: http
             with pytest.raises(ConfigurationError, match="crosschain transport"):
-                await client.settlement.settle_cross_chain(main_job, 2, recipient=RECIPIENT)
+                await client.settlement.settle_cross_chain(
+                    main_job, 2, chain_id=1, recipient=RECIPIENT
+                )
             sent = await client.settlement.settle_cross_chain(
                 job_id, 2, chain_id=5, recipient=RECIPIENT
             )
             status = await client.settlement.get_status(sent.message_id, chain_id=5)
             assert status.message_id == sent.message_id and chains.sends == 1
             assert chains.packets[sent.message_id].prepared.message.source_chain_id == 5
+
+
+async def test_bad_arguments_are_configuration_errors(client: AITBCClient) -> None:
+    with pytest.raises(ConfigurationError, match="target_chain_id"):
+        await client.settlement.settle_cross_chain("job_x", "42161")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="message_id"):
+        await client.settlement.get_status("")
+    with pytest.raises(ConfigurationError, match="poll_interval"):
+        await client.settlement.wait_for_settlement("0x1", timeout=1, poll_interval=0)

@@ -9,8 +9,13 @@ A message is never sent twice: the store keys records by receipt hash, so settli
 same receipt again returns its record. A record left "prepared" (the process died or the
 send failed before the chain answered) is *recovered*, not resent blindly: the manager
 asks the chain first (``adapter.get_status``) and sends only when the chain has never
-seen the message. Recovery runs on :meth:`initialize`, on a repeated settle and on
-:meth:`retry`.
+seen the message. Recovery runs on :meth:`initialize`, on a repeated settle, on
+:meth:`retry`, and from the tracker for a send whose outcome was unknown (a timeout).
+A send that *reverted* is not resent on its own: it waits for :meth:`retry`.
+
+On a live chain a transaction can sit unmined while recovery looks: resending is then
+still safe, because the source contract refuses a stale nonce/id and the destination
+accepts each receipt hash once.
 """
 
 from __future__ import annotations
