@@ -10,6 +10,7 @@ import typer
 
 from aitbc.cli.devnet import _parse_chain_ids
 from aitbc.devnet import BackgroundDevnet, Devnet, DevnetConfig
+from aitbc.devnet.deploy import bridge_ids
 from aitbc.errors import ConfigurationError, UnsupportedChainError
 from aitbc.settlement.bridges.base import SettlementMessage
 from aitbc.settlement.bridges.ccip import CCIPBridge
@@ -85,10 +86,8 @@ def test_devnet_arguments_are_checked() -> None:
             _parse_chain_ids(bad)
 
 
-def test_devnet_chains_without_public_ids_get_devnet_ids(tmp_path: Path) -> None:
-    path = tmp_path / "devnet.json"
-    with BackgroundDevnet([31337, 31338], config_out=path) as running:
-        first, second = running.config.chains
-        assert (first.lz_eid, second.lz_eid) == (50001, 50002)
-        assert first.ccip_selector != second.ccip_selector
-        assert DevnetConfig.load(path) == running.config
+def test_devnet_chains_without_public_ids_get_devnet_ids() -> None:
+    assert bridge_ids(42161, 0) == (30110, 4949039107694359620)
+    first, second = bridge_ids(31337, 0), bridge_ids(31338, 1)
+    assert (first[0], second[0]) == (50001, 50002)
+    assert first[1] != second[1] and first[1] == bridge_ids(31337, 5)[1]

@@ -32,7 +32,7 @@ from .base import (
     SettlementResult,
 )
 
-POLL_S = 0.05
+POLL_S = 0.1
 DEFAULT_WAIT_S = 30.0
 
 

@@ -1,0 +1,52 @@
+"""``aitbc devnet`` as a user runs it: a subprocess that writes its config and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from aitbc.devnet import DevnetConfig
+
+pytestmark = pytest.mark.evm
+
+START_TIMEOUT_S = 90
+
+
+async def test_devnet_command_serves_chains_until_interrupted(tmp_path: Path) -> None:
+    config_path = tmp_path / "devnet.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from aitbc.cli.main import main; main()",
+        "devnet", "--chains", "1,137", "--config-out", str(config_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(_line_with(proc.stdout, b"config written"), START_TIMEOUT_S)
+        assert str(config_path).encode() in line
+        config = DevnetConfig.load(config_path)
+        assert [c.chain_id for c in config.chains] == [1, 137]
+        async with aiohttp.ClientSession() as session:
+            for chain in config.chains:
+                body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+                async with session.post(chain.rpc_url, json=body) as resp:
+                    assert (await resp.json())["result"] == hex(chain.chain_id)
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def _line_with(stream: asyncio.StreamReader, needle: bytes) -> bytes:
+    while True:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError("aitbc devnet exited before writing its config")
+        if needle in line:
+            return line
