@@ -46,13 +46,25 @@ def any_node(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue(request.param)
 
 
-@pytest.fixture
-async def flaky(any_node: Any) -> AsyncIterator[Flaky]:
-    node = any_node
+async def _flaky(node: Any) -> AsyncIterator[Flaky]:
     env = await parties(node)
     faults = Faults()
     async with serve(flaky_proxy_app(node.url, faults)) as proxy_url:
         yield Flaky(env, faults, proxy_url)
+
+
+@pytest.fixture
+async def flaky_any(any_node: Any) -> AsyncIterator[Flaky]:
+    """A flaky proxy in front of the node, on SQLite and on PostgreSQL."""
+    async for value in _flaky(any_node):
+        yield value
+
+
+@pytest.fixture
+async def flaky(node: Any) -> AsyncIterator[Flaky]:
+    """A flaky proxy in front of the node on SQLite."""
+    async for value in _flaky(node):
+        yield value
 
 
 def arm(faults: Faults) -> None:
@@ -63,7 +75,8 @@ def all_fired(faults: Faults) -> bool:
     return not (faults.status_503 or faults.status_429 or faults.drop_before or faults.drop_after)
 
 
-async def test_job_created_through_flaky_retries_exists_once(flaky: Flaky) -> None:
+async def test_job_created_through_flaky_retries_exists_once(flaky_any: Flaky) -> None:
+    flaky = flaky_any
     async with flaky.client() as client:
         arm(flaky.faults)
         job = await client.jobs.create(ECHO_JOB)
@@ -77,7 +90,8 @@ async def test_job_created_through_flaky_retries_exists_once(flaky: Flaky) -> No
     assert (balance.balance, balance.escrowed) == (9_900, 100)
 
 
-async def test_transfer_through_flaky_retries_moves_money_once(flaky: Flaky) -> None:
+async def test_transfer_through_flaky_retries_moves_money_once(flaky_any: Flaky) -> None:
+    flaky = flaky_any
     async with flaky.client() as client:
         arm(flaky.faults)
         moved = await client.wallet.transfer(flaky.env.miner_id, 40)

@@ -6,6 +6,8 @@ import asyncio
 import socket
 import sys
 import types
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -300,3 +302,11 @@ async def test_a_real_cancel_still_cancels_even_during_disconnect(
     await t.disconnect()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_retry_after_as_an_http_date_is_honoured(scripted: ScriptedNode) -> None:
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=5), usegmt=True)
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": past}))
+    async with make(scripted.url) as t:
+        assert (await t.request("GET", "/echo"))["method"] == "GET"
+    assert scripted.rec.hits["/echo"] == 2
