@@ -71,3 +71,19 @@ async def test_failover_transport_conformance(check: conformance.Check, node: An
         return FailoverTransport({"endpoints": [dead, node.url], "chain_id": 1, "max_retries": 0})
 
     await conformance.run_check(check, factory)
+
+
+async def test_single_network_client_with_several_endpoints(node: Any) -> None:
+    env = await parties(node)
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = {
+        "base_urls": [dead, node.url],
+        "chain_id": 1,
+        "default_headers": {"X-API-Key": env.client_key},
+        "max_retries": 0,
+        "failover_backoff_base": 60.0,  # the dead endpoint stays aside for this test
+    }
+    async with AITBCClient(config) as client:
+        assert isinstance(client.transport, FailoverTransport)
+        assert (await client.wallet.balance()).balance == 10_000
+        assert [s.failures for s in client.transport.pool.states] == [1, 0]

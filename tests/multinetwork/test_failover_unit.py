@@ -3,6 +3,7 @@ MockTransports that fail on command."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -206,3 +207,32 @@ def test_registry_builds_failover_from_an_endpoints_list() -> None:
 def test_bad_failover_configs(config: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         FailoverTransport(config)
+
+
+def test_concurrent_failures_of_one_outage_count_once() -> None:
+    clock = FakeClock()
+    pool = EndpointPool(["a", "b"], base=1.0, cap=60.0, clock=clock, rng=random.Random(0))
+    started = clock()
+    clock.now += 0.1
+    pool.record_failure(0, since=started)
+    for _ in range(20):  # twenty requests that were in flight when "a" went down
+        pool.record_failure(0, since=started)
+    assert pool.states[0].failures == 1
+    clock.now += 5.0
+    pool.record_failure(0, since=clock())  # a new attempt after the back-off: counts
+    assert pool.states[0].failures == 2
+
+
+async def test_one_deadline_bounds_the_whole_call() -> None:
+    never = asyncio.Event()
+
+    async def hang(request: MockRequest) -> dict[str, Any]:
+        await never.wait()
+        return {}
+
+    endpoints = [MockTransport(hang), MockTransport(Endpoint("e1"))]
+    async with FailoverTransport({"endpoints": endpoints, "timeout": 0.05}) as transport:
+        with pytest.raises(TransportTimeout, match=r"no endpoint answered within 0\.05s"):
+            await transport.request("GET", "/x")
+    with pytest.raises(ConfigurationError):
+        FailoverTransport({"endpoints": endpoints, "timeout": 0})

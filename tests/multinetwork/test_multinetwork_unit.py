@@ -154,3 +154,20 @@ async def test_client_connect_failure_leaves_nothing_open(
     with pytest.raises(MultiNetworkConnectError, match=r"b \(chain 2\).*serves chain 99"):
         await client.connect()
     assert not any(t.is_connected for t in transports.values())
+
+
+def test_every_api_method_takes_chain_id() -> None:
+    import inspect
+
+    from aitbc.api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
+    from aitbc.api.settlement import SettlementAPI
+
+    apis = (JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI, SettlementAPI)
+    missing = [
+        f"{api.__name__}.{name}"
+        for api in apis
+        for name, method in inspect.getmembers(api, inspect.isfunction)
+        if not name.startswith("_") and "chain_id" not in inspect.signature(method).parameters
+    ]
+    assert missing == []
+    assert len([n for a in apis for n in vars(a) if not n.startswith("_")]) >= 20

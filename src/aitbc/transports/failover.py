@@ -17,6 +17,11 @@ shares through one database) move on. An error envelope (APIError) proves the en
 is alive and is returned as is; a timeout is not failed over because the call's deadline
 is spent and the node may still be acting on it.
 
+Time. ``timeout`` (default 30 s, ``None`` for none) bounds the whole call, every
+endpoint tried included; each endpoint also applies it, and its own retry policy
+(``max_retries``...), before the call moves on: ``max_retries: 0`` fails over at the
+first connection error.
+
 Health. A failed endpoint is put aside for an exponentially growing, capped, jittered
 back-off (see :class:`EndpointPool`); once it ends, the endpoint is tried again in its
 configured place, so the first listed endpoint is preferred whenever it is healthy. If
@@ -34,7 +39,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigurationError, ConnectError, ConnectionClosed, TransportClosedError
+from ..errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosed,
+    TransportClosedError,
+    TransportTimeout,
+)
 from .base import JSONDict, Transport
 from .retry import IDEMPOTENT_METHODS, has_idempotency_key
 
@@ -66,6 +77,7 @@ class EndpointState:
     name: str
     failures: int = 0
     down_until: float = 0.0
+    failed_at: float = float("-inf")
 
     def available(self, now: float) -> bool:
         """True when the endpoint is not put aside at ``now``."""
@@ -110,12 +122,19 @@ class EndpointPool:
         ceiling = min(self.cap, self.base * 2 ** min(failures - 1, 62))
         return float(ceiling * self._rng.uniform(0.5, 1.0))
 
-    def record_failure(self, index: int) -> float:
-        """Put endpoint ``index`` aside; returns the seconds it stays aside."""
-        state = self.states[index]
+    def record_failure(self, index: int, since: float | None = None) -> float:
+        """Put endpoint ``index`` aside; returns the seconds it stays aside.
+
+        ``since`` is when the failed attempt started: if another attempt already
+        recorded a failure after that, this is the same outage seen by a concurrent
+        request and does not grow the back-off again.
+        """
+        state, now = self.states[index], self.clock()
+        if since is not None and state.failed_at >= since:
+            return max(0.0, state.down_until - now)
         state.failures += 1
         delay = self.backoff(state.failures)
-        state.down_until = self.clock() + delay
+        state.down_until, state.failed_at = now + delay, now
         return delay
 
     def record_success(self, index: int) -> None:
@@ -152,6 +171,15 @@ def _endpoints(config: Mapping[str, Any]) -> list[Any]:
     if isinstance(primary, str) and primary not in entries:
         return [primary, *entries]  # a base_url given beside endpoints is the first choice
     return list(entries)
+
+
+def _call_timeout(config: Mapping[str, Any]) -> float | None:
+    value = config.get("timeout", 30.0)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(f"config['timeout'] must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _name(transport: Transport, index: int) -> str:
@@ -191,6 +219,7 @@ class FailoverTransport(Transport):
             rng=rng,
         )
         self.config.setdefault("base_url", names[0])  # what logs and errors show
+        self._timeout = _call_timeout(self.config)
         self._connect_lock = asyncio.Lock()
         self._closed_by_user = False
 
@@ -256,13 +285,32 @@ class FailoverTransport(Transport):
         allow a failover are raised at once.
         """
         await self._ready()
+        try:
+            async with asyncio.timeout(self._timeout) as scope:
+                return await self._first_answer(method, path, data, params, headers)
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise  # an endpoint's own TransportTimeout
+            raise TransportTimeout(
+                f"{method} {path}: no endpoint answered within {self._timeout}s"
+            ) from exc
+
+    async def _first_answer(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> JSONDict:
         causes: list[str] = []
         last: ConnectError | ConnectionClosed | None = None
         for index in self.pool.order():
+            started = self.pool.clock()
             try:
                 answer = await self.endpoints[index].request(method, path, data, params, headers)
             except (ConnectError, ConnectionClosed) as exc:
-                self._put_aside(index, exc)
+                self._put_aside(index, exc, started)
                 if not may_fail_over(exc, method, headers):
                     raise
                 causes.append(f"{self.pool.states[index].name}: {exc}")
@@ -273,8 +321,8 @@ class FailoverTransport(Transport):
         assert last is not None  # the pool always yields at least one index
         raise type(last)(f"{method} {path}: every endpoint failed: " + "; ".join(causes)) from last
 
-    def _put_aside(self, index: int, exc: BaseException) -> None:
-        delay = self.pool.record_failure(index)
+    def _put_aside(self, index: int, exc: BaseException, since: float | None = None) -> None:
+        delay = self.pool.record_failure(index, since)
         name = self.pool.states[index].name
         _log.warning("failover endpoint %s failed (%s); put aside for %.2fs", name, exc, delay)
 
