@@ -37,9 +37,9 @@ class StreamGap(Exception):
 
 
 class Sink(Protocol):
-    """Where a feed delivers: must not block (raise to refuse, e.g. a full queue)."""
+    """Where a feed delivers; may wait briefly for room (a bounded queue)."""
 
-    def __call__(self, record: EventRecord) -> None: ...
+    def __call__(self, record: EventRecord) -> Awaitable[None]: ...
 
 
 class Feed:
@@ -68,9 +68,9 @@ class Feed:
                 return []  # not contiguous: someone else's commit is in between
         return fresh
 
-    def _deliver(self, batch: list[EventRecord], deliver: Sink) -> None:
+    async def _deliver(self, batch: list[EventRecord], deliver: Sink) -> None:
         for record in batch:
-            deliver(record)
+            await deliver(record)
             self.cursor = record.seq
 
     async def _catch_up(self, read: LogReader, deliver: Sink) -> None:
@@ -78,7 +78,7 @@ class Feed:
             batch = await read(self.topic, self.cursor)
             if batch and batch[0].seq != self.cursor + 1:
                 raise StreamGap(self.topic, self.cursor, batch[0].seq)
-            self._deliver(batch, deliver)
+            await self._deliver(batch, deliver)
             if len(batch) < READ_BATCH:
                 return
 
@@ -93,7 +93,7 @@ class Feed:
             hinted = self._take_hints()
             if hinted:
                 # Contiguous from the cursor: nothing older is missing, newer ones poke again.
-                self._deliver(hinted, deliver)
+                await self._deliver(hinted, deliver)
             else:
                 await self._catch_up(read, deliver)
 

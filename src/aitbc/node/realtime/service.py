@@ -19,12 +19,16 @@ log = logging.getLogger("aitbc.node.realtime")
 class RealtimeSettings:
     """Limits and timers of the WS and SSE doors.
 
-    ``outbound_queue`` bounds each connection's (or SSE stream's) unsent messages: past
-    it the node closes that connection (WS code 4008) instead of buffering without end
-    or stalling anyone else. ``heartbeat_timeout`` closes a WS peer silent that long.
+    ``outbound_queue`` bounds each connection's (or SSE stream's) unsent messages. When
+    it is full, that connection's feeds wait up to ``slow_consumer_grace`` seconds for
+    room (the log keeps the events meanwhile, so waiting costs no memory); past that the
+    node closes the connection (WS code 4008, SSE ``slow_consumer``) and the client
+    resumes from its last seq. Nothing else waits: each feed is its own task.
+    ``heartbeat_timeout`` closes a WS peer silent that long.
     """
 
     outbound_queue: int = 1024
+    slow_consumer_grace: float = 2.0
     heartbeat_interval: float = 15.0
     heartbeat_timeout: float = 45.0
     auth_timeout: float = 10.0
@@ -49,6 +53,7 @@ class Realtime:
         self.hub = EventHub()
         self.connections: set[Closable] = set()
         self.fanout: RedisFanout | None = None
+        self.slow_consumers_closed = 0  # connections cut off for not reading (a metric)
         if node.settings.redis_url:
             self.fanout = RedisFanout(
                 node.settings.redis_url,

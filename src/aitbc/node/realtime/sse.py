@@ -55,12 +55,14 @@ class SSEStream:
         if not self.queue.full():
             self.queue.put_nowait(_END)
 
-    def _deliver(self, record: EventRecord) -> None:
+    async def _deliver(self, record: EventRecord) -> None:
         if self.ending:
             return
         try:
-            self.queue.put_nowait(record)
-        except asyncio.QueueFull:
+            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
+                await self.queue.put(record)
+        except TimeoutError:
+            self.rt.slow_consumers_closed += 1
             self._finish({"code": "slow_consumer", "message": "consumer too slow; resume"})
 
     async def _pump(self, feed: Feed) -> None:

@@ -88,14 +88,37 @@ class WSConnection:
                 await self.websocket.close(code, reason)
 
     def enqueue(self, message: Any) -> None:
-        """Queue one outbound message; a full queue kills the connection (4008)."""
+        """Queue a control message from the reader (which must never wait); a full
+        queue cuts the connection off as a slow consumer (4008)."""
         if self.closing is not None:
             return
         try:
             self.outbox.put_nowait(json.dumps(message, separators=(",", ":")))
         except asyncio.QueueFull:
+            self._slow_consumer()
+
+    async def put(self, message: Any) -> None:
+        """Queue a message from a feed or request task, waiting up to the grace period
+        for room; past it the connection is cut off as a slow consumer (4008)."""
+        if self.closing is not None:
+            return
+        frame = json.dumps(message, separators=(",", ":"))
+        try:
+            self.outbox.put_nowait(frame)
+            return
+        except asyncio.QueueFull:
+            pass
+        try:
+            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
+                await self.outbox.put(frame)
+        except TimeoutError:
+            self._slow_consumer()
+
+    def _slow_consumer(self) -> None:
+        if self.closing is None:
             log.info("closing a slow WebSocket consumer")
-            self.kill(CLOSE_SLOW_CONSUMER, "slow consumer")
+            self.rt.slow_consumers_closed += 1
+        self.kill(CLOSE_SLOW_CONSUMER, "slow consumer")
 
     async def _write(self) -> None:
         try:
@@ -180,11 +203,11 @@ class WSConnection:
                 self.websocket.app, self.websocket.scope, envelope, self.api_key
             )
         if status >= 400 and isinstance(body, dict) and "error" in body:
-            self.enqueue({"id": envelope.id, "status": status, "error": body["error"]})
+            await self.put({"id": envelope.id, "status": status, "error": body["error"]})
         elif status >= 400:
-            self.enqueue(_error(envelope.id, status, "http_" + str(status), str(body)))
+            await self.put(_error(envelope.id, status, "http_" + str(status), str(body)))
         else:
-            self.enqueue({"id": envelope.id, "status": status, "data": body})
+            await self.put({"id": envelope.id, "status": status, "data": body})
 
     # -- subscriptions -------------------------------------------------------------------
 
@@ -217,9 +240,9 @@ class WSConnection:
             feed = await self._open_feed(sid, name, resume_from)
             await feed.run(self.rt.read, lambda record: self._event(sid, record))
         except NodeProblem as problem:
-            self.enqueue(_error(sid, problem.status, problem.code, problem.message))
+            await self.put(_error(sid, problem.status, problem.code, problem.message))
         except StreamGap as gap:
-            self.enqueue(
+            await self.put(
                 {
                     "subscription_id": sid,
                     "topic": name,
@@ -247,7 +270,7 @@ class WSConnection:
         feed = Feed(topic.name, cursor)
         self.rt.hub.attach(feed)
         # The answer goes out before any event of this subscription (one FIFO queue).
-        self.enqueue(
+        await self.put(
             {
                 "id": sid,
                 "status": 200,
@@ -261,8 +284,8 @@ class WSConnection:
         )
         return feed
 
-    def _event(self, sid: str, record: EventRecord) -> None:
-        self.enqueue(
+    async def _event(self, sid: str, record: EventRecord) -> None:
+        await self.put(
             {
                 "subscription_id": sid,
                 "topic": record.topic,
