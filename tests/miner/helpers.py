@@ -30,7 +30,10 @@ async def client_for(url: str, api_key: str) -> AsyncIterator[AITBCClient]:
 
 @asynccontextmanager
 async def running_miner(
-    url: str, api_key: str, plugins: Mapping[str, Executor] | None = None, **config: Any
+    url: str,
+    api_key: str,
+    plugins: Mapping[str, Executor] | None = None,
+    **config: Any,
 ) -> AsyncIterator[Miner]:
     """A registered in-process miner, stopped gracefully (and checked) on exit."""
     settings: dict[str, Any] = {"poll_wait": 1.0, "backoff_base": 0.05, "backoff_cap": 0.5}
