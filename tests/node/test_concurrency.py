@@ -1,5 +1,5 @@
-"""Many pollers, transfers and events at once on PostgreSQL: atomic claims, no overdraft,
-no gap in any topic's sequence."""
+"""Many pollers, transfers and events at once: atomic claims (SQLite and PostgreSQL), no
+overdraft and no gap in any topic's sequence (PostgreSQL, where writers truly overlap)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from aitbc.node.events import read_events
 
 from .support import Actor, TestMiner, make_actor
 
-pytestmark = pytest.mark.postgres
-
 
 async def _drain(miner: TestMiner) -> list[str]:
     got: list[str] = []
@@ -23,7 +21,8 @@ async def _drain(miner: TestMiner) -> list[str]:
     return got
 
 
-async def test_each_job_is_claimed_once(pg_node: Any) -> None:
+async def test_each_job_is_claimed_once(any_node: Any) -> None:
+    pg_node = any_node
     client = await make_actor(pg_node, "client", "alice")
     miners = [await make_actor(pg_node, "miner", f"m{i}") for i in range(10)]
     try:
@@ -53,6 +52,7 @@ async def test_each_job_is_claimed_once(pg_node: Any) -> None:
             await actor.aclose()
 
 
+@pytest.mark.postgres
 async def test_concurrent_debits_never_overdraw(pg_node: Any) -> None:
     payer = await make_actor(pg_node, "client", "payer")
     payee = await make_actor(pg_node, "client", "payee")
@@ -77,6 +77,7 @@ async def test_concurrent_debits_never_overdraw(pg_node: Any) -> None:
         await payee.aclose()
 
 
+@pytest.mark.postgres
 async def test_parallel_job_creation_keeps_topics_gap_free(pg_node: Any) -> None:
     clients: list[Actor] = [await make_actor(pg_node, "client", f"c{i}") for i in range(4)]
     try:

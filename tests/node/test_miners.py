@@ -137,3 +137,18 @@ async def test_lease_expiry_requeues_then_fails(node_factory: Any) -> None:
         final = await cast.client.ok("GET", f"/v1/jobs/{job['id']}")
         assert final["state"] == "FAILED" and final["attempts"] == 2
         assert (await cast.client.ok("GET", "/v1/wallet/balance"))["balance"] == "10000"
+
+
+async def test_poller_that_hung_up_claims_nothing(cast: Cast) -> None:
+    gone = TestMiner(cast.node.url, "", cast.miner.id)
+    gone.http.headers["X-API-Key"] = cast.miner.http.headers["X-API-Key"]
+    waiting = asyncio.create_task(gone.poll(wait=5))
+    await asyncio.sleep(0.3)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    await gone.aclose()
+    await asyncio.sleep(0.2)
+    job = await cast.client.ok("POST", "/v1/jobs", 201, json=JOB)
+    await asyncio.sleep(0.3)
+    assert (await cast.client.ok("GET", f"/v1/jobs/{job['id']}"))["state"] == "QUEUED"
+    assert (await cast.miner.poll())["id"] == job["id"]

@@ -70,8 +70,16 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    # A long keep-alive: on a loaded test machine, uvicorn's 5 s default closes idle pooled
+    # connections just as a client reuses them (a ReadError that is nobody's bug).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=120,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="aitbc-node-uvicorn")
