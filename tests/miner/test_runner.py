@@ -32,10 +32,12 @@ class Blocking(Executor):
     def __init__(self, seconds: float | None = None) -> None:
         self.seconds = seconds
         self.started = threading.Event()
+        self.canceled = threading.Event()
 
     def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
         self.started.set()
         if cancel.wait(self.seconds):
+            self.canceled.set()
             raise ExecutionCanceled("stopped")
         return Execution(result={"slept": self.seconds}, units=1)
 
@@ -216,3 +218,17 @@ async def test_a_result_for_a_job_taken_back_counts_as_lost() -> None:
     miner = _miner(node)
     await _serve(miner, lambda: miner.stats.lost == 1)
     assert not node.failures and miner.stats.completed == 0
+
+
+async def test_cancelling_run_stops_the_executor_thread() -> None:
+    node = FakeNode()
+    node.add_job("slow", {})
+    stuck = Blocking()
+    miner = _miner(node, {"slow": stuck})
+    task = asyncio.create_task(miner.run())
+    await _until(stuck.started.is_set)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until(stuck.canceled.is_set)
+    assert not node.results and not node.failures  # abrupt: the lease will run out

@@ -103,6 +103,7 @@ class JobRunner:
             finally:
                 if not run.done():  # we were canceled: never leave a thread on a dead job
                     held.stop("miner task canceled")
+                    run.add_done_callback(_consume)
             return _checked(run.result())
         except ExecutionCanceled:
             return held.reason or "execution canceled"
@@ -197,6 +198,13 @@ class JobRunner:
             return
         self.stats.failed += 1
         _log.info("job %s failed: %s", job_id, message)
+
+
+def _consume(future: asyncio.Future[Execution]) -> None:
+    """Retrieve the outcome of a run nobody awaits any more, so asyncio does not log
+    it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _checked(execution: Any) -> Execution:
