@@ -92,6 +92,13 @@ def _check_same_destination(record: SettlementRecord, message: SettlementMessage
         )
 
 
+def _invalid_state(record: SettlementRecord, why: str) -> ConflictError:
+    status = record.result.status.value
+    return ConflictError(
+        f"settlement {record.message_id} is {status}; {why}", status=409, code="invalid_state"
+    )
+
+
 def _not_on_chain(result: SettlementResult) -> bool:
     """The adapter's way of saying "the chain never saw this message"."""
     return result.status is BridgeStatus.PENDING and result.transaction_hash is None
@@ -387,12 +394,10 @@ class BridgeManager:
         ):
             return (await self._recover(record, gas_limit)).result
         if record.result.status is not BridgeStatus.FAILED:
-            raise ConflictError(
-                f"settlement {message_id} is {record.result.status.value}; only failed "
-                "settlements can be retried",
-                status=409,
-                code="invalid_state",
-            )
+            raise _invalid_state(record, "only failed settlements can be retried")
+        return await self._reexecute(record, gas_limit)
+
+    async def _reexecute(self, record: SettlementRecord, gas_limit: int | None) -> SettlementResult:
         adapter = self._adapters.get(record.bridge_name)
         record.attempts += 1
         try:
@@ -413,11 +418,7 @@ class BridgeManager:
         """
         record = await self._record(message_id)
         if record.result.status.is_final:
-            raise ConflictError(
-                f"settlement {message_id} is {record.result.status.value}; nothing to refund",
-                status=409,
-                code="invalid_state",
-            )
+            raise _invalid_state(record, "nothing to refund")
         adapter = self._adapters.get(record.bridge_name)
         result = await _guard(record.bridge_name, adapter.refund(record.prepared))
         record = with_result(record, result)
