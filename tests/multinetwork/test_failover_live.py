@@ -62,13 +62,30 @@ async def test_calls_fail_over_mid_run_and_the_first_endpoint_comes_back(
         await relay.stop()
 
 
+@pytest.mark.parametrize("kind", ["http", "websocket"])
 @pytest.mark.parametrize("check", conformance.CHECKS, ids=lambda c: c.__name__)
-async def test_failover_transport_conformance(check: conformance.Check, node: Any) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
+async def test_failover_transport_conformance(
+    check: conformance.Check, kind: str, node: Any
+) -> None:
+    _, key = await node.create_principal("client", "conformance")
+    port = free_port()
+    endpoints = {
+        "http": [f"http://127.0.0.1:{port}", node.url],
+        "websocket": [f"ws://127.0.0.1:{port}/v1/ws", node.ws_url],
+    }[kind]
+    config = {
+        "endpoint_type": kind,
+        "endpoints": endpoints,
+        "chain_id": 1,
+        "max_retries": 0,
+        "default_headers": {"X-API-Key": key},  # http
+        "api_key": key,  # websocket
+        "max_reconnect_attempts": 0,
+    }
 
     def factory() -> FailoverTransport:
         # Each new transport starts with the dead endpoint first, so its requests fail over.
-        return FailoverTransport({"endpoints": [dead, node.url], "chain_id": 1, "max_retries": 0})
+        return FailoverTransport(config)
 
     await conformance.run_check(check, factory)
 

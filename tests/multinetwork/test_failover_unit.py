@@ -202,6 +202,7 @@ def test_registry_builds_failover_from_an_endpoints_list() -> None:
         {"endpoints": ["ws://x"], "endpoint_type": "crosschain"},
         {"endpoints": ["http://x"], "endpoint_type": "failover"},
         {"endpoints": ["http://x"], "failover_backoff_base": 0},
+        {"endpoints": ["http://x"], "failover_backoff_cap": "soon"},
     ],
 )
 def test_bad_failover_configs(config: dict[str, Any]) -> None:

@@ -173,6 +173,13 @@ def _endpoints(config: Mapping[str, Any]) -> list[Any]:
     return list(entries)
 
 
+def _seconds(config: Mapping[str, Any], key: str, default: float) -> float:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"config[{key!r}] must be a number of seconds, got {value!r}")
+    return float(value)
+
+
 def _call_timeout(config: Mapping[str, Any]) -> float | None:
     value = config.get("timeout", 30.0)
     if value is None:
@@ -213,8 +220,8 @@ class FailoverTransport(Transport):
         names = [_name(t, i) for i, t in enumerate(self.endpoints)]
         self.pool = EndpointPool(
             names,
-            base=float(self.config.get("failover_backoff_base", 1.0)),
-            cap=float(self.config.get("failover_backoff_cap", 60.0)),
+            base=_seconds(self.config, "failover_backoff_base", 1.0),
+            cap=_seconds(self.config, "failover_backoff_cap", 60.0),
             clock=clock,
             rng=rng,
         )
@@ -232,10 +239,14 @@ class FailoverTransport(Transport):
         async with self._connect_lock:
             if self._connected:
                 return
-            results = await asyncio.gather(
-                *(t.connect() for t in self.endpoints), return_exceptions=True
-            )
-            errors = self._sort_connect_results(results)
+            try:
+                results = await asyncio.gather(
+                    *(t.connect() for t in self.endpoints), return_exceptions=True
+                )
+                errors = self._sort_connect_results(results)
+            except BaseException:  # cancelled mid-connect: close what did open
+                await self._close_all()
+                raise
             if len(errors) == len(self.endpoints):
                 await self._close_all()
                 raise ConnectError("no endpoint could connect: " + "; ".join(errors))
@@ -349,6 +360,9 @@ class FailoverTransport(Transport):
                 last = exc
                 await _close_iterator(events)
                 continue
+            except BaseException:
+                await _close_iterator(events)
+                raise
             self.pool.record_success(index)
             try:
                 yield first
