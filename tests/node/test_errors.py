@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import OperationalError
 
 from .conftest import Cast
 
@@ -77,3 +78,14 @@ async def test_unhandled_exception_is_500_envelope(cast: Cast) -> None:
     error = response.json()["error"]
     assert error["code"] == "internal_error" and "kaboom" not in error["message"]
     assert error["request_id"] == response.headers["x-request-id"]
+
+
+async def test_database_trouble_is_503_with_retry_after(cast: Cast) -> None:
+    async def locked() -> dict[str, Any]:
+        raise OperationalError("UPDATE jobs", {}, RuntimeError("database is locked"))
+
+    cast.node.app.add_api_route("/test-locked", locked)
+    async with httpx.AsyncClient(base_url=cast.node.url) as http:
+        response = await http.get("/test-locked")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "unavailable"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core.envelope import error_envelope
 from .middleware import request_id_of
 from .problems import NodeProblem
+
+log = logging.getLogger("aitbc.node")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -66,6 +71,20 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return envelope_response(request, _validation_problem(exc))
 
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        # Lost connections, lock timeouts, deadlocks: transient, and the transaction was
+        # rolled back, so the client may safely retry.
+        log.warning("database unavailable for %s: %s", request.url.path, exc)
+        problem = NodeProblem(
+            503,
+            "unavailable",
+            "database temporarily unavailable; retry",
+            headers={"Retry-After": "1"},
+        )
+        return envelope_response(request, problem)
+
+    app.add_exception_handler(OperationalError, on_database)
+    app.add_exception_handler(InterfaceError, on_database)
     app.add_exception_handler(NodeProblem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
