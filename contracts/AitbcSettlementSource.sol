@@ -88,11 +88,12 @@ contract AitbcSettlementSource {
         MessagingParams memory params =
             MessagingParams(dstEid, dstReceiver, encodePayload(receiptHash, recipient, amount, deadline), options, false);
         MessagingFee memory fee = lzEndpoint.quote(params, address(this));
-        _checkValue(amount, fee.nativeFee);
+        uint256 excess = _checkValue(amount, fee.nativeFee);
         MessagingReceipt memory receipt = lzEndpoint.send{value: fee.nativeFee}(params, msg.sender);
         guid = receipt.guid;
         if (guid != expectedGuid) revert MessageIdMismatch(expectedGuid, guid);
         _record(guid, receiptHash, amount, deadline, 1, fee.nativeFee);
+        _returnExcess(excess);
     }
 
     function settleViaCcip(
@@ -114,10 +115,11 @@ contract AitbcSettlementSource {
             extraArgs
         );
         uint256 fee = ccipRouter.getFee(destSelector, message);
-        _checkValue(amount, fee);
+        uint256 excess = _checkValue(amount, fee);
         messageId = ccipRouter.ccipSend{value: fee}(destSelector, message);
         if (messageId != expectedMessageId) revert MessageIdMismatch(expectedMessageId, messageId);
         _record(messageId, receiptHash, amount, deadline, 2, fee);
+        _returnExcess(excess);
     }
 
     /// @notice The acknowledger reports that the destination executed `messageId`.
@@ -149,13 +151,18 @@ contract AitbcSettlementSource {
         }
     }
 
-    function _checkValue(uint96 amount, uint256 fee) internal {
+    /// @return excess what the caller sent beyond amount + fee (returned last, after all
+    /// state is written, so a re-entering caller finds a consistent contract).
+    function _checkValue(uint96 amount, uint256 fee) internal view returns (uint256 excess) {
         uint256 required = uint256(amount) + fee;
         if (msg.value < required) revert InsufficientValue(required, msg.value);
-        if (msg.value > required) {
-            (bool ok,) = msg.sender.call{value: msg.value - required}("");
-            if (!ok) revert TransferFailed();
-        }
+        return msg.value - required;
+    }
+
+    function _returnExcess(uint256 excess) internal {
+        if (excess == 0) return;
+        (bool ok,) = msg.sender.call{value: excess}("");
+        if (!ok) revert TransferFailed();
     }
 
     function _record(bytes32 id, bytes32 receiptHash, uint96 amount, uint64 deadline, uint8 bridge, uint256 fee) internal {
