@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..clock import new_id
+from ..clock import iso, new_id
 from ..models import AccountRow, ApiKeyRow, PrincipalRow
 from ..problems import NodeProblem
-from .wire import principal_wire
 
 if TYPE_CHECKING:
     from ..runtime import Node, Tx
@@ -35,7 +34,13 @@ class Principal:
     created_at: datetime
 
     def wire(self) -> dict[str, Any]:
-        return principal_wire(PrincipalRow(**self.__dict__))
+        """The wire ``Principal`` object."""
+        return {
+            "id": self.id,
+            "role": self.role,
+            "name": self.name,
+            "created_at": iso(self.created_at),
+        }
 
 
 def hash_key(api_key: str) -> str:
@@ -54,7 +59,7 @@ async def create_principal(
         raise NodeProblem(422, "validation_error", f"role must be one of {', '.join(ROLES)}")
     key = api_key or new_api_key()
     principal = Principal(new_id("prn"), role, name, tx.now)
-    tx.session.add(PrincipalRow(**principal.__dict__))
+    tx.session.add(PrincipalRow(id=principal.id, role=role, name=name, created_at=tx.now))
     await tx.session.flush()
     await tx.session.execute(
         insert(ApiKeyRow).values(
