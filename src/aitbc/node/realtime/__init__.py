@@ -47,9 +47,11 @@ def _router(rt: Realtime) -> APIRouter:
 def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) -> Realtime:
     """Mount the realtime routes on ``app`` and tie their lifetime to the app's lifespan.
 
+    ``settings`` default to :meth:`RealtimeSettings.from_env` (``AITBC_REALTIME_*``).
+
     Returns the :class:`Realtime` (also at ``app.state.realtime``).
     """
-    rt = Realtime(node, settings or RealtimeSettings())
+    rt = Realtime(node, settings or RealtimeSettings.from_env())
     app.state.realtime = rt
     app.include_router(_router(rt))
     inner = app.router.lifespan_context

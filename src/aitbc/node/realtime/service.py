@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Protocol
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
+from ...errors import ConfigurationError
 from ..events import EventRecord, last_seq, read_events
 from ..runtime import Node
 from ..services.principals import Principal, authenticate
@@ -36,6 +39,27 @@ class RealtimeSettings:
     max_inflight: int = 256
     redis_channel: str = "aitbc:events"
     resync_interval: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RealtimeSettings:
+        """Defaults overridden by ``AITBC_REALTIME_<FIELD>`` variables (workers share them).
+
+        Raises ConfigurationError when a value does not parse.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get("AITBC_REALTIME_" + field.name.upper())
+            if raw:
+                values[field.name] = _parse(field.name, type(getattr(cls, field.name)), raw)
+        return cls(**values)
+
+
+def _parse(name: str, kind: type, raw: str) -> Any:
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"AITBC_REALTIME_{name.upper()}={raw!r}: {exc}") from exc
 
 
 class Closable(Protocol):

@@ -48,8 +48,9 @@ class SSEStream:
         if self.ending:
             return
         self.ending = True
-        # Make room so the final frame always fits; the client resumes from its last id.
-        while self.queue.full():
+        # Drop every queued event (never only the oldest: that would reorder) so the final
+        # frame fits; the client resumes from the last id it actually received.
+        while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(("error", error))
         if not self.queue.full():
