@@ -43,15 +43,5 @@ async def running_miner(
         MinerConfig(coordinator=url, api_key=api_key, **{**settings, **config}),
         executors=plugins,
     )
-    task = asyncio.create_task(miner.run())
-    try:
-        ready = asyncio.ensure_future(miner.ready.wait())
-        await asyncio.wait([ready, task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if task.done():
-            await task  # raises what stopped it
-        assert miner.ready.is_set(), "miner did not register"
+    async with miner.running(register_timeout=20):
         yield miner
-    finally:
-        miner.stop()
-        await asyncio.wait_for(task, 30)

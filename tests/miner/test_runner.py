@@ -19,6 +19,7 @@ from aitbc.errors import (
     ConnectError,
     ServerError,
     ValidationError,
+    WaitTimeoutError,
 )
 from aitbc.miner import Execution, ExecutionCanceled, Executor, Miner, MinerConfig
 from aitbc.miner.executors import EchoExecutor, HashChainExecutor
@@ -232,3 +233,27 @@ async def test_cancelling_run_stops_the_executor_thread() -> None:
         await task
     await _until(stuck.canceled.is_set)
     assert not node.results and not node.failures  # abrupt: the lease will run out
+
+
+async def test_running_yields_a_registered_miner_and_stops_it() -> None:
+    node = FakeNode()
+    miner = _miner(node)
+    async with miner.running() as serving:
+        assert serving.miner_id == "prn_miner"
+    assert node.registrations and miner.stats.claimed == 0
+
+
+async def test_running_raises_why_the_miner_gave_up() -> None:
+    node = FakeNode()
+    node.fail_next["register"] = [AuthenticationError("bad key", status=401)]
+    with pytest.raises(AuthenticationError):
+        async with _miner(node).running():
+            raise AssertionError("never entered")
+
+
+async def test_running_times_out_while_the_node_is_unreachable() -> None:
+    node = FakeNode()
+    node.fail_next["info"] = [ConnectError("refused")] * 1000
+    with pytest.raises(WaitTimeoutError):
+        async with _miner(node).running(register_timeout=0.2):
+            raise AssertionError("never entered")

@@ -191,18 +191,8 @@ async def _miner(url: str, api_key: str) -> AsyncIterator[Miner]:
     """A registered miner, stopped gracefully on the way out (Ctrl-C included)."""
     # A short grace: on Ctrl-C the user wants out, not the job's completion.
     config = MinerConfig(coordinator=url, api_key=api_key, poll_wait=2.0, shutdown_grace=1.0)
-    miner = Miner(config)
-    task = asyncio.create_task(miner.run())
-    try:
-        ready = asyncio.ensure_future(miner.ready.wait())
-        await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if task.done():
-            await task  # raises why it could not start
+    async with Miner(config).running() as miner:
         yield miner
-    finally:
-        miner.stop()
-        await task
 
 
 def _check_receipt(

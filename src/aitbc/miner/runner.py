@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ..core.signing import SigningKey
-from ..errors import AITBCError
+from ..errors import AITBCError, WaitTimeoutError
 from ..transports.base import JSONDict, Transport
 from .backoff import Backoff, is_retryable, is_unregistered
 from .claims import capabilities
@@ -110,6 +110,32 @@ class Miner:
                 await transport.disconnect()
         if self._fatal is not None:
             raise self._fatal
+
+    @contextlib.asynccontextmanager
+    async def running(self, register_timeout: float = 30.0) -> AsyncIterator[Miner]:
+        """Run in the background for the ``async with`` block, registered on entry.
+
+        Raises what made :meth:`run` give up before registering (e.g.
+        AuthenticationError), WaitTimeoutError when registration takes longer than
+        ``register_timeout`` seconds (the node unreachable), RuntimeError when
+        :meth:`stop` came first. On exit the miner stops gracefully.
+        """
+        task = asyncio.create_task(self.run(), name="aitbc-miner")
+        try:
+            ready = asyncio.ensure_future(self.ready.wait())
+            await asyncio.wait(
+                [ready, task], timeout=register_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            ready.cancel()
+            if not self.ready.is_set():
+                if task.done():
+                    await task  # raises why the miner gave up
+                    raise RuntimeError("the miner was stopped before it registered")
+                raise WaitTimeoutError(f"miner not registered within {register_timeout}s")
+            yield self
+        finally:
+            self.stop()
+            await task
 
     def _open_transport(self) -> Transport:
         from ..transports.http import HTTPTransport
