@@ -115,6 +115,18 @@ def _sqlite_file(path_text: str) -> Path:
     return path
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: one fsync per commit instead of journal + database + directory, and readers
+    # (the tracker) never block the writer. synchronous=FULL keeps every commit durable
+    # across power loss, which "written before anything is sent" relies on.
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000"):
+            cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything we store is UTC.
     if value is None or value.tzinfo is not None:
@@ -186,6 +198,8 @@ class SettlementStore:
             engine = create_async_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigurationError(f"cannot use settlement storage {url!r}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine)
         try:
             await store._create_schema()

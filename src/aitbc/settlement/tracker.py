@@ -29,7 +29,6 @@ class SettlementTracker:
         self._refresh = refresh
         self._interval = interval
         self._ids: dict[str, None] = {}  # insertion-ordered set
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -38,9 +37,12 @@ class SettlementTracker:
         return list(self._ids)
 
     def track(self, message_id: str) -> None:
-        """Watch ``message_id`` (starts the poller on first use)."""
+        """Watch ``message_id`` from the next poll on (starts the poller on first use).
+
+        The first poll comes one interval later: right after a send the chain has
+        nothing new to say.
+        """
         self._ids[message_id] = None
-        self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -49,9 +51,7 @@ class SettlementTracker:
 
     async def _run(self) -> None:
         while self._ids:
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            await asyncio.sleep(self._interval)
             for message_id in list(self._ids):
                 await self._poll_one(message_id)
 
