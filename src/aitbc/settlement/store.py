@@ -5,6 +5,9 @@ Schema: one table, ``settlements``, created on open with ``metadata.create_all``
 store is client-side and small, and its schema version is recorded in
 ``settlement_schema`` so a future change can migrate instead of guessing.
 
+SQLite runs in WAL mode with ``synchronous=FULL``: one fsync per commit, so a record is
+on disk before its message is sent, and the tracker's reads never block a writer.
+
 ``receipt_hash`` is unique: one receipt settles once, whatever the bridge or target.
 ``send_state`` says whether ``send`` is known to have returned (``sent``) or the record
 was written and the process may have died before or during the send (``prepared``).
