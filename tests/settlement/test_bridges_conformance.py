@@ -1,8 +1,10 @@
-"""Both EVM bridge adapters pass the conformance suite on a py-evm devnet."""
+"""Both EVM bridge adapters pass the conformance suite on a py-evm devnet.
+
+The ``devnet`` fixture (tests/settlement/conftest.py) is one BackgroundDevnet of chains
+1 and 42161 shared by the session.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,13 +19,6 @@ from aitbc.settlement.bridges.layerzero import LayerZeroBridge
 pytestmark = pytest.mark.evm
 
 ADAPTERS = {"layerzero": LayerZeroBridge, "ccip": CCIPBridge}
-
-
-@pytest.fixture(scope="module")
-def devnet() -> Iterator[BackgroundDevnet]:
-    """One py-evm devnet (chains 1 and 42161) shared by the module's tests."""
-    with BackgroundDevnet([1, 42161]) as running:
-        yield running
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
