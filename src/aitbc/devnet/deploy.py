@@ -57,26 +57,8 @@ async def deploy_chain(
         sender, "AitbcSettlementSource", endpoint, router, relayer, MAX_TIMEOUT_S, ack_grace_s
     )
     destination = await deploy_contract(sender, "AitbcSettlementDestination", endpoint, router)
-    await _fund(sender, destination, DESTINATION_POOL_WEI)
+    await sender.transfer(destination, DESTINATION_POOL_WEI, action="fund destination pool")
     return ChainContracts(endpoint, router, source, destination)
-
-
-async def _fund(sender: TxSender, to: str, value: int) -> None:
-    tx = {
-        "to": to,
-        "value": value,
-        "gas": 60_000,
-        "gasPrice": await sender.w3.eth.gas_price,
-        "nonce": await sender.w3.eth.get_transaction_count(sender.address, "pending"),  # type: ignore[arg-type]
-        "chainId": sender.chain_id,
-    }
-    signed = sender.account.sign_transaction(tx)
-    tx_hash = await sender.w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = await sender.w3.eth.wait_for_transaction_receipt(
-        tx_hash, timeout=30, poll_latency=0.02
-    )
-    if receipt["status"] != 1:
-        raise RuntimeError(f"funding {to} failed")
 
 
 async def wire_peers(

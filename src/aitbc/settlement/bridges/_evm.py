@@ -170,6 +170,10 @@ class TxSender:
             status,
         )
 
+    async def transfer(self, to: str, value: int, *, action: str = "transfer") -> TxOutcome:
+        """Send ``value`` wei to ``to`` (a plain transfer); errors as in ``transact``."""
+        return await self.transact(action, _Transfer(to), value=value, gas=_TRANSFER_GAS)
+
     async def _send(self, call: Any, value: int, gas: int | None) -> str:
         params: dict[str, Any] = {"from": self.address, "value": value, "chainId": self.chain_id}
         if gas is None:
@@ -183,6 +187,20 @@ class TxSender:
         signed = self.account.sign_transaction(tx)
         sent = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
         return "0x" + bytes(sent).hex()
+
+
+# A transfer to a contract with a small receive() costs a little more than 21000.
+_TRANSFER_GAS = 60_000
+
+
+class _Transfer:
+    """Quacks like a bound contract call, for a plain value transfer."""
+
+    def __init__(self, to: str) -> None:
+        self.to = to
+
+    async def build_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in params.items() if k != "from"} | {"to": self.to}
 
 
 async def wait_for_receipt(w3: Web3Client, tx_hash: str, timeout_s: float) -> Any:
