@@ -87,14 +87,22 @@ def map_websockets_error(exc: BaseException) -> AITBCError:
     A rejected handshake becomes the APIError of its HTTP status (401 →
     AuthenticationError). Unknown exceptions map to TransportError.
     """
-    if isinstance(exc, _WX.InvalidStatus):
-        response = exc.response
+    response = getattr(exc, "response", None)
+    if isinstance(exc, _WX.InvalidStatus) and response is not None:
         return _api_error(response.status_code, _json_or_none(response.body or b""))
     for cls in type(exc).__mro__:
         target = _WS_ERROR_MAP.get(cls)
         if target is not None:
-            return target(f"{type(exc).__name__}: {exc}")
-    return TransportError(f"{type(exc).__name__}: {exc}")
+            return target(_describe(exc))
+    return TransportError(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a half-initialised exception may not format itself
+        text = ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _json_or_none(raw: bytes | bytearray | str) -> Any:
