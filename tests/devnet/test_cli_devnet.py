@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -50,3 +51,16 @@ async def _line_with(stream: asyncio.StreamReader, needle: bytes) -> bytes:
             raise AssertionError("aitbc devnet exited before writing its config")
         if needle in line:
             return line
+
+
+async def test_devnet_command_without_anvil_explains_how_to_get_it(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from aitbc.cli.main import main; main()",
+        "devnet", "--backend", "anvil", "--config-out", str(tmp_path / "devnet.json"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "AITBC_ANVIL": str(tmp_path / "no-such-anvil")},
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2
+    assert b"anvil not found" in output and b"npm install" in output
+    assert not (tmp_path / "devnet.json").exists()
