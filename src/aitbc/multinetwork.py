@@ -181,7 +181,11 @@ class MultiNetworkClient:
         MultiNetworkConnectError naming each failed network with its cause.
         """
         nets = list(self.networks.values())
-        results = await asyncio.gather(*(check_node(n) for n in nets), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(check_node(n) for n in nets), return_exceptions=True)
+        except BaseException:  # cancelled while connecting: close what did open
+            await self.disconnect_all()
+            raise
         failures: dict[str, BaseException] = {}
         for net, result in zip(nets, results, strict=True):
             if isinstance(result, NodeInfo):

@@ -11,8 +11,19 @@ import pytest
 from aitbc import AITBCClient, MockRequest, MockTransport
 from aitbc.client import MultiNetworkClient as FromClient
 from aitbc.client import NetworkConfig as ConfigFromClient
-from aitbc.errors import ConfigurationError, MultiNetworkConnectError
-from aitbc.multinetwork import MultiNetworkClient, NetworkConfig, networks_from_config
+from aitbc.errors import (
+    ConfigurationError,
+    MultiNetworkConnectError,
+    NotFoundError,
+    NotReadyError,
+)
+from aitbc.multinetwork import (
+    MultiNetworkClient,
+    NetworkConfig,
+    networks_from_config,
+    settlement_route,
+    settling_chain,
+)
 from aitbc.transports.failover import FailoverTransport
 from aitbc.transports.http import HTTPTransport
 
@@ -171,3 +182,76 @@ def test_every_api_method_takes_chain_id() -> None:
     ]
     assert missing == []
     assert len([n for a in apis for n in vars(a) if not n.startswith("_")]) >= 20
+
+
+async def test_cancelled_connect_all_leaves_nothing_open() -> None:
+    never = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def hang(request: MockRequest) -> dict[str, Any]:
+        entered.set()
+        await never.wait()
+        return {}
+
+    multi = MultiNetworkClient()
+    fast, slow = node(1), MockTransport(hang, {"chain_id": 2})
+    multi.add_network(NetworkConfig("fast", 1, fast))
+    multi.add_network(NetworkConfig("slow", 2, slow))
+    task = asyncio.ensure_future(multi.connect_all())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not fast.is_connected and not slow.is_connected
+
+
+class Settling(MockTransport):
+    """Looks like a CrossChainTransport to the router (it runs bridges)."""
+
+    async def settle_cross_chain(self, *args: Any) -> None:
+        raise AssertionError("not called by the router")
+
+
+def job_node(chain_id: int, jobs: set[str], cls: type[MockTransport] = MockTransport) -> Any:
+    def handler(request: MockRequest) -> dict[str, Any]:
+        if request.path == "/v1/info":
+            return {"chain_id": chain_id, "version": "t", "coordinator_id": f"c{chain_id}"}
+        job_id = request.path.split("/")[3]
+        if job_id not in jobs:
+            raise NotFoundError("no such job", status=404, code="job_not_found")
+        raise NotReadyError("running", status=425, code="job_not_ready")
+
+    return cls(handler, {"chain_id": chain_id})
+
+
+async def test_settlement_route_finds_the_job_and_the_settling_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    transports = {
+        1: job_node(1, {"job_a"}),
+        137: job_node(137, {"job_b", "job_twice"}),
+        42161: job_node(42161, {"job_c", "job_twice"}, Settling),
+    }
+    monkeypatch.setattr("aitbc.client.create_transport", lambda c: transports[c["chain_id"]])
+    config = {"networks": {str(c): {"chain_id": c} for c in transports}}
+    async with AITBCClient(config, multi_network=True) as client:
+        assert await settlement_route(client, "job_b", None) == (137, 42161)
+        assert await settlement_route(client, "job_c", None) == (42161, 42161)
+        assert await settlement_route(client, "job_a", 1) == (1, 1)  # explicit: as given
+        assert settling_chain(client, None) == 42161 and settling_chain(client, 1) == 1
+        with pytest.raises(NotFoundError, match="none of the configured networks"):
+            await settlement_route(client, "job_x", None)
+        with pytest.raises(ConfigurationError, match=r"chains \[137, 42161\]"):
+            await settlement_route(client, "job_twice", None)
+
+
+def test_settling_network_must_be_unambiguous() -> None:
+    multi = MultiNetworkClient()
+    multi.add_network(NetworkConfig("plain", 1, node(1)))
+    with pytest.raises(ConfigurationError, match="crosschain networks: none"):
+        multi.settling_network()
+    multi.add_network(NetworkConfig("a", 2, job_node(2, set(), Settling)))
+    assert multi.settling_network().name == "a"
+    multi.add_network(NetworkConfig("b", 3, job_node(3, set(), Settling)))
+    with pytest.raises(ConfigurationError, match=r"a \(chain 2\), b \(chain 3\)"):
+        multi.settling_network()
