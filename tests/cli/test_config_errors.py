@@ -102,7 +102,7 @@ async def test_binary_down_node_is_one_line_exit_3() -> None:
     assert ran.lines() == [
         f"error: cannot reach the node at {url} (is it running? is --node right?)"
     ]
-    as_json = await run_binary("jobs", "list", "--json", "--node", url, "--api-key", "k")
+    as_json = await run_cli("jobs", "list", "--json", "--node", url, "--api-key", "k")
     assert as_json.exit_code == 3
     assert json.loads(as_json.stderr)["error"]["code"] == "unreachable"
 
@@ -132,7 +132,7 @@ async def test_binary_bad_payload_and_missing_key(stack: Stack) -> None:
     )
     assert bad.exit_code == 2 and len(bad.lines()) == 1
     assert bad.lines()[0].startswith("error: --payload is not valid JSON")
-    keyless = await run_binary("wallet", "balance", "--node", stack.node.url)
+    keyless = await run_cli("wallet", "balance", "--node", stack.node.url)
     assert keyless.exit_code == 2 and keyless.lines() == [
         "error: no API key: pass --api-key, set AITBC_API_KEY or api_key in the config file"
     ]

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import AITBCClient
-from ..errors import APIError, TransportError, WaitTimeoutError
+from ..errors import AITBCError, WaitTimeoutError
 from ..models import Job
 from .output import Output, money, when
 
@@ -120,18 +120,25 @@ async def follow_job(
 
 
 async def _follow_stream(client: AITBCClient, job_id: str, view: JobView) -> Job | None:
-    """Follow the event stream; None when this transport or node cannot stream."""
+    """Follow the event stream; None when it fails before its first event.
+
+    A transport without streaming, a node without an event endpoint, a stream the node
+    refuses: polling then finishes the job, and surfaces any real problem (a down node,
+    a bad key) itself. Once events flowed, a failure is real and propagates.
+    """
     transport = await client.transport_for()
     try:
         events = transport.stream("subscribe", f"job:{job_id}", {"resume_from": 0})
-    except TransportError:
-        return None  # no streaming in this installation: poll instead
+    except AITBCError as exc:
+        view.out.note(f"event stream unavailable ({exc}); polling")
+        return None
     try:
         return await _consume(events, view)
-    except APIError as exc:
-        if exc.status in (404, 405) and not view.events_seen_from_stream:
-            return None  # the node has no event endpoint
-        raise
+    except AITBCError as exc:
+        if view.events_seen_from_stream:
+            raise
+        view.out.note(f"event stream unavailable ({exc}); polling")
+        return None
     finally:
         closer = getattr(events, "aclose", None)
         if closer is not None:
