@@ -35,6 +35,8 @@ from ..transports.base import JSONDict
 from .base import ResourceAPI, TransportResolver, parse, path_segment
 from .receipts import ReceiptsAPI
 
+__all__ = ["Settlement", "SettlementAPI", "SettlementQuote"]
+
 DEFAULT_WAIT_TIMEOUT = 600.0
 #: Statuses wait_for_settlement returns on (failed can still be retried or refunded).
 SETTLED_STATUSES = frozenset({"completed", "refunded", "failed"})

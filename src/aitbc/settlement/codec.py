@@ -14,6 +14,15 @@ from typing import Any
 from ..errors import SettlementValidationError
 from .bridges.base import BridgeStatus, CostEstimate, SettlementMessage, SettlementResult
 
+__all__ = [
+    "estimate_to_dict",
+    "message_from_dict",
+    "message_to_dict",
+    "parse_int",
+    "result_from_dict",
+    "result_to_dict",
+]
+
 _INT_FIELDS = ("source_chain_id", "target_chain_id", "nonce", "gas_limit")
 _STR_FIELDS = ("job_id", "receipt_hash", "recipient", "payment_token")
 _REQUIRED = ("source_chain_id", "target_chain_id", "job_id", "receipt_hash", "recipient")

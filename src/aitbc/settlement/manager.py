@@ -61,6 +61,8 @@ from .validation import (
     validate_message,
 )
 
+__all__ = ["DEFAULT_STORAGE", "BridgeManager"]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_STORAGE = Path("~/.aitbc/settlements.db")

@@ -10,6 +10,8 @@ from ..errors import SettlementValidationError
 from .bridges.base import SettlementMessage
 from .codec import parse_int
 
+__all__ = ["DEFAULT_GAS_LIMIT", "message_from_receipt"]
+
 DEFAULT_GAS_LIMIT = 200_000
 
 

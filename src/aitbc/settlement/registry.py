@@ -9,6 +9,14 @@ from typing import Any
 from ..errors import BridgeNotFoundError, ConfigurationError, UnsupportedChainError
 from .bridges.base import BridgeAdapter, SettlementMessage
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AdapterSet",
+    "available_bridges",
+    "enabled_configs",
+    "load_adapter",
+]
+
 ENTRY_POINT_GROUP = "aitbc.bridges"
 
 

@@ -22,6 +22,8 @@ from ..errors import NotFoundError, SettlementValidationError
 from .codec import message_from_dict, parse_int, result_to_dict
 from .manager import BridgeManager
 
+__all__ = ["handle_settlement_request", "is_settlement_path"]
+
 PREFIX = "/settlement/"
 
 

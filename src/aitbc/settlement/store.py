@@ -35,6 +35,16 @@ from .bridges.base import (
 )
 from .codec import message_from_dict, message_to_dict
 
+__all__ = [
+    "SCHEMA_VERSION",
+    "SEND_PREPARED",
+    "SEND_SENT",
+    "SettlementRecord",
+    "SettlementStore",
+    "database_url",
+    "with_result",
+]
+
 SCHEMA_VERSION = 1
 SEND_PREPARED = "prepared"
 SEND_SENT = "sent"

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from ..errors import AITBCError
 
+__all__ = ["SettlementTracker"]
+
 log = logging.getLogger(__name__)
 
 # Returns True while the settlement still needs watching.

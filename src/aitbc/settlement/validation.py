@@ -33,6 +33,16 @@ from ..errors import (
 from .bridges.base import SettlementMessage
 from .codec import message_to_dict
 
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "check_address",
+    "check_chains",
+    "check_proof",
+    "check_shape",
+    "trusted_keys_from",
+    "validate_message",
+]
+
 DEFAULT_MAX_MESSAGE_BYTES = 16_384
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _ZERO_ADDRESS = "0x" + "0" * 40
