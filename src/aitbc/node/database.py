@@ -30,9 +30,11 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
 
+    ``readonly`` (SQLite only) makes plain deferred read transactions that never wait for
+    the write lock: in WAL mode readers and the one writer do not block each other.
     Raises ConfigurationError for an unsupported or malformed URL.
     """
     if url.startswith("postgresql://"):
@@ -51,11 +53,11 @@ def create_engine(url: str) -> AsyncEngine:
     except (ArgumentError, ValueError) as exc:
         raise ConfigurationError(f"bad database URL {url!r}: {exc}") from exc
     if is_sqlite(engine):
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, readonly)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, readonly: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the driver so "begin" below decides.
@@ -64,11 +66,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL + NORMAL: a commit is atomic and consistent; only the last transactions
+        # before an OS crash or power loss may be lost (never corrupted).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        if readonly:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def _alembic(sync_conn: Connection, revision: str, down: bool) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import EventRow, EventTopicRow
@@ -41,53 +41,59 @@ class PendingEvent:
     data: Any
 
 
-async def _next_seqs(session: AsyncSession, topic: str, count: int) -> int:
-    """Reserve ``count`` seqs on ``topic``; returns the first one."""
-    bumped = await session.execute(
-        update(EventTopicRow)
-        .where(EventTopicRow.topic == topic)
-        .values(last_seq=EventTopicRow.last_seq + count)
-        .returning(EventTopicRow.last_seq)
+def _upsert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
+async def _reserve(session: AsyncSession, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve ``counts[topic]`` seqs per topic in one upsert; return each topic's last.
+
+    Rows go in sorted topic order, so concurrent transactions lock counters in the same
+    order (no deadlock) and each waits for the other's commit (no gap, no duplicate).
+    """
+    table = EventTopicRow.__table__
+    stmt = _upsert(session.get_bind().dialect.name)(table).values(
+        [{"topic": t, "last_seq": n} for t, n in sorted(counts.items())]
     )
-    last = bumped.scalar_one_or_none()
-    if last is not None:
-        return int(last) - count + 1
-    try:
-        async with session.begin_nested():
-            await session.execute(insert(EventTopicRow).values(topic=topic, last_seq=count))
-    except IntegrityError:
-        # Another transaction created the counter first: bump it like everyone else.
-        return await _next_seqs(session, topic, count)
-    return 1
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.topic],
+        set_={"last_seq": table.c.last_seq + stmt.excluded.last_seq},
+    ).returning(table.c.topic, table.c.last_seq)
+    rows = await session.execute(stmt)
+    return {str(topic): int(last) for topic, last in rows}
 
 
 async def append_events(
     session: AsyncSession, pending: Sequence[PendingEvent], now: datetime
 ) -> list[EventRecord]:
     """Write ``pending`` to the log inside the caller's transaction; return the records."""
+    if not pending:
+        return []
     by_topic: dict[str, list[PendingEvent]] = {}
     for item in pending:
         by_topic.setdefault(item.topic, []).append(item)
+    last = await _reserve(session, {t: len(items) for t, items in by_topic.items()})
     records: list[EventRecord] = []
     for topic in sorted(by_topic):
         items = by_topic[topic]
-        first = await _next_seqs(session, topic, len(items))
-        for offset, item in enumerate(items):
-            records.append(EventRecord(topic, first + offset, item.event, item.data, now))
-    if records:
-        await session.execute(
-            insert(EventRow),
-            [
-                {
-                    "topic": r.topic,
-                    "seq": r.seq,
-                    "event": r.event,
-                    "data": r.data,
-                    "created_at": r.created_at,
-                }
-                for r in records
-            ],
-        )
+        first = last[topic] - len(items) + 1
+        records += [
+            EventRecord(topic, first + i, item.event, item.data, now)
+            for i, item in enumerate(items)
+        ]
+    rows = [
+        {
+            "topic": r.topic,
+            "seq": r.seq,
+            "event": r.event,
+            "data": r.data,
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
+    await session.execute(insert(EventRow), rows)
     return records
 
 

@@ -34,7 +34,7 @@ class NodeMetrics:
 
     async def render(self, node: Node) -> bytes:
         """The Prometheus text exposition, with job counts fresh from the database."""
-        async with node.sessions() as session:
+        async with node.reads() as session:
             rows = (
                 await session.execute(
                     select(JobRow.state, func.count(JobRow.id)).group_by(JobRow.state)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..core.signing import SigningKey
 from .clock import utcnow
-from .database import create_engine, migrate
+from .database import create_engine, is_sqlite, migrate
 from .events import EventListener, EventRecord, PendingEvent, append_events
 from .settings import NodeSettings
 
@@ -71,7 +71,15 @@ class Node:
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
         self.engine = create_engine(settings.database_url)
+        #: Sessions that may write (SQLite: BEGIN IMMEDIATE). Use :meth:`transaction`.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = (
+            create_engine(settings.database_url, readonly=True)
+            if is_sqlite(self.engine)
+            else self.engine
+        )
+        #: Sessions for pure reads: on SQLite they never queue behind writers.
+        self.reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.event_listeners: list[EventListener] = [self._wake_pollers]
         self.job_wakeup = Wakeup()
         self.signing_key: SigningKey = SigningKey.generate()
@@ -95,6 +103,8 @@ class Node:
     async def close(self) -> None:
         """Release every pooled connection."""
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -31,7 +31,7 @@ def body_hash(body: Any) -> str:
 async def _replay(
     node: Node, principal_id: str, scope: str, key: str, digest: str, load: Loader
 ) -> dict[str, Any] | None:
-    async with node.sessions() as session:
+    async with node.reads() as session:
         row = await session.scalar(
             select(IdempotencyRow).where(
                 IdempotencyRow.principal_id == principal_id,

@@ -123,7 +123,7 @@ async def list_jobs(
     if state is not None:
         stmt = stmt.where(JobRow.state == state)
     stmt = paginate(stmt, JobRow.created_at, JobRow.id, limit, cursor)
-    async with node.sessions() as session:
+    async with node.reads() as session:
         rows = (await session.scalars(stmt)).all()
     return make_page(rows, limit, lambda r: (r.created_at, r.id), job_wire)
 

@@ -92,7 +92,7 @@ async def move(
 
 async def balance(node: Node, account_id: str) -> dict[str, Any]:
     """``{"account_id", "balance", "escrowed"}``; escrowed = price of the client's open jobs."""
-    async with node.sessions() as session:
+    async with node.reads() as session:
         value = await session.scalar(select(AccountRow.balance).where(AccountRow.id == account_id))
         if value is None:
             raise not_found("principal_not_found", "account", account_id)
@@ -110,7 +110,7 @@ async def history(node: Node, account_id: str, limit: int, cursor: str | None) -
         or_(TransferRow.from_account == account_id, TransferRow.to_account == account_id)
     )
     stmt = paginate(stmt, TransferRow.created_at, TransferRow.id, limit, cursor)
-    async with node.sessions() as session:
+    async with node.reads() as session:
         rows = (await session.scalars(stmt)).all()
     return make_page(rows, limit, lambda r: (r.created_at, r.id), transfer_wire)
 
@@ -118,7 +118,7 @@ async def history(node: Node, account_id: str, limit: int, cursor: str | None) -
 async def total_supply_check(node: Node) -> tuple[int, int]:
     """(sum of all balances, minimum non-mint balance): the ledger invariants, for tests
     and operators. The sum must be 0 and the minimum must not be negative."""
-    async with node.sessions() as session:
+    async with node.reads() as session:
         total = await session.scalar(select(func.coalesce(func.sum(AccountRow.balance), 0)))
         lowest = await session.scalar(
             select(func.coalesce(func.min(AccountRow.balance), 0)).where(AccountRow.id != MINT)

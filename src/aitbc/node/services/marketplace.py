@@ -65,7 +65,7 @@ async def list_offers(
     if filters.get("min_capacity") is not None:
         stmt = stmt.where(OfferRow.capacity >= filters["min_capacity"])
     stmt = paginate(stmt, OfferRow.created_at, OfferRow.id, limit, cursor)
-    async with node.sessions() as session:
+    async with node.reads() as session:
         rows = (await session.scalars(stmt)).all()
     return make_page(rows, limit, lambda r: (r.created_at, r.id), offer_wire)
 
@@ -124,7 +124,7 @@ async def list_bids(
         own = select(OfferRow.id).where(OfferRow.provider_id == principal.id)
         stmt = stmt.where(BidRow.offer_id.in_(own))
     stmt = paginate(stmt, BidRow.created_at, BidRow.id, limit, cursor)
-    async with node.sessions() as session:
+    async with node.reads() as session:
         rows = (await session.scalars(stmt)).all()
     return make_page(rows, limit, lambda r: (r.created_at, r.id), bid_wire)
 
@@ -151,7 +151,7 @@ def _price(value: Any) -> str | None:
 async def stats(node: Node) -> dict[str, Any]:
     """Aggregates over open offers and bids, computed by the database."""
     is_open = OfferRow.state == "open"
-    async with node.sessions() as session:
+    async with node.reads() as session:
         agg = (
             await session.execute(
                 select(

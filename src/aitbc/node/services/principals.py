@@ -74,7 +74,7 @@ async def create_principal(
 
 async def authenticate(node: Node, api_key: str) -> Principal | None:
     """The principal owning ``api_key``, or None for an unknown key."""
-    async with node.sessions() as session:
+    async with node.reads() as session:
         row = await session.scalar(
             select(PrincipalRow)
             .join(ApiKeyRow, ApiKeyRow.principal_id == PrincipalRow.id)
@@ -94,7 +94,7 @@ async def ensure_admin(node: Node) -> str | None:
     configured = node.settings.admin_key
     if configured and await authenticate(node, configured) is not None:
         return None
-    async with node.sessions() as session:
+    async with node.reads() as session:
         admin = await session.scalar(select(PrincipalRow.id).where(PrincipalRow.role == "admin"))
     if configured is None and admin is not None:
         return None

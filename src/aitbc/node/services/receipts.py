@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 async def get_receipt(node: Node, principal: Principal, receipt_id: str) -> dict[str, Any]:
     """The signed receipt; 404 receipt_not_found when absent or not visible."""
-    async with node.sessions() as session:
+    async with node.reads() as session:
         row = await session.get(ReceiptRow, receipt_id)
     allowed = row is not None and (
         principal.role == "admin" or principal.id in (row.client_id, row.miner_id)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 async def _load_transfer(node: Node, transfer_id: str) -> dict[str, Any]:
-    async with node.sessions() as session:
+    async with node.reads() as session:
         row = await session.get(TransferRow, transfer_id)
     if row is None:
         raise not_found("not_found", "transfer", transfer_id)
