@@ -202,14 +202,28 @@ class EvmSettlementBridge(BridgeAdapter):
     # -- the source contract: status, refund ---------------------------------------
 
     async def source_record(self, prepared: PreparedSettlement) -> tuple[int, int]:
-        """(state, refund-available-at) of the message on our source contract."""
+        """(state, refund-available-at) of the message on our source contract.
+
+        State 0 (never sent) also when the id is recorded for *another* message: a
+        LayerZero GUID depends only on the path and nonce, so a stale prepared message
+        shares its id with whichever message took that nonce, and must not adopt its fate.
+        """
         src = self.chain(prepared.message.source_chain_id)
         message_id = bytes.fromhex(prepared.message_id[2:])
         record = await guarded("settlements", src.source.functions.settlements(message_id).call())
+        _, _, receipt = self.check_message(prepared.message)
+        if bytes(record[6]) != receipt or int(record[1]) != prepared.message.payment_amount:
+            return 0, 0
         available = await guarded(
             "refundAvailableAt", src.source.functions.refundAvailableAt(message_id).call()
         )
         return int(record[4]), int(available)
+
+    async def require_sent(self, prepared: PreparedSettlement) -> None:
+        """Raise BridgeTransactionError unless the source chain holds this very message."""
+        state, _ = await self.source_record(prepared)
+        if state == 0:
+            raise BridgeTransactionError(f"{prepared.message_id} was never sent from the source")
 
     async def undelivered_error(
         self, prepared: PreparedSettlement, available_at: int

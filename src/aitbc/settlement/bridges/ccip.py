@@ -191,6 +191,7 @@ class CCIPBridge(EvmSettlementBridge):
     ) -> SettlementResult:
         """``manuallyExecute`` a failed (or never executed) message, with ``gas_limit`` if
         given; raises BridgeTransactionError when it is not re-executable."""
+        await self.require_sent(prepared)
         dst = self.chain(prepared.message.target_chain_id)
         execution = await self._execution_state(dst, prepared)
         if execution not in (FAILURE, UNTOUCHED):

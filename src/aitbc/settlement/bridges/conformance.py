@@ -264,6 +264,28 @@ async def check_same_receipt_settles_once(h: ConformanceHarness) -> None:
         await adapter.close()
 
 
+async def check_stale_prepare_is_refused(h: ConformanceHarness) -> None:
+    """A prepared message whose id the chain would no longer assign (another message took
+    its nonce) is refused by send() with BridgeTransactionError, and nothing goes out."""
+    adapter = await h.new_adapter()
+    try:
+        first, second = await h.message(), await h.message()
+        prepared_first, prepared_second = (
+            await adapter.prepare(first),
+            await adapter.prepare(second),
+        )
+        await adapter.send(prepared_first)
+        await _expect_refusal(adapter.send(prepared_second), "sending a stale prepared message")
+        status = await adapter.get_status(prepared_second)
+        _expect(status.transaction_hash is None, f"the stale message reached the chain: {status}")
+        fresh = await adapter.prepare(second)
+        _expect(fresh.message_id != prepared_second.message_id, "re-prepare kept the stale id")
+        await adapter.send(fresh)
+        await wait_for_status(adapter, fresh, {BridgeStatus.COMPLETED})
+    finally:
+        await adapter.close()
+
+
 async def check_bad_input_is_refused(h: ConformanceHarness) -> None:
     """Unknown chains and malformed messages raise the settlement errors, sending nothing."""
     adapter = await h.new_adapter()
@@ -299,6 +321,7 @@ Check = Callable[[ConformanceHarness], Awaitable[None]]
 CHECKS: tuple[Check, ...] = (
     check_prepare_has_no_side_effects,
     check_bad_input_is_refused,
+    check_stale_prepare_is_refused,
     check_settlement_completes,
     check_reverting_receiver_then_retry,
     check_low_gas_then_retry_with_more,

@@ -180,6 +180,7 @@ class LayerZeroBridge(EvmSettlementBridge):
     ) -> SettlementResult:
         """Re-execute the verified payload with ``lzReceive``; raises BridgeTransactionError
         when the message is not waiting for execution or the execution reverts again."""
+        await self.require_sent(prepared)
         dst = self.chain(prepared.message.target_chain_id)
         if await guarded("executable", self._executable(dst, prepared)) != EXECUTABLE:
             raise BridgeTransactionError(
