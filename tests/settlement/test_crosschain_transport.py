@@ -146,6 +146,11 @@ async def test_base_transport_instance_is_used_and_closed(
         assert (await transport.request("GET", "/v1/info"))["chain_id"] == 1
         assert base.is_connected
     assert not base.is_connected
+    assert transport.chain_id is None  # neither it nor its base names a chain
+    inherited = CrossChainTransport(
+        {"base_transport": {"type": "http", "base_url": node.url, "chain_id": 7}}
+    )
+    assert inherited.chain_id == 7
 
 
 def test_bad_config_is_refused(tmp_path: Path) -> None:

@@ -62,6 +62,9 @@ class CrossChainTransport(Transport):
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
         self.base_transport = _base_transport(self.config.get("base_transport"))
+        if self.config.get("chain_id") is None and self.base_transport is not None:
+            # the network is the base node's unless said otherwise
+            self.config["chain_id"] = self.base_transport.chain_id
         self._adapter_instances = _adapters(self.config.get("adapters"))
         bridges = self.config.get("bridges") or {}
         if not isinstance(bridges, Mapping):
