@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +66,13 @@ class Output:
     def note(self, text: str) -> None:
         """A progress note for people; silent in ``--json`` mode (stdout stays JSON)."""
         if not self.json_mode:
-            self.errors.print(text)
+            self.errors.print(text, markup=False)
+
+    def busy(self, text: str) -> AbstractContextManager[Any]:
+        """A spinner on stderr while something slow runs (nothing in ``--json`` mode)."""
+        if self.json_mode:
+            return nullcontext()
+        return self.errors.status(text, spinner="dots")
 
     def failure(self, failure: Failure) -> None:
         """Print the one-line error on stderr (JSON in ``--json`` mode)."""

@@ -162,7 +162,7 @@ def settle_job(
         if not wait:
             return sent
         inv.out.note(f"settlement {sent.message_id} sent through {sent.bridge_name}; waiting")
-        with inv.out.errors.status("waiting for the destination chain", spinner="dots"):
+        with inv.out.busy("waiting for the destination chain"):
             return await client.settlement.wait_for_settlement(
                 sent.message_id, timeout=wait_timeout, poll_interval=0.25
             )
