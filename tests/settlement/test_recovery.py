@@ -135,3 +135,22 @@ async def test_send_with_unknown_outcome_is_recovered_by_the_tracker(
     assert record is not None and record.result.error_message is not None
     await stored_status(manager, record.message_id, COMPLETED)
     assert chains.sends == 1  # sent once, whether or not the first send had landed
+
+
+async def test_a_record_another_live_process_wrote_is_not_resent(
+    open_manager: Any, make_message: Any, chains: MemoryChains
+) -> None:
+    other = await open_manager()  # a second process on the same store, already running
+    first = await open_manager()
+    chains.die_before_send = True
+    message = make_message()
+    with pytest.raises(ProcessDied):  # the first process is stuck mid-send
+        await first.settle_cross_chain(message, "memory")
+    chains.die_before_send = False
+    seen = await other.settle_cross_chain(message, "memory")
+    assert seen.status is BridgeStatus.PENDING and chains.sends == 0
+    await first.close()
+    await other.close()
+    restarted = await open_manager()  # whoever starts next owns the unfinished record
+    await stored_status(restarted, seen.message_id, COMPLETED)
+    assert chains.sends == 1

@@ -13,6 +13,10 @@ seen the message. Recovery runs on :meth:`initialize`, on a repeated settle, on
 :meth:`retry`, and from the tracker for a send whose outcome was unknown (a timeout).
 A send that *reverted* is not resent on its own: it waits for :meth:`retry`.
 
+Several processes may share one store: the receipt-hash key lets only one of them
+record a receipt, and a manager only recovers records it wrote or found unfinished when
+it started, never one another live process is sending.
+
 On a live chain a transaction can sit unmined while recovery looks: resending is then
 still safe, because the source contract refuses a stale nonce/id and the destination
 accepts each receipt hash once.
@@ -131,6 +135,10 @@ class BridgeManager:
         if trusted_keys is not None:
             self.set_trusted_keys(trusted_keys)
         self._tracker = SettlementTracker(self._refresh_tracked, poll_interval)
+        # Receipt hashes whose records this manager may recover: the ones it wrote, and
+        # the unfinished ones it found at initialize. A record another live process just
+        # wrote is never resent from here, even if it still reads "prepared".
+        self._owned: set[str] = set()
         self.max_message_bytes = max_message_bytes
 
     # -- setup ---------------------------------------------------------------------
@@ -189,6 +197,7 @@ class BridgeManager:
                     record.bridge_name,
                 )
                 continue
+            self._owned.add(record.prepared.message.receipt_hash)
             if record.send_state == SEND_PREPARED:
                 await self._recover_logged(record)
             else:
@@ -249,8 +258,9 @@ class BridgeManager:
                 record = SettlementRecord(prepared, pending, SEND_PREPARED, 0)
                 existing = await self.store.insert(record)
                 if existing is record:
+                    self._owned.add(message.receipt_hash)
                     return await self._send(adapter, record)
-                # else another process recorded this receipt first: recover, never resend
+                # else another process recorded this receipt first: its record, not ours
         _check_same_destination(existing, message)
         return await self._existing(existing)
 
@@ -260,7 +270,8 @@ class BridgeManager:
         return self._send_locks.setdefault(bridge, asyncio.Lock())
 
     async def _existing(self, record: SettlementRecord) -> SettlementResult:
-        if record.send_state == SEND_PREPARED and record.bridge_name in self._adapters:
+        ours = record.prepared.message.receipt_hash in self._owned
+        if ours and record.send_state == SEND_PREPARED and record.bridge_name in self._adapters:
             return (await self._recover(record)).result
         return record.result
 
