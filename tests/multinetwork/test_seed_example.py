@@ -66,33 +66,34 @@ async def test_multi_network_configuration_example(nets: dict[str, Net], tmp_pat
         # --- the seed's example ---
         client = AITBCClient(config, multi_network=True)
         await client.connect()
-        # Create job on specific network
-        job = await client.jobs.create(ECHO_JOB, chain_id=137)
-        # (local run: a miner completes it, the client names the payee)
-        await miner.complete_one()
-        await client.jobs.wait_for_completion(job["id"], chain_id=137, timeout=30)
-        client.settlement.payout_addresses[polygon.parties.miner_id] = PAYOUT
-        # Settle across chains
-        settlement = await client.settlement.settle_cross_chain(
-            job_id=job["id"], target_chain_id=42161, bridge_name="layerzero"
-        )
-        # ---
         try:
-            arbitrum = client.multi_network_client.get_transport(42161)  # type: ignore[union-attr]
-            assert isinstance(arbitrum, CrossChainTransport)
-            assert client.multi_network_client.networks[42161].bridges == [  # type: ignore[union-attr]
-                "layerzero",
-                "chainlink",
-            ]
-            done = await client.settlement.wait_for_settlement(
-                settlement["message_id"], timeout=30, poll_interval=0.02
+            # Create job on specific network
+            job = await client.jobs.create(ECHO_JOB, chain_id=137)
+            # (local run: a miner completes it, the client names the payee)
+            await miner.complete_one()
+            await client.jobs.wait_for_completion(job["id"], chain_id=137, timeout=30)
+            client.settlement.payout_addresses[polygon.parties.miner_id] = PAYOUT
+            # Settle across chains
+            settlement = await client.settlement.settle_cross_chain(
+                job_id=job["id"], target_chain_id=42161, bridge_name="layerzero"
             )
-            assert done["status"] == "completed"
-            sent = chains.packets[settlement["message_id"]].prepared.message
-            assert (sent.source_chain_id, sent.target_chain_id) == (137, 42161)
-            assert sent.job_id == job["id"] and sent.payment_amount == 100
-            assert sent.recipient == PAYOUT
-            receipt = (await client.jobs.result(job["id"], chain_id=137)).receipt
-            assert await client.receipts.verify(receipt)
+            # ---
+            await check_settled(client, chains, settlement["message_id"], job["id"])
         finally:
             await client.disconnect()
+
+
+async def check_settled(
+    client: AITBCClient, chains: MemoryChains, message_id: str, job_id: str
+) -> None:
+    multi = client.multi_network_client
+    assert multi is not None
+    assert isinstance(multi.get_transport(42161), CrossChainTransport)
+    assert multi.networks[42161].bridges == ["layerzero", "chainlink"]
+    done = await client.settlement.wait_for_settlement(message_id, timeout=30, poll_interval=0.02)
+    assert done["status"] == "completed"  # get_status without chain_id: the settling network
+    sent = chains.packets[message_id].prepared.message
+    assert (sent.source_chain_id, sent.target_chain_id) == (137, 42161)
+    assert sent.job_id == job_id and sent.payment_amount == 100 and sent.recipient == PAYOUT
+    receipt = (await client.jobs.result(job_id, chain_id=137)).receipt
+    assert await client.receipts.verify(receipt)
