@@ -19,8 +19,9 @@ the overflow storage; other subscriptions and responses are unaffected.
 
 Config keys: ``ws_url`` (required), ``headers``, ``api_key`` (sent as ``X-API-Key``),
 ``chain_id`` (checked against ``/v1/info`` on every connect), ``timeout`` (per request,
-default 30 s), ``open_timeout`` (10 s), ``close_timeout`` (2 s), ``queue_size`` (1000
-events per subscription), ``reconnect`` (True), ``reconnect_base_delay`` (0.05 s),
+default 30 s), ``open_timeout`` (10 s), ``close_timeout`` (0.5 s, then the socket is
+aborted), ``queue_size`` (1000 events per subscription), ``reconnect`` (True),
+``reconnect_base_delay`` (0.05 s),
 ``reconnect_max_delay`` (5 s), ``max_reconnect_attempts`` (None = keep trying),
 ``heartbeat_interval`` (15 s), ``max_message_size`` (16 MiB), ``proxy`` (None).
 """
@@ -156,7 +157,7 @@ class _Settings:
         self.headers = {str(k): str(v) for k, v in headers.items()}
         self.timeout = _setting(config, "timeout", 30.0)
         self.open_timeout = _setting(config, "open_timeout", 10.0)
-        self.close_timeout = _setting(config, "close_timeout", 2.0) or 0.0
+        self.close_timeout = _setting(config, "close_timeout", 0.5) or 0.0
         self.queue_size = max(1, int(_setting(config, "queue_size", 1000) or 1))
         self.reconnect = bool(config.get("reconnect", True))
         self.base_delay = _setting(config, "reconnect_base_delay", 0.05) or 0.0

@@ -4,6 +4,36 @@ Both read the event log (replay after ``resume_from`` / ``Last-Event-ID``, then 
 ordering and gaplessness come from the database, never from the notification path. Local
 commits wake subscribers directly; with ``redis_url`` set, other workers' commits arrive
 through Redis pub/sub. Call :func:`install` once from the app factory.
+
+WebSocket protocol (JSON text frames):
+
+* Auth: ``X-API-Key`` on the upgrade (an unknown key is refused with HTTP 401 and the
+  error envelope), or a first message ``{"id", "method": "auth", "data": {"api_key"}}``
+  (without it the node closes with 4001 after ``auth_timeout``).
+* Request ``{"id", "method", "path", "data"?, "params"?, "headers"?}`` → ``{"id",
+  "status", "data"}`` or ``{"id", "status", "error": {code, message, request_id,
+  details}}``; it runs through the REST app itself (same auth, validation, services).
+  ``headers`` may carry ``Idempotency-Key`` / ``X-Request-ID`` only.
+* Subscribe ``{"id", "method": "subscribe", "path": <topic>, "data": {"resume_from"?}}``
+  → ``{"id", "status": 200, "data": {"subscription_id": id, "topic", "head_seq",
+  "resume_from"}}``, always before the first event; then events ``{"subscription_id",
+  "topic", "seq", "event", "data"}``. Without ``resume_from`` the stream starts at
+  ``head_seq``. Errors: 400 bad topic, 403/404 not yours, 410 ``stream_gap`` (position
+  not in the log). A gap discovered later arrives as ``{"subscription_id", "status":
+  410, "error": {"code": "stream_gap"}}`` and ends that subscription.
+* Unsubscribe ``{"id", "method": "unsubscribe", "data": {"subscription_id"}}``.
+* Heartbeats: the node sends ``{"type": "ping", "ts"}`` every ``heartbeat_interval``; any
+  client frame (e.g. ``{"type": "pong"}``) proves liveness, silence past
+  ``heartbeat_timeout`` closes with 4002. ``{"id", "method": "ping"}`` is answered.
+* Close codes: 4001 unauthenticated, 4002 heartbeat timeout, 4008 slow consumer, 4010
+  dropped by an operator (``POST /v1/admin/realtime/kick``), 1001 node shutting down.
+
+SSE: ``GET /v1/events?topics=a,b`` (``X-API-Key``); resume with ``Last-Event-ID`` (or
+``?last_event_id=``; ``?resume_from=N`` for every topic without a position). Frames:
+``event: subscribed`` with the starting positions as its id, then one frame per event
+(``event: <name>``, ``id: topic=seq,...``, ``data: {"topic","seq","event","data"}``),
+``: ping`` comments as heartbeats, and a final ``event: error`` (``stream_gap``,
+``slow_consumer`` or ``closed``) when the node ends the stream.
 """
 
 from __future__ import annotations

@@ -193,6 +193,10 @@ class WSConnection:
         except EnvelopeError as exc:
             self.enqueue(_error(rid, 400, "bad_request", str(exc)))
             return
+        if len(self.requests) >= 4 * self.rt.settings.max_inflight:
+            # Bound the tasks one connection can park on the node, not only the running ones.
+            self.enqueue(_error(rid, 429, "rate_limited", "too many requests in flight"))
+            return
         task = asyncio.create_task(self._run_request(envelope))
         self.requests.add(task)
         task.add_done_callback(self.requests.discard)
