@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, text
 
 from ..clock import iso, new_id
 from ..models import AccountRow, ApiKeyRow, PrincipalRow
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
 
 ROLES = ("client", "miner", "admin")
 log = logging.getLogger("aitbc.node")
+_ADMIN_LOCK = 0x41495443
 
 
 @dataclass(frozen=True)
@@ -89,23 +89,23 @@ async def ensure_admin(node: Node) -> str | None:
     """Make sure an admin can log in; return the key when this call generated one.
 
     A configured ``admin_key`` is registered if unknown. Without one, the first start
-    of an empty node creates an admin key and prints it once to stderr.
+    of an empty node creates an admin key and prints it once to stderr. Workers starting
+    together serialize here (SQLite write lock, PostgreSQL advisory lock): one admin.
     """
     configured = node.settings.admin_key
-    if configured and await authenticate(node, configured) is not None:
-        return None
-    async with node.reads() as session:
-        admin = await session.scalar(select(PrincipalRow.id).where(PrincipalRow.role == "admin"))
-    if configured is None and admin is not None:
-        return None
-    try:
-        async with node.transaction() as tx:
-            _, key = await create_principal(tx, "admin", "admin", configured)
-    except IntegrityError:
-        # Another worker registered the same configured key at the same moment.
-        return None
-    if configured is None:
-        print(f"aitbc node: created admin API key {key}", file=sys.stderr)
-        log.warning("created the first admin API key (printed to stderr)")
-        return key
-    return None
+    async with node.transaction() as tx:
+        if node.engine.dialect.name == "postgresql":
+            await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADMIN_LOCK})
+        if configured is not None:
+            known = await tx.session.scalar(
+                select(ApiKeyRow.principal_id).where(ApiKeyRow.key_hash == hash_key(configured))
+            )
+            if known is None:
+                await create_principal(tx, "admin", "admin", configured)
+            return None
+        if await tx.session.scalar(select(PrincipalRow.id).where(PrincipalRow.role == "admin")):
+            return None
+        _, key = await create_principal(tx, "admin", "admin")
+    print(f"aitbc node: created admin API key {key}", file=sys.stderr)
+    log.warning("created the first admin API key (printed to stderr)")
+    return key
