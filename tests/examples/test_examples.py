@@ -63,23 +63,36 @@ async def test_realtime_websocket(node: Any, tmp_path: Path) -> None:
         assert f"{job_id} seq=1 job.created -> QUEUED" in ran.stdout
 
 
-async def test_multi_network(node_factory: Any, tmp_path: Path) -> None:
+@pytest.mark.evm
+async def test_multi_network_with_settlement(
+    node_factory: Any, devnet: Any, tmp_path: Path
+) -> None:
     ethereum = await node_factory(chain_id=1)
     polygon = await node_factory(chain_id=137)
-    _, eth_key = await funded_client(ethereum)
-    _, poly_key = await funded_client(polygon)
+    arbitrum = await node_factory(chain_id=42161)
+    keys = [(await funded_client(n))[1] for n in (ethereum, polygon, arbitrum)]
+    config = tmp_path / "devnet.json"
+    devnet.config.write(config)
+    payout = "0x" + secrets.token_hex(20)
     async with running_miner(ethereum), running_miner(polygon):
         env = {
             "AITBC_ETHEREUM_URL": ethereum.url,
-            "AITBC_ETHEREUM_KEY": eth_key,
+            "AITBC_ETHEREUM_KEY": keys[0],
             "AITBC_POLYGON_URL": polygon.url,
-            "AITBC_POLYGON_KEY": poly_key,
+            "AITBC_POLYGON_KEY": keys[1],
+            "AITBC_ARBITRUM_URL": arbitrum.url,
+            "AITBC_ARBITRUM_KEY": keys[2],
+            "AITBC_DEVNET_CONFIG": str(config),
+            "AITBC_PAYOUT_ADDRESS": payout,
         }
         ran = await run_example("multi_network.py", env=env, cwd=tmp_path)
     assert ran.exit_code == 0, ran.stderr
     assert "chain 137: " in ran.stdout and "balance 9930" in ran.stdout
     assert "chain 1: " in ran.stdout and "balance 9950" in ran.stdout
     assert "a chain-137 receipt is refused on chain 1" in ran.stdout
+    assert "on chain 42161 via layerzero: completed" in ran.stdout
+    # the polygon job's price reached the miner's payout address on chain 42161
+    assert await _balance(devnet, 42161, payout) == 70
 
 
 async def test_multi_network_refuses_a_node_on_the_wrong_chain(
@@ -99,19 +112,17 @@ async def test_multi_network_refuses_a_node_on_the_wrong_chain(
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Any]:
-    """The py-evm devnet, chains 1 and 42161, for this module."""
+    """The py-evm devnet, chains 1, 137 and 42161, for this module."""
     pytest.importorskip("eth_tester", reason="the py-evm devnet needs the evm extra")
     from aitbc.devnet import BackgroundDevnet
 
-    with BackgroundDevnet([1, 42161]) as running:
+    with BackgroundDevnet([1, 137, 42161]) as running:
         yield running
 
 
 @pytest.mark.evm
 async def test_cross_chain_settlement(node: Any, devnet: Any, tmp_path: Path) -> None:
     bridge = "ccip"  # one bridge keeps the suite fast; tests/cli/test_settle.py drives both
-    from aitbc.settlement.bridges._evm import close_web3, open_web3
-
     config = tmp_path / "devnet.json"
     devnet.config.write(config)
     payout = "0x" + secrets.token_hex(20)
@@ -129,8 +140,15 @@ async def test_cross_chain_settlement(node: Any, devnet: Any, tmp_path: Path) ->
     assert ran.exit_code == 0, ran.stderr
     assert f"via {bridge}" in ran.stdout and "settlement completed" in ran.stdout
     assert (tmp_path / "settlements.db").is_file()
-    w3 = open_web3(devnet.config.chain(42161).rpc_url)
-    try:  # the miner's payout address was paid the job's price on the target chain
-        assert await w3.eth.get_balance(w3.to_checksum_address(payout)) == 250
+    # the miner's payout address was paid the job's price on the target chain
+    assert await _balance(devnet, 42161, payout) == 250
+
+
+async def _balance(devnet: Any, chain_id: int, address: str) -> int:
+    from aitbc.settlement.bridges._evm import close_web3, open_web3
+
+    w3 = open_web3(devnet.config.chain(chain_id).rpc_url)
+    try:
+        return int(await w3.eth.get_balance(w3.to_checksum_address(address)))
     finally:
         await close_web3(w3)
