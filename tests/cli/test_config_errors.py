@@ -136,3 +136,11 @@ async def test_binary_bad_payload_and_missing_key(stack: Stack) -> None:
     assert keyless.exit_code == 2 and keyless.lines() == [
         "error: no API key: pass --api-key, set AITBC_API_KEY or api_key in the config file"
     ]
+
+
+async def test_config_path_names_file_and_variables(tmp_path: Path) -> None:
+    ran = await run_cli("config", "path")
+    assert ran.exit_code == 0
+    lines = ran.stdout.splitlines()
+    assert lines[0] == str(tmp_path / "xdg-config" / "aitbc" / "config.toml")
+    assert "AITBC_NODE_URL\tnode_url" in lines and "AITBC_API_KEY\tapi_key" in lines

@@ -135,3 +135,27 @@ async def test_unknown_job_is_not_found(stack: Stack) -> None:
 async def test_bad_state_filter_is_bad_input(stack: Stack) -> None:
     ran = await run_cli("jobs", "list", "--state", "sleeping", *stack.flags())
     assert ran.exit_code == 2 and "--state must be one of" in ran.stderr
+
+
+async def test_payload_from_stdin_and_constraints_json(stack: Stack) -> None:
+    ran = await run_cli(
+        "jobs",
+        "submit",
+        "matmul",
+        "--price",
+        "9",
+        "--payload",
+        "@-",
+        "--constraints",
+        '{"models": ["m1"], "min_gpu_memory_gb": 8}',
+        "--region",
+        "us",
+        "--json",
+        *stack.flags(),
+        stdin='{"seed": 3, "n": 2}',
+    )
+    assert ran.exit_code == 0, ran.stderr
+    job = json.loads(ran.stdout)
+    assert job["payload"] == {"seed": 3, "n": 2}
+    assert job["constraints"]["models"] == ["m1"] and job["constraints"]["region"] == "us"
+    assert job["constraints"]["min_gpu_memory_gb"] == 8
