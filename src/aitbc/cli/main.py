@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aitbc.cli.receipts",
     "aitbc.cli.settle",
     "aitbc.cli.config_command",
+    "aitbc.cli.admin",
 )
 
 
