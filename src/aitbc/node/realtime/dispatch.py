@@ -89,8 +89,8 @@ def _scope(base: Mapping[str, Any], env: Envelope, api_key: str | None) -> dict[
 
 async def call_app(
     app: ASGIApp, base_scope: Mapping[str, Any], env: Envelope, api_key: str | None
-) -> tuple[int, Any]:
-    """Run ``env`` through ``app``; return (HTTP status, decoded JSON body or None)."""
+) -> tuple[int, bytes]:
+    """Run ``env`` through ``app``; return (HTTP status, raw JSON body, maybe empty)."""
     body = b"" if env.data is None else json.dumps(env.data).encode()
     done = asyncio.Event()
     sent_body = False
@@ -118,8 +118,31 @@ async def call_app(
         await app(_scope(base_scope, env, api_key), receive, send)
     finally:
         done.set()
-    raw = b"".join(chunks)
+    return status, b"".join(chunks)
+
+
+def reply_frame(request_id: str, status: int, raw: bytes) -> str:
+    """The WS answer frame for one app response.
+
+    A success body is spliced in as-is (it is the app's own JSON: no decode/encode round
+    trip on the hot path); error bodies are unpacked into ``"error"``.
+    """
+    head = f'{{"id":{json.dumps(request_id)},"status":{status}'
+    body = raw.strip()
+    if status < 400 and body.startswith(b"{"):
+        return f'{head},"data":{body.decode()}}}'
+    if status < 400 and not body:
+        return f'{head},"data":null}}'
     try:
-        return status, (json.loads(raw) if raw else None)
-    except ValueError:
-        return status, {"text": raw.decode("utf-8", "replace")}
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        text = body[:200].decode("utf-8", "replace")
+        error = {
+            "code": f"http_{status}",
+            "message": f"HTTP {status}: {text}",
+            "request_id": f"ws_{request_id}",
+            "details": [],
+        }
+    return f"{head},{json.dumps({'error': error})[1:]}"

@@ -22,7 +22,7 @@ from ..events import EventRecord
 from ..problems import NodeProblem
 from ..services.principals import Principal
 from .authz import authorize_topic, topic_or_problem
-from .dispatch import Envelope, EnvelopeError, call_app
+from .dispatch import Envelope, EnvelopeError, call_app, reply_frame
 from .hub import Feed, StreamGap
 from .service import Realtime
 
@@ -98,11 +98,12 @@ class WSConnection:
             self._slow_consumer()
 
     async def put(self, message: Any) -> None:
-        """Queue a message from a feed or request task, waiting up to the grace period
-        for room; past it the connection is cut off as a slow consumer (4008)."""
+        """Queue a message (a dict, or an already encoded frame) from a feed or request
+        task, waiting up to the grace period for room; past it the connection is cut off
+        as a slow consumer (4008)."""
         if self.closing is not None:
             return
-        frame = json.dumps(message, separators=(",", ":"))
+        frame = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
         try:
             self.outbox.put_nowait(frame)
             return
@@ -203,15 +204,10 @@ class WSConnection:
 
     async def _run_request(self, envelope: Envelope) -> None:
         async with self.inflight:
-            status, body = await call_app(
+            status, raw = await call_app(
                 self.websocket.app, self.websocket.scope, envelope, self.api_key
             )
-        if status >= 400 and isinstance(body, dict) and "error" in body:
-            await self.put({"id": envelope.id, "status": status, "error": body["error"]})
-        elif status >= 400:
-            await self.put(_error(envelope.id, status, "http_" + str(status), str(body)))
-        else:
-            await self.put({"id": envelope.id, "status": status, "data": body})
+        await self.put(reply_frame(envelope.id, status, raw))
 
     # -- subscriptions -------------------------------------------------------------------
 
