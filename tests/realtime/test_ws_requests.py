@@ -177,3 +177,26 @@ async def test_disconnect_returns_promptly_with_work_in_flight(
     with pytest.raises(TransportClosedError):
         await miner.request("GET", "/v1/me")
     assert miner_id
+
+
+async def test_client_over_websocket(node: Any, alice: Principal) -> None:
+    """AITBCClient with ``type: websocket`` (the seed's _create_transport path)."""
+    from aitbc import AITBCClient
+
+    client = AITBCClient(
+        {
+            "type": "websocket",
+            "ws_url": node.ws_url,
+            "chain_id": 1,
+            "headers": {"X-API-Key": alice.key},
+        }
+    )
+    await client.connect()
+    try:
+        assert isinstance(client.transport, WebSocketTransport)
+        job = await client.jobs.create({"job_type": "echo", "payload": {"a": 1}, "price": 9})
+        assert (await client.jobs.get(job.id)).state == job.state
+        canceled = await client.jobs.cancel(job.id)
+        assert canceled.state.value == "CANCELED"
+    finally:
+        await client.disconnect()
