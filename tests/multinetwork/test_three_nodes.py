@@ -92,3 +92,29 @@ async def test_default_network_and_lazy_first_call(nets: dict[str, Net]) -> None
 
 def _chains(nets: dict[str, Net]) -> list[tuple[str, int]]:
     return [(name, net.chain_id) for name, net in nets.items()]
+
+
+async def test_networks_of_different_transport_types(nets: dict[str, Net]) -> None:
+    config = networks_config(nets)
+    polygon = nets["polygon"]
+    config["networks"]["polygon"] = {
+        "type": "websocket",
+        "chain_id": 137,
+        "ws_url": polygon.node.ws_url,
+        "api_key": polygon.parties.client_key,
+    }
+    async with AITBCClient(config, multi_network=True) as client:
+        assert client.multi_network_client is not None
+        kinds = {
+            n.name: type(n.transport).__name__
+            for n in client.multi_network_client.networks.values()
+        }
+        assert kinds == {
+            "ethereum": "HTTPTransport",
+            "polygon": "WebSocketTransport",
+            "arbitrum": "HTTPTransport",
+        }
+        job = await client.jobs.create(ECHO_JOB, chain_id=137)  # over the WebSocket
+        assert (await client.wallet.balance(chain_id=137)).escrowed == 100
+    async with AITBCClient(nets["polygon"].config()) as over_http:
+        assert (await over_http.jobs.get(job.id)).id == job.id  # it is on the 137 node
