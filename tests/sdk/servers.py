@@ -80,7 +80,7 @@ def scripted_node_app(rec: Recorder) -> web.Application:
     async def not_found(request: web.Request) -> web.StreamResponse:
         return envelope(404, "not_found", f"no route {request.path}")
 
-    app = web.Application()
+    app = web.Application(client_max_size=8 << 20)  # room for the large-body test
     app.router.add_get("/v1/info", info)
     app.router.add_route("*", "/echo", echo)
     app.router.add_get("/slow", slow)

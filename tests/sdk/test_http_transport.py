@@ -167,6 +167,17 @@ async def test_retries_get_on_503_and_429_honouring_retry_after(scripted: Script
     assert scripted.rec.hits["/echo"] == 3
 
 
+async def test_large_body_is_sent_whole_on_every_attempt(scripted: ScriptedNode) -> None:
+    # Past 1 MiB aiohttp warns on raw bytes (an error under -W error): the transport
+    # streams a fresh copy per attempt, so a retried large POST arrives whole too.
+    blob = "x" * (3 << 20)
+    scripted.rec.script.append(envelope(503, "unavailable", **{"Retry-After": "0"}))
+    async with make(scripted.url) as t:
+        got = await t.request("POST", "/echo", {"blob": blob}, headers={"Idempotency-Key": "k"})
+    assert got["body"] == {"blob": blob}
+    assert scripted.rec.hits["/echo"] == 2
+
+
 async def test_gives_up_after_max_retries(scripted: ScriptedNode) -> None:
     scripted.rec.script += [envelope(429, "rate_limited", **{"Retry-After": "0"}) for _ in range(3)]
     async with make(scripted.url, max_retries=2) as t:

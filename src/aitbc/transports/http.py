@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.metadata
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -50,6 +51,8 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 #: Everything aiohttp (or the OS below it) may raise out of one request.
 _BACKEND_ERRORS = (aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError, OSError)
 # aiohttp's own timers are off (one deadline per call is ours); kept None on purpose.
+# aiohttp's own threshold for "a large body sent as raw bytes" (client_reqrep).
+_LARGE_BODY_BYTES = 1 << 20
 _NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
 
 
@@ -368,9 +371,14 @@ class HTTPTransport(Transport):
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> JSONDict:
+        # aiohttp warns (and, under -W error, stalls) on raw bytes past 1 MiB; a fresh
+        # BytesIO per attempt streams the same body in chunks instead.
+        payload: bytes | io.BytesIO | None = body
+        if body is not None and len(body) >= _LARGE_BODY_BYTES:
+            payload = io.BytesIO(body)
         try:
             async with session.request(
-                method, url, data=body, params=params, headers=headers
+                method, url, data=payload, params=params, headers=headers
             ) as resp:
                 answer = await resp.read()
         except _BACKEND_ERRORS as exc:
