@@ -237,3 +237,14 @@ async def test_one_deadline_bounds_the_whole_call() -> None:
             await transport.request("GET", "/x")
     with pytest.raises(ConfigurationError):
         FailoverTransport({"endpoints": endpoints, "timeout": 0})
+
+
+async def test_stream_with_every_endpoint_down_raises_the_connect_error() -> None:
+    def down(request: MockRequest) -> list[dict[str, Any]]:
+        raise ConnectError(f"{request.path} refused")
+
+    transports = [MockTransport(lambda r: {}, stream_handler=down) for _ in range(2)]
+    async with FailoverTransport({"endpoints": transports}) as transport:
+        with pytest.raises(ConnectError, match="refused"):
+            _ = [e async for e in transport.stream("GET", "/v1/events")]
+        assert transport.pool.healthy() == []

@@ -329,8 +329,9 @@ class FailoverTransport(Transport):
                 continue
             self.pool.record_success(index)
             return answer
-        assert last is not None  # the pool always yields at least one index
-        raise type(last)(f"{method} {path}: every endpoint failed: " + "; ".join(causes)) from last
+        # The pool yields every endpoint (at least one), so ``last`` is set here.
+        error = type(last) if last is not None else ConnectError
+        raise error(f"{method} {path}: every endpoint failed: " + "; ".join(causes)) from last
 
     def _put_aside(self, index: int, exc: BaseException, since: float | None = None) -> None:
         delay = self.pool.record_failure(index, since)
@@ -371,8 +372,7 @@ class FailoverTransport(Transport):
             finally:
                 await _close_iterator(events)
             return
-        assert last is not None
-        raise last
+        raise last if last is not None else ConnectError(f"{path}: no endpoint to stream from")
 
 
 async def _close_iterator(events: AsyncIterator[JSONDict]) -> None:
