@@ -244,7 +244,7 @@ async def test_stream_with_every_endpoint_down_raises_the_connect_error() -> Non
         raise ConnectError(f"{request.path} refused")
 
     transports = [MockTransport(lambda r: {}, stream_handler=down) for _ in range(2)]
-    async with FailoverTransport({"endpoints": transports}) as transport:
+    async with FailoverTransport({"endpoints": transports}, clock=FakeClock()) as transport:
         with pytest.raises(ConnectError, match="refused"):
             _ = [e async for e in transport.stream("GET", "/v1/events")]
         assert transport.pool.healthy() == []
