@@ -67,6 +67,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        timeout_graceful_shutdown=10,  # open SSE streams are cancelled, clients resume
     )
 
 

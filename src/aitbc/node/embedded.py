@@ -80,6 +80,9 @@ async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], int]
         lifespan="on",
         access_log=False,
         timeout_keep_alive=120,
+        # Open SSE streams never finish on their own: cancel them (clients resume with
+        # Last-Event-ID) instead of waiting forever on shutdown (aitbc.node.realtime).
+        timeout_graceful_shutdown=2,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="aitbc-node-uvicorn")
