@@ -154,3 +154,30 @@ async def test_sse_errors_are_typed(node: Any, alice: Principal, http: HTTPTrans
             await anext(stranger.stream("subscribe", "marketplace"))
     finally:
         await stranger.disconnect()
+
+
+async def test_node_shutdown_is_not_held_up_by_an_open_stream(tmp_path: Any) -> None:
+    from aitbc.node.embedded import run_node
+
+    transport = None
+    try:
+        async with run_node(f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}") as node:
+            _, key = await node.create_principal("client", "dave")
+            transport = HTTPTransport(
+                {
+                    "base_url": node.url,
+                    "default_headers": {"X-API-Key": key},
+                    "max_reconnect_attempts": 0,
+                }
+            )
+            stream = transport.stream("subscribe", "marketplace")
+            reader = asyncio.ensure_future(anext(stream))
+            await asyncio.sleep(0.3)  # the stream is open and idle
+            exit_guard = asyncio.get_running_loop().time()
+        # Left the block: the node stopped although the stream never ended by itself.
+        assert asyncio.get_running_loop().time() - exit_guard < 30
+        with pytest.raises(Exception):  # noqa: B017 - the stream is gone, any mapped error
+            await asyncio.wait_for(reader, 10)
+    finally:
+        if transport is not None:
+            await transport.disconnect()

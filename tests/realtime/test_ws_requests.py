@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 import websockets
 
@@ -22,7 +23,7 @@ from aitbc.errors import (
 from aitbc.transports import conformance
 from aitbc.transports.websocket import WebSocketTransport
 
-from .conftest import Principal, realtime_of
+from .conftest import Principal, realtime_of, tune
 
 
 async def test_200_concurrent_requests_over_one_socket(
@@ -200,3 +201,35 @@ async def test_client_over_websocket(node: Any, alice: Principal) -> None:
         assert canceled.state.value == "CANCELED"
     finally:
         await client.disconnect()
+
+
+async def test_heartbeats_keep_a_live_client_and_drop_a_silent_one(
+    node: Any, alice: Principal, ws_factory: Any
+) -> None:
+    tune(node, heartbeat_interval=0.1, heartbeat_timeout=0.5)
+    transport = ws_factory(alice.key)
+    await transport.connect()
+    async with websockets.connect(
+        node.ws_url, additional_headers={"X-API-Key": alice.key}, ping_interval=None
+    ) as silent:
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            async with asyncio.timeout(10):
+                while True:  # read the node's pings but never answer
+                    assert json.loads(await silent.recv())["type"] == "ping"
+        assert silent.close_code == 4002
+    assert transport.reconnects == 0  # the SDK answered every ping: still the first socket
+    assert (await transport.request("GET", "/v1/me"))["id"] == alice.id
+
+
+async def test_admin_kick_route(node: Any, alice: Principal, ws_factory: Any) -> None:
+    transport = ws_factory(alice.key)
+    await transport.connect()
+    with pytest.raises(PermissionDeniedError):
+        await transport.request("POST", "/v1/admin/realtime/kick")
+    async with (
+        aiohttp.ClientSession(headers={"X-API-Key": node.admin_key}) as http,
+        http.post(f"{node.url}/v1/admin/realtime/kick") as resp,
+    ):
+        assert resp.status == 200 and await resp.json() == {"closed": 1}
+    assert (await transport.request("GET", "/v1/me"))["id"] == alice.id  # came back
+    assert transport.reconnects == 1

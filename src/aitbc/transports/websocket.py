@@ -60,10 +60,13 @@ from ..errors import (
     api_error_class,
 )
 from .base import JSONDict, Transport
+from .retry import RetryPolicy
 
 __all__ = ["WebSocketSubscription", "WebSocketTransport", "map_websockets_error"]
 
 _log = logging.getLogger(__name__)
+#: How often a repeatable request is resent after the connection dropped under it.
+_MAX_RESENDS = 3
 _WX = websockets.exceptions
 
 # Checked in MRO order of the raised class, so the most specific entry wins.
@@ -212,6 +215,7 @@ class WebSocketTransport(Transport):
         self._subs: set[_Sub] = set()
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
+        self._socket_gone = asyncio.Event()  # set when the current socket has died
         self._supervisor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._connect_lock = asyncio.Lock()
@@ -245,6 +249,7 @@ class WebSocketTransport(Transport):
         self._connected = False
         closed = TransportClosedError("WebSocketTransport was disconnected")
         self._ready.set()  # wake requests waiting for a connection: they see "closed"
+        self._socket_gone.set()
         self._fail_pending(closed)
         for sub in list(self._subs):
             sub.fail(closed)
@@ -315,6 +320,7 @@ class WebSocketTransport(Transport):
 
     def _attach(self, ws: ClientConnection) -> None:
         self.websocket = ws
+        self._socket_gone = asyncio.Event()
         self._ready.set()
 
     def _check_usable(self) -> None:
@@ -336,6 +342,7 @@ class WebSocketTransport(Transport):
             reason = await self._read_until_closed(ws)
             self._ready.clear()
             self.websocket = None
+            self._socket_gone.set()
             self._fail_pending(ConnectionClosed(f"connection lost: {reason}"))
             if self._closed_by_user:
                 return
@@ -500,7 +507,7 @@ class WebSocketTransport(Transport):
             message["params"] = {k: v for k, v in params.items() if v is not None}
         if headers:
             message["headers"] = dict(headers)
-        reply = await self._exchange(message)
+        reply = await self._exchange_repeatable(message, headers)
         status = int(reply.get("status") or 0)
         if status >= 400:
             raise _api_error(status, reply)
@@ -511,22 +518,56 @@ class WebSocketTransport(Transport):
             raise ProtocolError(f"{method} {path}: expected a JSON object answer")
         return body
 
+    async def _exchange_repeatable(
+        self, message: JSONDict, headers: Mapping[str, str] | None
+    ) -> JSONDict:
+        """Exchange, resending after a dropped connection when repeating is harmless
+        (idempotent method or an Idempotency-Key), like HTTPTransport's retry policy."""
+        repeatable = RetryPolicy().may_repeat(str(message["method"]), headers)
+        for attempt in itertools.count(1):
+            try:
+                return await self._exchange(dict(message))
+            except TransportClosedError:
+                raise
+            except ConnectionClosed:
+                if not (repeatable and self.settings.reconnect) or attempt >= _MAX_RESENDS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _exchange(self, message: JSONDict) -> JSONDict:
         await self._ensure_started()
         request_id = message.setdefault("id", f"r{next(self._ids)}")
         future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(self.settings.timeout):
-                await self._ready.wait()
-                self._check_usable()
-                self._pending[request_id] = future
-                await self._send(message)
+                await self._send_when_connected(request_id, future, message)
                 return await future
         except TimeoutError as exc:
             what = f"{message.get('method')} {message.get('path')}"
             raise TransportTimeout(f"{what}: no answer within {self.settings.timeout}s") from exc
         finally:
             self._pending.pop(request_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: a failure nobody awaited is not an error
+
+    async def _send_when_connected(
+        self, request_id: str, future: asyncio.Future[JSONDict], message: JSONDict
+    ) -> None:
+        """Send once a connection is up. A send that fails on a socket that just died
+        reached nobody, so it waits for the reconnect and goes again (any method)."""
+        while True:
+            await self._ready.wait()
+            self._check_usable()
+            gone = self._socket_gone
+            self._pending[request_id] = future
+            try:
+                await self._send(message)
+                return
+            except ConnectionClosed:
+                self._pending.pop(request_id, None)
+                if not self.settings.reconnect:
+                    raise
+            await gone.wait()  # the reader has noticed the loss: wait for the next socket
 
     async def _send(self, message: JSONDict) -> None:
         ws = self.websocket

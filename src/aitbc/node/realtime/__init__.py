@@ -68,7 +68,11 @@ def _router(rt: Realtime) -> APIRouter:
 
     @router.post("/v1/admin/realtime/kick")
     async def kick(_: AdminDep) -> dict[str, Any]:
-        """Drop every WS connection and SSE stream of this worker (clients resume)."""
+        """Drop every WS connection and SSE stream of this worker (clients resume).
+
+        Call it over HTTP: asked over a WebSocket, that socket is dropped too and the
+        answer may not make it out.
+        """
         return {"closed": rt.kick_all(CLOSE_SERVER_KICK, "closed by an operator")}
 
     return router
