@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -20,61 +18,12 @@ from .api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
 from .api.base import parse
 from .errors import ConfigurationError, NetworkMismatchError, TransportClosedError
 from .models import NodeInfo
+from .multinetwork import MultiNetworkClient, NetworkConfig, networks_from_config
 from .transports.base import Transport
 from .transports.http import HTTPTransport
 from .transports.registry import create_transport
 
 __all__ = ["AITBCClient", "MultiNetworkClient", "NetworkConfig"]
-
-_log = logging.getLogger(__name__)
-
-
-@dataclass
-class NetworkConfig:
-    """One network of a multi-network client (seed shape)."""
-
-    name: str
-    chain_id: int
-    transport: Transport
-    is_default: bool = False
-    bridges: list[str] = field(default_factory=list)
-
-
-class MultiNetworkClient:
-    """Transports by chain id, with a default network (seed shape)."""
-
-    def __init__(self) -> None:
-        self.networks: dict[int, NetworkConfig] = {}
-        self.default_network: int | None = None
-
-    def add_network(self, config: NetworkConfig) -> None:
-        """Register a network; the first one, or one marked default, is the default."""
-        if config.chain_id in self.networks:
-            raise ConfigurationError(f"chain {config.chain_id} is configured twice")
-        self.networks[config.chain_id] = config
-        if config.is_default or self.default_network is None:
-            self.default_network = config.chain_id
-
-    def get_transport(self, chain_id: int | None = None) -> Transport:
-        """The transport of ``chain_id`` (None: the default); ConfigurationError if unknown."""
-        network_id = self.default_network if chain_id is None else chain_id
-        if network_id is None or network_id not in self.networks:
-            known = ", ".join(str(c) for c in self.networks) or "none"
-            raise ConfigurationError(f"network {network_id} not configured (known: {known})")
-        return self.networks[network_id].transport
-
-    async def connect_all(self) -> None:
-        """Connect every network's transport."""
-        for config in self.networks.values():
-            await config.transport.connect()
-
-    async def disconnect_all(self) -> None:
-        """Disconnect every transport; one failing does not keep the others open."""
-        for config in self.networks.values():
-            try:
-                await config.transport.disconnect()
-            except Exception as exc:  # keep closing the rest
-                _log.warning("disconnect of network %s failed: %r", config.name, exc)
 
 
 def _legacy_config(
@@ -84,26 +33,6 @@ def _legacy_config(
         raise ConfigurationError("AITBCClient(api_key=..., base_url=...) needs base_url")
     headers = {"X-API-Key": api_key} if api_key else {}
     return {"base_url": base_url, "default_headers": headers, **extra}
-
-
-def _networks_from_config(config: Mapping[str, Any]) -> MultiNetworkClient:
-    networks = config.get("networks")
-    if not isinstance(networks, Mapping) or not networks:
-        raise ConfigurationError("multi_network=True needs {'networks': {name: config, ...}}")
-    multi = MultiNetworkClient()
-    for name, net in networks.items():
-        if not isinstance(net, Mapping) or "chain_id" not in net:
-            raise ConfigurationError(f"network {name!r} needs a config dict with a chain_id")
-        multi.add_network(
-            NetworkConfig(
-                name=str(name),
-                chain_id=int(net["chain_id"]),
-                transport=create_transport(net),
-                is_default=bool(net.get("default", False)),
-                bridges=list(net.get("bridges") or []),
-            )
-        )
-    return multi
 
 
 class AITBCClient:
@@ -136,7 +65,8 @@ class AITBCClient:
         if multi_network:
             if not isinstance(transport, Mapping):
                 raise ConfigurationError("multi_network=True needs a config dict of networks")
-            self.multi_network_client = _networks_from_config(transport)
+            # create_transport looked up here so tests can substitute it on this module
+            self.multi_network_client = networks_from_config(transport, create_transport)
         elif isinstance(transport, Transport):
             self.transport = transport
         elif isinstance(transport, Mapping):
@@ -219,9 +149,13 @@ class AITBCClient:
     async def connect(self) -> None:
         """Connect every transport and check each node's chain id.
 
-        Raises NetworkMismatchError (and leaves nothing open) if a node is on another chain.
+        Raises NetworkMismatchError (and leaves nothing open) if a node is on another chain;
+        with several networks, MultiNetworkConnectError naming every network that failed.
         """
         self._closed = False
+        if self.multi_network_client is not None:
+            await self._connect_networks(self.multi_network_client)
+            return
         try:
             for transport in self._transports():
                 if id(transport) not in self._info:
@@ -230,6 +164,12 @@ class AITBCClient:
             await self.disconnect()
             self._closed = False
             raise
+
+    async def _connect_networks(self, multi: MultiNetworkClient) -> None:
+        # connect_all checks every chain concurrently and closes all on failure.
+        infos = await multi.connect_all()
+        for chain_id, info in infos.items():
+            self._info[id(multi.networks[chain_id].transport)] = info
 
     async def disconnect(self) -> None:
         """Close every transport (always releases them, even if one fails to close)."""

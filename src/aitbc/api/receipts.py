@@ -8,6 +8,7 @@ from typing import Any
 from ..core.receipts import verify_receipt
 from ..errors import ConfigurationError, ReceiptVerificationError
 from ..models import Receipt
+from ..multinetwork import issuer_chain
 from .base import ResourceAPI, parse, path_segment
 
 
@@ -27,11 +28,14 @@ class ReceiptsAPI(ResourceAPI):
         Trusts only the signing keys the node of ``chain_id`` published in ``/v1/info``
         (fetched once per client and cached), never a key named inside the receipt. Also
         checks the receipt's chain and coordinator are that node's, and the miner's
-        attestation.
+        attestation. Without ``chain_id``, a multi-network client uses the network of the
+        receipt's own chain id (ReceiptVerificationError if it has none).
         """
         if not isinstance(receipt, Receipt | Mapping):
             raise ConfigurationError("verify() takes a Receipt or a receipt dict")
         wire = receipt.to_wire() if isinstance(receipt, Receipt) else dict(receipt)
+        if chain_id is None:
+            chain_id = issuer_chain(self._resolver, wire)
         info = await self._resolver.node_info(chain_id)
         verify_receipt(wire, info.verify_keys(), chain_id=info.chain_id)
         if wire.get("coordinator_id") != info.coordinator_id:

@@ -29,6 +29,7 @@ from ..errors import (
     WaitTimeoutError,
 )
 from ..models import JobResult, Money, WireModel
+from ..multinetwork import settlement_route, settling_chain
 from ..settlement.codec import message_to_dict
 from ..settlement.proof import DEFAULT_GAS_LIMIT, message_from_receipt
 from ..transports.base import JSONDict
@@ -73,7 +74,9 @@ class SettlementQuote(WireModel):
 
 class SettlementAPI(ResourceAPI):
     """Cross-chain settlement of your completed jobs. Every method takes ``chain_id``:
-    the network the job ran on (None: the default network)."""
+    the network the job ran on (None: the default network). A multi-network client
+    without ``chain_id`` finds the job's network itself and settles through the
+    network that runs the bridges (see :func:`aitbc.multinetwork.settlement_route`)."""
 
     def __init__(self, resolver: TransportResolver) -> None:
         super().__init__(resolver)
@@ -99,10 +102,11 @@ class SettlementAPI(ResourceAPI):
         verify, SettlementValidationError when no recipient is known, the bridge
         errors of BridgeManager, ConfigurationError when the transport cannot settle.
         """
-        body = await self._message_body(job_id, target_chain_id, chain_id, recipient, gas_limit)
+        source, settler = await settlement_route(self._resolver, job_id, chain_id)
+        body = await self._message_body(job_id, target_chain_id, source, recipient, gas_limit)
         if bridge_name is not None:
             body["bridge_name"] = bridge_name
-        answer = await self._settlement("POST", "/settlement/cross-chain", body, chain_id)
+        answer = await self._settlement("POST", "/settlement/cross-chain", body, settler)
         return parse(Settlement, answer, "settlement")
 
     async def estimate_cost(
@@ -115,17 +119,19 @@ class SettlementAPI(ResourceAPI):
         gas_limit: int = DEFAULT_GAS_LIMIT,
     ) -> SettlementQuote:
         """The fee a bridge would charge to settle ``job_id`` on ``target_chain_id``."""
+        source, settler = await settlement_route(self._resolver, job_id, chain_id)
         body = await self._message_body(
-            job_id, target_chain_id, chain_id, None, gas_limit, for_quote=True
+            job_id, target_chain_id, source, None, gas_limit, for_quote=True
         )
         if bridge_name is not None:
             body["bridge_name"] = bridge_name
-        answer = await self._settlement("POST", "/settlement/estimate", body, chain_id)
+        answer = await self._settlement("POST", "/settlement/estimate", body, settler)
         return parse(SettlementQuote, answer, "settlement quote")
 
     async def get_status(self, message_id: str, *, chain_id: int | None = None) -> Settlement:
         """The settlement's current state (NotFoundError for an unknown id)."""
         path = f"/settlement/{path_segment(message_id, 'message_id')}"
+        chain_id = settling_chain(self._resolver, chain_id)
         return parse(Settlement, await self._settlement("GET", path, None, chain_id), "settlement")
 
     async def retry(
@@ -137,6 +143,7 @@ class SettlementAPI(ResourceAPI):
         """
         body = {} if gas_limit is None else {"gas_limit": gas_limit}
         path = f"/settlement/{path_segment(message_id, 'message_id')}/retry"
+        chain_id = settling_chain(self._resolver, chain_id)
         return parse(Settlement, await self._settlement("POST", path, body, chain_id), "settlement")
 
     async def refund(self, message_id: str, *, chain_id: int | None = None) -> Settlement:
@@ -146,6 +153,7 @@ class SettlementAPI(ResourceAPI):
         passed, ConflictError once it completed or was refunded.
         """
         path = f"/settlement/{path_segment(message_id, 'message_id')}/refund"
+        chain_id = settling_chain(self._resolver, chain_id)
         return parse(Settlement, await self._settlement("POST", path, {}, chain_id), "settlement")
 
     async def wait_for_settlement(

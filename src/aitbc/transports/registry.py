@@ -56,8 +56,16 @@ def transport_class(type_name: str) -> type[Transport]:
 
 
 def create_transport(config: Mapping[str, Any]) -> Transport:
-    """Build the transport a config names by ``type`` (default ``http``)."""
+    """Build the transport a config names by ``type`` (default ``http``).
+
+    A config listing several ``endpoints`` (or ``base_urls``) builds a ``failover``
+    transport over one transport of that type per endpoint.
+    """
     type_name = config.get("type", "http")
     if not isinstance(type_name, str):
         raise ConfigurationError(f"transport type must be a string, got {type_name!r}")
+    if type_name != "failover" and ("endpoints" in config or "base_urls" in config):
+        from .failover import FailoverTransport  # late: it builds endpoints through here
+
+        return FailoverTransport({**config, "endpoint_type": type_name})
     return transport_class(type_name)(config)
