@@ -7,6 +7,9 @@ error it raises on purpose is an :class:`AITBCError`.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .client import AITBCClient, MultiNetworkClient, NetworkConfig
 from .errors import (
     AITBCError,
@@ -20,6 +23,7 @@ from .errors import (
     ConnectError,
     ConnectionClosed,
     InsufficientFundsError,
+    MultiNetworkConnectError,
     NetworkMismatchError,
     NotFoundError,
     NotReadyError,
@@ -52,6 +56,7 @@ from .models import (
     Receipt,
     Transfer,
 )
+from .settlement.bridges.base import BridgeStatus, SettlementMessage, SettlementResult
 from .transports import (
     HTTPTransport,
     MockRequest,
@@ -61,6 +66,32 @@ from .transports import (
     create_transport,
     known_transport_types,
 )
+from .transports.websocket import WebSocketTransport
+
+if TYPE_CHECKING:
+    from .settlement.manager import BridgeManager
+    from .transports.crosschain import CrossChainTransport
+
+# Settlement's manager and transport need SQLAlchemy (extra ``aitbc[evm]``): imported on
+# first use so that a plain SDK install still imports ``aitbc``.
+_LAZY = {
+    "BridgeManager": "aitbc.settlement.manager",
+    "CrossChainTransport": "aitbc.transports.crosschain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'aitbc' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"aitbc.{name} needs the settlement extra: pip install 'aitbc[evm]' ({exc})"
+        ) from exc
+    return getattr(module, name)
+
 
 __version__ = "0.1.0"
 
@@ -72,12 +103,15 @@ __all__ = [
     "BadRequestError",
     "Balance",
     "Bid",
+    "BridgeManager",
     "BridgeNotFoundError",
+    "BridgeStatus",
     "BridgeTransactionError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
     "ConnectionClosed",
+    "CrossChainTransport",
     "HTTPTransport",
     "InsufficientFundsError",
     "Job",
@@ -87,6 +121,7 @@ __all__ = [
     "MockRequest",
     "MockTransport",
     "MultiNetworkClient",
+    "MultiNetworkConnectError",
     "NetworkConfig",
     "NetworkMismatchError",
     "NodeInfo",
@@ -103,6 +138,8 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SettlementError",
+    "SettlementMessage",
+    "SettlementResult",
     "SettlementValidationError",
     "StreamGapError",
     "Transfer",
@@ -113,6 +150,7 @@ __all__ = [
     "UnsupportedChainError",
     "ValidationError",
     "WaitTimeoutError",
+    "WebSocketTransport",
     "__version__",
     "create_transport",
     "known_transport_types",

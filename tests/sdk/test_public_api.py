@@ -26,3 +26,38 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_seed_names_are_importable_from_the_top() -> None:
     from aitbc import AITBCClient, HTTPTransport, Transport  # noqa: F401
+
+
+def test_every_seed_class_is_importable_from_the_top() -> None:
+    from aitbc import (
+        BridgeManager,
+        BridgeStatus,
+        CrossChainTransport,
+        MultiNetworkClient,
+        NetworkConfig,
+        SettlementMessage,
+        SettlementResult,
+        WebSocketTransport,
+    )
+
+    assert issubclass(CrossChainTransport, aitbc.Transport)
+    assert issubclass(WebSocketTransport, aitbc.Transport)
+    assert BridgeManager.__module__ == "aitbc.settlement.manager"
+    assert {s.value for s in BridgeStatus} == {
+        "pending",
+        "in_progress",
+        "completed",
+        "failed",
+        "refunded",
+    }
+    assert SettlementMessage.__name__ == "SettlementMessage"
+    assert SettlementResult.__name__ == "SettlementResult"
+    assert MultiNetworkClient().default_network is None
+    assert NetworkConfig.__dataclass_fields__["bridges"] is not None
+
+
+def test_an_unknown_top_level_name_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        aitbc.Nope  # noqa: B018
