@@ -16,6 +16,7 @@ from aitbc.core.streams import CLOSE_SERVER_KICK, SSEDecoder, decode_positions
 from aitbc.errors import (
     AuthenticationError,
     ConfigurationError,
+    ConnectError,
     PermissionDeniedError,
     StreamGapError,
 )
@@ -181,3 +182,12 @@ async def test_node_shutdown_is_not_held_up_by_an_open_stream(tmp_path: Any) -> 
     finally:
         if transport is not None:
             await transport.disconnect()
+
+
+async def test_first_open_failure_is_a_connect_error() -> None:
+    transport = HTTPTransport({"base_url": "http://127.0.0.1:9", "max_retries": 0})
+    try:
+        with pytest.raises(ConnectError):
+            await anext(transport.stream("subscribe", "marketplace"))
+    finally:
+        await transport.disconnect()

@@ -82,6 +82,7 @@ class SSEStream(AsyncIterator[JSONDict]):
         limit = config.get("max_reconnect_attempts")
         self._max_attempts = None if limit is None else int(limit)
         self._gen: AsyncIterator[JSONDict] | None = None
+        self._opened_once = False
         self.reconnects = 0
 
     @property
@@ -121,8 +122,12 @@ class SSEStream(AsyncIterator[JSONDict]):
                 async for event in self._one_connection():
                     failures = 0
                     yield event
-            except _Reconnect:
-                pass
+            except _Reconnect as exc:
+                if not self._opened_once:
+                    # Like a WebSocket connect(): the first open fails loudly (so a caller
+                    # can fail over); only a stream that worked is resumed in the background.
+                    cause = exc.__cause__ or exc
+                    raise ConnectError(f"cannot open the SSE stream: {cause}") from cause
             failures += 1
             if self._max_attempts is not None and failures > self._max_attempts:
                 raise ConnectError(f"SSE stream lost; gave up after {self._max_attempts} tries")
@@ -139,6 +144,7 @@ class SSEStream(AsyncIterator[JSONDict]):
         try:
             async with session.get(url, params=params, headers=headers) as resp:
                 await self._check_status(resp)
+                self._opened_once = True
                 decoder = SSEDecoder()
                 while True:
                     async with asyncio.timeout(self._read_timeout or None):
@@ -252,8 +258,8 @@ def open_sse_stream(
     (replay every event after that seq, per topic; 0 = all history) or ``last_event_id``
     (a previous stream's :attr:`SSEStream.last_event_id`); without either the stream
     starts now. Raises ConfigurationError for a bad topic or method; the iterator raises
-    StreamGapError, an APIError (401/403/404 for topics this key cannot read) or
-    ConnectError after ``max_reconnect_attempts``.
+    StreamGapError, an APIError (401/403/404 for topics this key cannot read), or
+    ConnectError when the first open fails or after ``max_reconnect_attempts``.
     """
     if method.lower() not in ("subscribe", "get"):
         raise ConfigurationError(f"stream() method must be 'subscribe', got {method!r}")
