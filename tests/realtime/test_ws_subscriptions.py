@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from aitbc.core.streams import CLOSE_SERVER_KICK
 from aitbc.errors import StreamGapError
 from aitbc.node.models import EventRow
+from aitbc.transports.websocket import WebSocketTransport
 
 from .conftest import Principal, emit, realtime_of, tune
 
@@ -27,11 +28,9 @@ async def _collect(sub: Any, count: int, on_event: Any = None) -> list[dict[str,
     return events
 
 
-async def test_1000_events_exactly_once_in_order_across_server_kills(
-    node: Any, alice: Principal, ws_factory: Any
-) -> None:
-    transport = ws_factory(alice.key)
-    topic = f"account:{alice.id}"
+async def _kill_while_streaming(node: Any, transport: WebSocketTransport, topic: str) -> None:
+    """1,000 events on ``topic`` while the node drops the socket five times: the
+    subscriber must see each exactly once, in order."""
     rt = realtime_of(node)
     kicks: list[int] = []
 
@@ -39,7 +38,7 @@ async def test_1000_events_exactly_once_in_order_across_server_kills(
         if received in (100, 300, 500, 700, 900):
             kicks.append(rt.kick_all(CLOSE_SERVER_KICK, "test kick"))
 
-    sub = transport.stream("subscribe", topic)  # live from now (after the faucet's seq 1)
+    sub = transport.stream("subscribe", topic)  # live from now: after seq 1, the faucet's
     await sub.start()
     producer = asyncio.ensure_future(emit(node, topic, 1000, per_tx=3))
     events = await asyncio.wait_for(_collect(sub, 1000, kick_sometimes), 120)
@@ -54,6 +53,23 @@ async def test_1000_events_exactly_once_in_order_across_server_kills(
         await asyncio.sleep(0.02)
     assert transport.reconnects == 5
     await sub.aclose()
+
+
+async def test_1000_events_exactly_once_in_order_across_server_kills(
+    node: Any, alice: Principal, ws_factory: Any
+) -> None:
+    await _kill_while_streaming(node, ws_factory(alice.key), f"account:{alice.id}")
+
+
+@pytest.mark.postgres
+async def test_1000_events_across_server_kills_on_postgres(pg_node: Any) -> None:
+    pid, key = await pg_node.create_principal("client", "erin")
+    await pg_node.faucet(pid, 100)
+    transport = WebSocketTransport({"ws_url": pg_node.ws_url, "api_key": key})
+    try:
+        await _kill_while_streaming(pg_node, transport, f"account:{pid}")
+    finally:
+        await transport.disconnect()
 
 
 async def test_server_cuts_off_a_slow_consumer_which_resumes_without_loss(
