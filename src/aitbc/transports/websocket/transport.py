@@ -1,30 +1,4 @@
-"""WebSocketTransport: many requests and subscriptions over one WebSocket.
-
-One reader task owns ``recv``; every request gets a future keyed by its id, so any number
-of coroutines share the socket without racing (web3.py #2090). The reader never waits:
-responses resolve futures at once and events go into bounded per-subscription buffers.
-
-Lossless subscriptions. Each subscription remembers the last sequence number it
-delivered. After a dropped connection the transport reconnects (exponential backoff,
-full jitter), re-authenticates (the API key rides on every handshake) and resubscribes
-every live subscription with ``resume_from`` = that number; replayed duplicates are
-dropped, so a subscriber sees each event exactly once, in order. When the node cannot
-replay (history pruned) the iterator raises :class:`~aitbc.errors.StreamGapError`.
-
-Overflow policy. A subscription buffer holds ``queue_size`` events. When the consumer is
-slower than the stream and the buffer is full, the transport does NOT block the reader
-and does NOT drop silently: it unsubscribes that one subscription and, once the consumer
-has drained the buffer, resubscribes from the last buffered seq. The node's event log is
-the overflow storage; other subscriptions and responses are unaffected.
-
-Config keys: ``ws_url`` (required), ``headers``, ``api_key`` (sent as ``X-API-Key``),
-``chain_id`` (checked against ``/v1/info`` on every connect), ``timeout`` (per request,
-default 30 s), ``open_timeout`` (10 s), ``close_timeout`` (0.5 s, then the socket is
-aborted), ``queue_size`` (1000 events per subscription), ``reconnect`` (True),
-``reconnect_base_delay`` (0.05 s),
-``reconnect_max_delay`` (5 s), ``max_reconnect_attempts`` (None = keep trying),
-``heartbeat_interval`` (15 s), ``max_message_size`` (16 MiB), ``proxy`` (None).
-"""
+"""The WebSocketTransport: one socket, one reader task, reconnects and resubscribes."""
 
 from __future__ import annotations
 
@@ -33,19 +7,16 @@ import contextlib
 import itertools
 import json
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
+from collections.abc import Mapping
 from typing import Any
 
-import websockets
+import websockets.exceptions
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from ..core.streams import CLOSE_UNAUTHENTICATED, STREAM_GAP, Sequencer, Verdict, reconnect_delay
-from ..errors import (
+from ...core.streams import CLOSE_UNAUTHENTICATED, STREAM_GAP, reconnect_delay
+from ...errors import (
     AITBCError,
-    APIError,
     AuthenticationError,
     ConfigurationError,
     ConnectError,
@@ -53,153 +24,25 @@ from ..errors import (
     NetworkMismatchError,
     ProtocolError,
     ServerError,
-    StreamGapError,
     TransportClosedError,
-    TransportError,
     TransportTimeout,
-    api_error_class,
 )
-from .base import JSONDict, Transport
-from .retry import RetryPolicy
+from ..base import JSONDict, Transport
+from ..retry import RetryPolicy
+from .errors import api_error, gap_error, json_or_none, map_websockets_error
+from .settings import WSSettings
+from .subscription import SubscriptionState, WebSocketSubscription
 
-__all__ = ["WebSocketSubscription", "WebSocketTransport", "map_websockets_error"]
+__all__ = ["WebSocketTransport"]
 
 _log = logging.getLogger(__name__)
+_WX = websockets.exceptions
 #: How often a repeatable request is resent after the connection dropped under it.
 _MAX_RESENDS = 3
-_WX = websockets.exceptions
-
-# Checked in MRO order of the raised class, so the most specific entry wins.
-_WS_ERROR_MAP: dict[type[BaseException], type[AITBCError]] = {
-    _WX.InvalidURI: ConfigurationError,
-    _WX.InvalidProxy: ConfigurationError,
-    _WX.ConnectionClosed: ConnectionClosed,
-    _WX.InvalidHandshake: ProtocolError,
-    _WX.ProtocolError: ProtocolError,
-    _WX.PayloadTooBig: ProtocolError,
-    _WX.ConcurrencyError: ProtocolError,
-    _WX.WebSocketException: TransportError,
-    ConnectionError: ConnectionClosed,
-    TimeoutError: TransportTimeout,
-    OSError: ConnectError,
-}
-
-
-def map_websockets_error(exc: BaseException) -> AITBCError:
-    """The aitbc error for a websockets (or OS) exception; raise it ``from exc``.
-
-    A rejected handshake becomes the APIError of its HTTP status (401 →
-    AuthenticationError). Unknown exceptions map to TransportError.
-    """
-    response = getattr(exc, "response", None)
-    if isinstance(exc, _WX.InvalidStatus) and response is not None:
-        return _api_error(response.status_code, _json_or_none(response.body or b""))
-    for cls in type(exc).__mro__:
-        target = _WS_ERROR_MAP.get(cls)
-        if target is not None:
-            return target(_describe(exc))
-    return TransportError(_describe(exc))
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # a half-initialised exception may not format itself
-        text = ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _json_or_none(raw: bytes | bytearray | str) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _api_error(status: int, body: Any) -> APIError:
-    """Build the APIError for a ``{"error": {...}}`` body (or anything else)."""
-    err = body.get("error") if isinstance(body, dict) else None
-    err = err if isinstance(err, dict) else {}
-    details = err.get("details")
-    return api_error_class(status)(
-        str(err.get("message") or f"status {status}"),
-        status=status,
-        code=str(err.get("code") or "unknown_error"),
-        request_id=err.get("request_id"),
-        details=details if isinstance(details, list) else None,
-    )
-
-
-def _gap_error(topic: str, last_seq: int, body: Any) -> StreamGapError:
-    message = "the node cannot replay the events after this subscription's position"
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = str(body["error"].get("message") or message)
-    return StreamGapError(f"{topic}: {message}", topic=topic, last_seq=last_seq)
-
-
-def _setting(config: Mapping[str, Any], key: str, default: float | None) -> float | None:
-    value = config.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigurationError(f"config[{key!r}] must be a non-negative number, got {value!r}")
-    return float(value)
-
-
-class _Settings:
-    """Validated transport settings (see the module docstring)."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        url = config.get("ws_url")
-        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
-            raise ConfigurationError("WebSocketTransport needs config['ws_url'] (ws:// or wss://)")
-        self.url = url
-        headers = dict(config.get("headers") or {})
-        if config.get("api_key"):
-            headers["X-API-Key"] = str(config["api_key"])
-        self.headers = {str(k): str(v) for k, v in headers.items()}
-        self.timeout = _setting(config, "timeout", 30.0)
-        self.open_timeout = _setting(config, "open_timeout", 10.0)
-        self.close_timeout = _setting(config, "close_timeout", 0.5) or 0.0
-        self.queue_size = max(1, int(_setting(config, "queue_size", 1000) or 1))
-        self.reconnect = bool(config.get("reconnect", True))
-        self.base_delay = _setting(config, "reconnect_base_delay", 0.05) or 0.0
-        self.max_delay = _setting(config, "reconnect_max_delay", 5.0) or 0.0
-        attempts = config.get("max_reconnect_attempts")
-        self.max_attempts = None if attempts is None else int(attempts)
-        self.heartbeat = _setting(config, "heartbeat_interval", 15.0)
-        self.max_size = int(_setting(config, "max_message_size", 16 * 2**20) or 2**20)
-        self.proxy: str | None = config.get("proxy")
-        chain = config.get("chain_id")
-        self.chain_id = None if chain is None else int(chain)
-
-
-class _Sub:
-    """Client-side state of one logical subscription (survives reconnects)."""
-
-    def __init__(self, topic: str, resume_from: int | None, size: int) -> None:
-        self.topic = topic
-        self.sequencer = Sequencer(topic, resume_from or 0)
-        self.positioned = resume_from is not None  # False until the node tells us "now"
-        self.buffer: deque[JSONDict] = deque()
-        self.size = size
-        self.server_id: str | None = None
-        self.overflowed = False
-        self.error: BaseException | None = None
-        self.closed = False
-        self.wakeup = asyncio.Event()
-
-    def resume_data(self) -> JSONDict:
-        return {"resume_from": self.sequencer.last_seq} if self.positioned else {}
-
-    def fail(self, error: BaseException) -> None:
-        if self.error is None:
-            self.error = error
-        self.wakeup.set()
 
 
 class WebSocketTransport(Transport):
-    """Multiplexed WebSocket transport (see the module docstring for behaviour and config).
+    """Multiplexed WebSocket transport (see the package docstring for behaviour and config).
 
     Connects lazily on first use, like the seed. After ``disconnect()`` a call raises
     TransportClosedError until ``connect()`` is called again.
@@ -207,12 +50,12 @@ class WebSocketTransport(Transport):
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
-        self.settings = _Settings(self.config)
+        self.settings = WSSettings(self.config)
         self.ws_url = self.settings.url
         self.websocket: ClientConnection | None = None
         self._pending: dict[str, asyncio.Future[JSONDict]] = {}
-        self._routes: dict[str, _Sub] = {}  # server subscription id -> subscription
-        self._subs: set[_Sub] = set()
+        self._routes: dict[str, SubscriptionState] = {}  # server subscription id -> subscription
+        self._subs: set[SubscriptionState] = set()
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._socket_gone = asyncio.Event()  # set when the current socket has died
@@ -307,7 +150,7 @@ class WebSocketTransport(Transport):
         try:
             async with asyncio.timeout(self.settings.open_timeout):
                 while True:
-                    reply = _json_or_none(await ws.recv())
+                    reply = json_or_none(await ws.recv())
                     if isinstance(reply, dict) and reply.get("id") == "chain-check":
                         break
         except (TimeoutError, _WX.WebSocketException) as exc:
@@ -367,7 +210,7 @@ class WebSocketTransport(Transport):
         return f"closed by the node (code {ws.close_code}, {ws.close_reason!r})"
 
     def _dispatch(self, raw: str | bytes) -> None:
-        message = _json_or_none(raw)
+        message = json_or_none(raw)
         if not isinstance(message, dict):
             _log.warning("ignoring a non-JSON-object frame")
             return
@@ -397,43 +240,22 @@ class WebSocketTransport(Transport):
         if not isinstance(seq, int):
             sub.fail(ProtocolError(f"{sub.topic}: event without an integer seq"))
             return
-        self._offer(sub, seq, message)
-
-    def _offer(self, sub: _Sub, seq: int, message: JSONDict) -> None:
-        verdict = sub.sequencer.judge(seq)
-        if verdict is Verdict.DUPLICATE:
-            return
-        if verdict is Verdict.GAP:
-            sub.fail(_gap_error(sub.topic, sub.sequencer.last_seq, None))
-            return
-        if len(sub.buffer) >= sub.size:
+        if not sub.offer(seq, message):
             self._overflow(sub)
-            return
-        sub.sequencer.advance(seq)
-        sub.buffer.append(
-            {
-                "topic": message.get("topic", sub.topic),
-                "seq": seq,
-                "event": message.get("event"),
-                "data": message.get("data"),
-            }
-        )
-        sub.wakeup.set()
 
-    def _overflow(self, sub: _Sub) -> None:
+    def _overflow(self, sub: SubscriptionState) -> None:
         """Stop this subscription on the node; the consumer resubscribes once drained."""
-        sub.overflowed = True
         if sub.server_id is not None:
             self._routes.pop(sub.server_id, None)
             self._spawn(self._send_unsubscribe(sub.server_id))
             sub.server_id = None
 
-    def _stream_error(self, sub: _Sub, message: JSONDict) -> AITBCError:
+    def _stream_error(self, sub: SubscriptionState, message: JSONDict) -> AITBCError:
         error = message.get("error")
         code = error.get("code") if isinstance(error, dict) else None
         if code == STREAM_GAP:
-            return _gap_error(sub.topic, sub.sequencer.last_seq, message)
-        return _api_error(int(message.get("status") or 500), message)
+            return gap_error(sub.topic, sub.sequencer.last_seq, message)
+        return api_error(int(message.get("status") or 500), message)
 
     async def _reconnect(self, reason: str) -> ClientConnection:
         if not self.settings.reconnect:
@@ -510,7 +332,7 @@ class WebSocketTransport(Transport):
         reply = await self._exchange_repeatable(message, headers)
         status = int(reply.get("status") or 0)
         if status >= 400:
-            raise _api_error(status, reply)
+            raise api_error(status, reply)
         body = reply.get("data")
         if body is None:
             return {}
@@ -599,9 +421,11 @@ class WebSocketTransport(Transport):
         resume = (data or {}).get("resume_from")
         if resume is not None and (isinstance(resume, bool) or not isinstance(resume, int)):
             raise ConfigurationError("resume_from must be an integer sequence number")
-        return WebSocketSubscription(self, _Sub(path, resume, self.settings.queue_size))
+        return WebSocketSubscription(
+            self, SubscriptionState(path, resume, self.settings.queue_size)
+        )
 
-    async def _subscribe(self, sub: _Sub) -> None:
+    async def _subscribe(self, sub: SubscriptionState) -> None:
         """Ask the node for ``sub`` from its position; failures land on the iterator."""
         server_id = f"s{next(self._ids)}"
         sub.server_id = server_id
@@ -616,16 +440,16 @@ class WebSocketTransport(Transport):
             if sub.server_id == server_id:
                 sub.fail(exc)
 
-    def _on_subscribed(self, sub: _Sub, server_id: str, reply: JSONDict) -> None:
+    def _on_subscribed(self, sub: SubscriptionState, server_id: str, reply: JSONDict) -> None:
         status = int(reply.get("status") or 0)
         if status >= 400:
             self._routes.pop(server_id, None)
             sub.server_id = None
             error = reply.get("error")
             if isinstance(error, dict) and error.get("code") == STREAM_GAP:
-                sub.fail(_gap_error(sub.topic, sub.sequencer.last_seq, reply))
+                sub.fail(gap_error(sub.topic, sub.sequencer.last_seq, reply))
             else:
-                sub.fail(_api_error(status, reply))
+                sub.fail(api_error(status, reply))
             return
         if not sub.positioned:
             head = (reply.get("data") or {}).get("head_seq", 0)
@@ -641,7 +465,7 @@ class WebSocketTransport(Transport):
             message = {"method": "unsubscribe", "path": "", "data": {"subscription_id": server_id}}
             await self._exchange(message)
 
-    def _forget(self, sub: _Sub) -> None:
+    def _forget(self, sub: SubscriptionState) -> None:
         """Drop ``sub`` locally and tell the node in the background (never blocks)."""
         sub.closed = True
         self._subs.discard(sub)
@@ -651,89 +475,9 @@ class WebSocketTransport(Transport):
                 self._spawn(self._send_unsubscribe(sub.server_id))
             sub.server_id = None
 
-    async def _start(self, sub: _Sub) -> None:
+    async def _start(self, sub: SubscriptionState) -> None:
         await self._ensure_started()
         if sub.closed:
             raise TransportClosedError("subscription was closed")
         self._subs.add(sub)
         await self._subscribe(sub)
-
-    async def _next(self, sub: _Sub) -> JSONDict:
-        while True:
-            if sub.buffer:
-                return sub.buffer.popleft()
-            if sub.error is not None:
-                raise sub.error
-            if sub.closed:
-                raise StopAsyncIteration
-            if sub.overflowed:
-                sub.overflowed = False
-                await self._subscribe(sub)  # lossless: resume after the last buffered seq
-                continue
-            sub.wakeup.clear()
-            await sub.wakeup.wait()
-
-
-class WebSocketSubscription(AsyncIterator[JSONDict]):
-    """An async iterator over one topic's events (what ``stream()`` returns).
-
-    ``async for event in sub`` yields ``{"topic", "seq", "event", "data"}`` exactly once
-    each, in seq order, across reconnects. Raises StreamGapError when the node cannot
-    replay, PermissionDeniedError for a topic this key may not read, TransportClosedError
-    after ``disconnect()``. ``aclose()`` (or leaving ``async with``) unsubscribes.
-    """
-
-    def __init__(self, transport: WebSocketTransport, sub: _Sub) -> None:
-        self._transport = transport
-        self._sub = sub
-        self._started = False
-
-    @property
-    def topic(self) -> str:
-        """The subscribed topic."""
-        return self._sub.topic
-
-    @property
-    def last_seq(self) -> int:
-        """Seq of the last event handed to the buffer (resume point after a restart)."""
-        return self._sub.sequencer.last_seq
-
-    async def start(self) -> WebSocketSubscription:
-        """Subscribe now (idempotent), so events from this moment on are captured."""
-        if not self._started:
-            self._started = True
-            await self._transport._start(self._sub)
-        return self
-
-    def __aiter__(self) -> WebSocketSubscription:
-        return self
-
-    async def __anext__(self) -> JSONDict:
-        await self.start()
-        try:
-            return await self._transport._next(self._sub)
-        except AITBCError:
-            self._transport._forget(self._sub)  # the subscription is over for good
-            raise
-
-    async def aclose(self) -> None:
-        """Unsubscribe and end the iteration (idempotent, never blocks on the network)."""
-        self._transport._forget(self._sub)
-        self._sub.wakeup.set()
-
-    async def __aenter__(self) -> WebSocketSubscription:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        # Leaving ``async for`` with ``break`` never calls aclose(): clean up locally.
-        if not self._sub.closed:
-            with contextlib.suppress(RuntimeError):  # no running loop at interpreter exit
-                self._transport._forget(self._sub)
