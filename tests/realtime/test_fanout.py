@@ -1,4 +1,5 @@
-"""Two ``aitbc serve`` processes on one PostgreSQL and one Redis: events fan out."""
+"""Events reach subscribers on other workers: through Redis (two ``aitbc serve``
+processes on one PostgreSQL), or, without Redis, through the periodic resync."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ import pytest
 
 from aitbc.node.services.principals import new_api_key
 from aitbc.transports.websocket import WebSocketTransport
-
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 AITBC = str(Path(sys.executable).with_name("aitbc"))
 
@@ -85,6 +84,8 @@ async def serve(
             await proc.wait()
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 async def test_subscriber_on_one_worker_sees_events_caused_through_another(serve: Any) -> None:
     first_url, admin_key = await serve()  # started one after the other: one migrates first
     second_url, _ = await serve()
@@ -121,3 +122,25 @@ async def test_subscriber_on_one_worker_sees_events_caused_through_another(serve
             await transport.disconnect()
     assert [e["seq"] for e in events] == list(range(1, 31))
     assert [e["data"]["amount"] for e in events] == [str(n) for n in range(1, 31)]
+
+
+async def test_without_redis_other_workers_are_picked_up_by_the_resync(
+    node_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two nodes on one SQLite file and no Redis: late (one resync), but nothing lost."""
+    monkeypatch.setenv("AITBC_REALTIME_RESYNC_INTERVAL", "0.2")
+    shared = f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}"
+    first = await node_factory(database_url=shared)
+    second = await node_factory(database_url=shared)
+    pid, key = await first.create_principal("client", "frank")
+    transport = WebSocketTransport({"ws_url": first.ws_url, "api_key": key})
+    try:
+        sub = transport.stream("subscribe", f"account:{pid}", {"resume_from": 0})
+        await sub.start()
+        for amount in range(1, 6):
+            await second.faucet(pid, amount)  # committed by the other node
+        async with asyncio.timeout(20):
+            amounts = [(await anext(sub))["data"]["amount"] for _ in range(5)]
+        assert amounts == ["1", "2", "3", "4", "5"]
+    finally:
+        await transport.disconnect()

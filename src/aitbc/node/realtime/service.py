@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -77,6 +78,7 @@ class Realtime:
         self.hub = EventHub()
         self.connections: set[Closable] = set()
         self.fanout: RedisFanout | None = None
+        self._resync: asyncio.Task[None] | None = None
         self.slow_consumers_closed = 0  # connections cut off for not reading (a metric)
         if node.settings.redis_url:
             self.fanout = RedisFanout(
@@ -88,11 +90,17 @@ class Realtime:
             )
 
     async def start(self) -> None:
-        """Hook into the node's commits and start the fan-out (if Redis is configured)."""
+        """Hook into the node's commits and start the fan-out (if Redis is configured).
+
+        Without Redis a timer still wakes every feed each ``resync_interval``: other
+        workers on the same database (``--workers``) are then seen late, never lost.
+        """
         if self.on_commit not in self.node.event_listeners:
             self.node.event_listeners.append(self.on_commit)
         if self.fanout is not None:
             await self.fanout.start()
+        else:
+            self._resync = asyncio.create_task(self._resync_loop(), name="aitbc-rt-resync")
 
     async def stop(self) -> None:
         """Drop every live connection and stop the fan-out."""
@@ -101,6 +109,15 @@ class Realtime:
             self.node.event_listeners.remove(self.on_commit)
         if self.fanout is not None:
             await self.fanout.stop()
+        if self._resync is not None:
+            self._resync.cancel()
+            await asyncio.gather(self._resync, return_exceptions=True)
+            self._resync = None
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_interval)
+            self.hub.poke_all()
 
     async def on_commit(self, records: list[EventRecord]) -> None:
         """Event listener: wake local feeds now, tell other workers in the background."""
