@@ -102,6 +102,23 @@ def _build_receipt(
     return sign_receipt(tx.node.signing_key, body)
 
 
+async def _settle(tx: Tx, job: JobRow, receipt: dict[str, Any]) -> None:
+    """Store the receipt, pay the miner from escrow and announce the receipt."""
+    assert job.miner_id is not None
+    row = ReceiptRow(
+        id=receipt["receipt_id"],
+        job_id=job.id,
+        client_id=job.client_id,
+        miner_id=job.miner_id,
+        body=receipt,
+        created_at=tx.now,
+    )
+    tx.session.add(row)
+    if job.price:
+        await ledger.move(tx, ledger.ESCROW, job.miner_id, job.price, "payout", job_id=job.id)
+    tx.emit(f"receipts:{job.client_id}", "receipt.issued", receipt)
+
+
 async def submit_result(
     node: Node, principal: Principal, job_id: str, req: JobResult
 ) -> dict[str, Any]:
@@ -129,19 +146,7 @@ async def submit_result(
         )
         if done is None:
             raise conflict("lease_lost", f"job {job_id} is no longer held by you")
-        tx.session.add(
-            ReceiptRow(
-                id=receipt["receipt_id"],
-                job_id=done.id,
-                client_id=done.client_id,
-                miner_id=principal.id,
-                body=receipt,
-                created_at=tx.now,
-            )
-        )
-        if done.price:
-            await ledger.move(tx, ledger.ESCROW, principal.id, done.price, "payout", job_id=done.id)
-        tx.emit(f"receipts:{done.client_id}", "receipt.issued", receipt)
+        await _settle(tx, done, receipt)
         return {"job": job_wire(done), "receipt": receipt}
 
 
