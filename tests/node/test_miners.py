@@ -152,3 +152,12 @@ async def test_poller_that_hung_up_claims_nothing(cast: Cast) -> None:
     await asyncio.sleep(0.3)
     assert (await cast.client.ok("GET", f"/v1/jobs/{job['id']}"))["state"] == "QUEUED"
     assert (await cast.miner.poll())["id"] == job["id"]
+
+
+async def test_poll_body_is_optional(cast: Cast) -> None:
+    job = await cast.client.ok("POST", "/v1/jobs", 201, json=JOB)
+    claimed = await cast.miner.ok("POST", "/v1/miners/poll")
+    assert claimed["job"]["id"] == job["id"] and claimed["lease_expires_at"]
+    await cast.miner.err(
+        "POST", "/v1/miners/poll", 422, "validation_error", json={"wait_seconds": 31}
+    )
