@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ...core.canonical import content_hash
 from ...errors import ConfigurationError
-from ..clock import new_id
+from ..clock import new_id, utcnow
 from ..models import JobModelRow, JobRow, ReceiptRow
 from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
 from ..schemas import JobCreate
@@ -17,7 +17,7 @@ from . import ledger
 from .idempotency import run_idempotent
 from .pagination import make_page, paginate
 from .principals import Principal
-from .transitions import TERMINAL, apply_due, close_with_refund, emit_job
+from .transitions import TERMINAL, apply_due, close_with_refund, emit_job, is_due
 from .wire import job_wire
 
 if TYPE_CHECKING:
@@ -105,6 +105,17 @@ async def visible_job(tx: Tx, principal: Principal, job_id: str) -> JobRow:
 
 
 async def get_job(node: Node, principal: Principal, job_id: str) -> dict[str, Any]:
+    """The Job; 404 job_not_found when absent or not visible to ``principal``.
+
+    Reads without the write lock; only a job that is due for expiry or requeue is
+    written (and returned after that transition).
+    """
+    async with node.reads() as session:
+        job = await session.get(JobRow, job_id)
+    if job is None or not can_see(principal, job):
+        raise not_found("job_not_found", "job", job_id)
+    if not is_due(job, utcnow()):
+        return job_wire(job)
     async with node.transaction() as tx:
         return job_wire(await visible_job(tx, principal, job_id))
 

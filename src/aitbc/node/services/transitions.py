@@ -8,7 +8,7 @@ transition checks the state it starts from, several workers can sweep at once sa
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -85,21 +85,27 @@ async def close_with_refund(
     return done
 
 
+def is_due(job: JobRow, now: datetime) -> bool:
+    """True when ``job``'s ttl or lease has run out but no transition recorded it yet."""
+    if job.state not in OPEN:
+        return False
+    lease_over = job.lease_expires_at is not None and job.lease_expires_at <= now
+    return job.expires_at <= now or (job.state == "RUNNING" and lease_over)
+
+
 async def apply_due(tx: Tx, job: JobRow) -> JobRow:
     """Expire or requeue ``job`` if its ttl or lease ran out; return the current row.
 
     Called lazily wherever a job is read for an action, and by the sweeper.
     """
-    if job.state not in OPEN:
+    if not is_due(job, tx.now):
         return job
     if job.expires_at <= tx.now:
         done = await close_with_refund(
             tx, job, "EXPIRED", [JobRow.expires_at <= tx.now], error="ttl expired"
         )
         return done or await _reload(tx, job.id)
-    if job.state == "RUNNING" and job.lease_expires_at and job.lease_expires_at <= tx.now:
-        return await _lease_expired(tx, job) or await _reload(tx, job.id)
-    return job
+    return await _lease_expired(tx, job) or await _reload(tx, job.id)
 
 
 async def _lease_expired(tx: Tx, job: JobRow) -> JobRow | None:
