@@ -161,3 +161,17 @@ async def test_poll_body_is_optional(cast: Cast) -> None:
     await cast.miner.err(
         "POST", "/v1/miners/poll", 422, "validation_error", json={"wait_seconds": 31}
     )
+
+
+async def test_stopping_node_answers_waiting_polls(tmp_path: Any) -> None:
+    from aitbc.node.embedded import run_node
+
+    async with run_node(f"sqlite+aiosqlite:///{tmp_path / 's.sqlite3'}") as node:
+        miner = await make_actor(node, "miner", "m")
+        assert isinstance(miner, TestMiner)
+        await miner.register()
+        waiting = asyncio.create_task(miner.http.post("/v1/miners/poll", json={"wait_seconds": 30}))
+        await asyncio.sleep(0.3)
+    response = await waiting
+    await miner.aclose()
+    assert response.status_code == 204

@@ -114,5 +114,6 @@ async def run_node(
         try:
             yield EmbeddedNode(f"http://127.0.0.1:{port}", admin_key, chain_id, config, app)
         finally:
+            app.state.node.stop_polls()
             server.should_exit = True
             await task

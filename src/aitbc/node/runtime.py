@@ -85,6 +85,8 @@ class Node:
         self.signing_key: SigningKey = SigningKey.generate()
         self.coordinator_id = ""
         self.created_admin_key: str | None = None
+        #: Set by :meth:`stop_polls`: waiting long-polls answer 204 at once.
+        self.stopping = False
 
     async def start(self, *, bootstrap_admin: bool = True) -> None:
         """Migrate the schema, load or create the node identity, bootstrap the admin.
@@ -99,6 +101,11 @@ class Node:
         self.signing_key, self.coordinator_id = await load_identity(self)
         if bootstrap_admin:
             self.created_admin_key = await ensure_admin(self)
+
+    def stop_polls(self) -> None:
+        """End every waiting long-poll of this process now (call before a shutdown)."""
+        self.stopping = True
+        self.job_wakeup.notify()
 
     async def close(self) -> None:
         """Release every pooled connection."""

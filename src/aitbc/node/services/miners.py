@@ -132,7 +132,7 @@ async def poll(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while True:
-        if gone is not None and await gone():
+        if node.stopping or (gone is not None and await gone()):
             return None
         claimed = await claim_once(node, principal)
         remaining = deadline - loop.time()
