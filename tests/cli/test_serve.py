@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from aitbc.core.signing import SigningKey
 from aitbc.node.embedded import run_node
 
 # The console script installed next to this interpreter (the venv's ``aitbc``).
@@ -63,16 +64,39 @@ async def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None
     )
     try:
         await _wait_healthy(url, proc)
-        async with httpx.AsyncClient(base_url=url) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
             assert (await http.get("/v1/info")).json()["chain_id"] == 9
-            me = await http.get("/v1/me", headers={"X-API-Key": "aitbc_cli_admin"})
-        assert me.json()["role"] == "admin"
+            admin = {"X-API-Key": "aitbc_cli_admin"}
+            assert (await http.get("/v1/me", headers=admin)).json()["role"] == "admin"
+            waiting = await _waiting_poll(http, admin)
+            await asyncio.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            # A long-poll in flight is answered (204), not cut off, when the node stops.
+            assert (await waiting).status_code == 204
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), 20)
     # uvicorn shuts down gracefully, then re-raises the signal it captured.
     assert proc.returncode in (0, -signal.SIGTERM), stderr.decode()
     assert b"Traceback" not in stderr, stderr.decode()
+
+
+async def _waiting_poll(
+    http: httpx.AsyncClient, admin: dict[str, str]
+) -> asyncio.Task[httpx.Response]:
+    made = await http.post(
+        "/v1/admin/principals", json={"role": "miner", "name": "m"}, headers=admin
+    )
+    miner = {"X-API-Key": made.json()["api_key"]}
+    caps = {
+        "public_key": SigningKey.generate().verify_key.b64,
+        "capabilities": {"job_types": ["x"]},
+    }
+    assert (await http.post("/v1/miners/register", json=caps, headers=miner)).status_code == 200
+    return asyncio.create_task(
+        http.post("/v1/miners/poll", json={"wait_seconds": 30}, headers=miner)
+    )
 
 
 async def test_keys_create_prints_a_working_key(tmp_path: Path) -> None:

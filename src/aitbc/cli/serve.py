@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..node.settings import NodeSettings
 
 DatabaseUrl = Annotated[
     str | None,
@@ -58,6 +62,9 @@ def serve(
         )
     except ConfigurationError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if workers == 1:
+        _serve_one(settings, host, port, log_level)
+        return
     # Workers are separate processes: they read the same settings from the environment.
     os.environ.update(settings.to_env())
     uvicorn.run(
@@ -69,6 +76,26 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=10,  # open SSE streams are cancelled, clients resume
     )
+
+
+def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> None:
+    """One process: on SIGINT/SIGTERM, waiting long-polls answer 204 before shutdown."""
+    import uvicorn
+
+    from ..node.app import create_app
+
+    app = create_app(settings)
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # Only a flag: safe inside a signal handler; pollers see it within a recheck.
+            app.state.node.stopping = True
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10
+    )
+    _Server(config).run()
 
 
 async def _create_key(
