@@ -206,7 +206,7 @@ async def test_client_over_websocket(node: Any, alice: Principal) -> None:
 async def test_heartbeats_keep_a_live_client_and_drop_a_silent_one(
     node: Any, alice: Principal, ws_factory: Any
 ) -> None:
-    tune(node, heartbeat_interval=0.1, heartbeat_timeout=0.5)
+    tune(node, heartbeat_interval=0.1, heartbeat_timeout=2.0)
     transport = ws_factory(alice.key)
     await transport.connect()
     async with websockets.connect(

@@ -51,7 +51,7 @@ async def _kill_while_streaming(node: Any, transport: WebSocketTransport, topic:
         if transport.reconnects >= 5:
             break
         await asyncio.sleep(0.02)
-    assert transport.reconnects == 5
+    assert transport.reconnects >= 5
     await sub.aclose()
 
 
