@@ -87,9 +87,7 @@ def verify_receipt(
         raise ReceiptVerificationError("receipt is not signed")
     key = trusted_keys.get(str(signature.get("key_id")))
     if key is None or signature.get("alg") != ALG:
-        raise ReceiptVerificationError(
-            f"receipt signed by unknown key {signature.get('key_id')!r}"
-        )
+        raise ReceiptVerificationError(f"receipt signed by unknown key {signature.get('key_id')!r}")
     if not key.verify(str(signature.get("sig", "")), signed_body(receipt)):
         raise ReceiptVerificationError("coordinator signature does not verify")
     if chain_id is not None and receipt.get("chain_id") != chain_id:
