@@ -14,7 +14,7 @@ from .. import AITBCClient
 from ..api.base import parse
 from ..models import Principal, Transfer
 from .inputs import parse_amount
-from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .output import fields_table, money
 
 admin_app = typer.Typer(help="Create principals and mint funds (admin key).", no_args_is_help=True)
@@ -28,17 +28,13 @@ def register(app: typer.Typer) -> None:
 
 
 @admin_app.command("principal")
+@with_invocation()
 def principal(
+    inv: Invocation,
     role: Annotated[str, typer.Argument(help="client, miner or admin.")],
     name: Annotated[str, typer.Argument(help="Display name.")],
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Create a principal; prints its API key once (store it, the node keeps a hash)."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     if role not in ROLES:
         inv.fail_with(ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}"))
 
@@ -58,17 +54,13 @@ def principal(
 
 
 @admin_app.command("faucet", context_settings={"ignore_unknown_options": True})
+@with_invocation()
 def faucet(
+    inv: Invocation,
     account_id: Annotated[str, typer.Argument(help="The account (principal id) to fund.")],
     amount: Annotated[str, typer.Argument(help="Base units to mint (> 0).")],
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Mint base units into an account (development networks)."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         units = parse_amount(amount, "amount", positive=True)
     except ValueError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from .config import ENV_VARS, default_config_path
-from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .output import fields_table
 
 config_app = typer.Typer(help="Show the resolved client configuration.", no_args_is_help=True)
@@ -18,15 +18,9 @@ def register(app: typer.Typer) -> None:
 
 
 @config_app.command("show")
-def show(
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
-) -> None:
+@with_invocation()
+def show(inv: Invocation) -> None:
     """Print the settings in effect (API key masked) and the source of each."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     view = inv.settings.public_view()
     sources = view.pop("sources")
     rows = [(name, f"{value}  [{sources.get(name, 'default')}]") for name, value in view.items()]

@@ -11,7 +11,7 @@ from .. import AITBCClient
 from ..models import Job, JobResult, JobState
 from .failures import EXIT_FAILED, Failure
 from .inputs import parse_amount, read_json_object
-from .invocation import ApiKeyOpt, ConfigOpt, Invocation, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .live import follow_job, state_line
 from .output import fields_table, list_table, money, short_json, when
 
@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
 
 
 @jobs_app.command("submit")
+@with_invocation()
 def submit(
+    inv: Invocation,
     job_type: Annotated[str, typer.Argument(help="Job type, e.g. echo, sha256, matmul.")],
     price: Annotated[str, typer.Option("--price", help="Price in base units (escrowed).")],
     payload: Annotated[
@@ -64,17 +66,11 @@ def submit(
     ] = False,
     wait_timeout: WaitTimeoutOpt = 600.0,
     poll: PollOpt = False,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Submit a job; with --wait, follow it live and print its result.
 
     Exit status 1 when a waited-for job does not complete.
     """
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         body = _job_body(
             job_type, price, payload, ttl, constraints, model, region, min_gpu_memory_gb, max_price
@@ -88,7 +84,7 @@ def submit(
             return job, None
         inv.out.note(f"submitted {job.id}; following it")
         final = await follow_job(
-            client, job.id, inv.out, stream=not poll, timeout=wait_timeout, quiet=json_mode
+            client, job.id, inv.out, stream=not poll, timeout=wait_timeout, quiet=inv.out.json_mode
         )
         done = final.state is JobState.COMPLETED
         return final, (await client.jobs.result(job.id)) if done else None
@@ -134,34 +130,26 @@ def _job_body(
 
 
 @jobs_app.command("get")
+@with_invocation()
 def get(
+    inv: Invocation,
     job_id: JobIdArg,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Show one job as it stands now."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     job = inv.run(lambda client: client.jobs.get(job_id))
     inv.out.result(job, lambda c: c.print(job_table(job)))
 
 
 @jobs_app.command("list")
+@with_invocation()
 def list_jobs(
+    inv: Invocation,
     state: Annotated[
         str | None, typer.Option("--state", help="Only jobs in this state (e.g. QUEUED).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many jobs at most.")] = 20,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """List your jobs, newest first."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     wanted = _state(inv, state)
     page_size = max(1, min(limit, 200))
     jobs = inv.run(
@@ -184,55 +172,43 @@ def _state(inv: Invocation, state: str | None) -> str | None:
 
 
 @jobs_app.command("watch")
+@with_invocation()
 def watch(
+    inv: Invocation,
     job_id: JobIdArg,
     poll: PollOpt = False,
     wait_timeout: WaitTimeoutOpt = 600.0,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Follow a job live until it ends (events stream in; --poll to poll instead).
 
     With --json, prints one JSON line per event. Exit status 1 unless it COMPLETED.
     """
-    inv = invocation(node, api_key, config, json_mode, timeout)
     job = inv.run(
         lambda client: follow_job(client, job_id, inv.out, stream=not poll, timeout=wait_timeout)
     )
-    if not json_mode:
+    if not inv.out.json_mode:
         state_line(inv.out.console, job)
     _exit_unless_completed(inv, job)
 
 
 @jobs_app.command("cancel")
+@with_invocation()
 def cancel(
+    inv: Invocation,
     job_id: JobIdArg,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Cancel a QUEUED or RUNNING job; its price is refunded."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     job = inv.run(lambda client: client.jobs.cancel(job_id))
     inv.out.result(job, lambda c: state_line(c, job))
 
 
 @jobs_app.command("result")
+@with_invocation()
 def result(
+    inv: Invocation,
     job_id: JobIdArg,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Print a completed job's result and receipt id."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     answer = inv.run(lambda client: client.jobs.result(job_id))
     inv.out.result(answer, lambda c: c.print(result_table(answer)))
 

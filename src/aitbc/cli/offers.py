@@ -9,7 +9,7 @@ import typer
 from .. import AITBCClient
 from ..models import Offer
 from .inputs import parse_amount
-from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .output import fields_table, list_table, money
 
 offers_app = typer.Typer(help="List, create and close marketplace offers.", no_args_is_help=True)
@@ -36,7 +36,9 @@ def _row(offer: Offer) -> tuple[Any, ...]:
 
 
 @offers_app.command("list")
+@with_invocation()
 def list_offers(
+    inv: Invocation,
     model: Annotated[str | None, typer.Option("--model", help="Serving this model.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="In this region.")] = None,
     max_price: Annotated[
@@ -47,14 +49,8 @@ def list_offers(
     ] = None,
     state: Annotated[str | None, typer.Option("--state", help="open (default) or closed.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many offers at most.")] = 20,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """List offers matching every filter given, newest first."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         ceiling = parse_amount(max_price, "--max-price")
     except ValueError as exc:
@@ -78,7 +74,9 @@ def list_offers(
 
 
 @offers_app.command("create")
+@with_invocation()
 def create(
+    inv: Invocation,
     capacity: Annotated[int, typer.Option("--capacity", help="Jobs you can run at once.")],
     price_per_unit: Annotated[str, typer.Option("--price-per-unit", help="Base units.")],
     model: Annotated[
@@ -86,14 +84,8 @@ def create(
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Your region.")] = None,
     gpu_memory_gb: Annotated[float, typer.Option("--gpu-memory-gb", help="GPU memory.")] = 0,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Offer capacity on the marketplace (needs a miner key)."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         price = parse_amount(price_per_unit, "--price-per-unit")
         if capacity < 1:
@@ -112,30 +104,20 @@ def create(
 
 
 @offers_app.command("close")
+@with_invocation()
 def close(
+    inv: Invocation,
     offer_id: Annotated[str, typer.Argument(help="The offer id (ofr_...).")],
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Close one of your offers."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     offer = inv.run(lambda client: client.marketplace.close_offer(offer_id))
     inv.out.result(offer, lambda c: c.print(f"offer {offer.id} {offer.state}"))
 
 
 @offers_app.command("stats")
-def stats(
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
-) -> None:
+@with_invocation()
+def stats(inv: Invocation) -> None:
     """Open offers, capacity and prices across the marketplace."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     answer = inv.run(lambda client: client.marketplace.stats())
     rows = [
         ("open offers", answer.open_offers),

@@ -18,7 +18,7 @@ from ..errors import ConfigurationError, ReceiptVerificationError
 from ..models import NodeInfo, Receipt
 from .failures import describe
 from .inputs import read_json_object
-from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .output import fields_table, money, when
 
 receipts_app = typer.Typer(help="Fetch receipts and verify them offline.", no_args_is_help=True)
@@ -42,22 +42,20 @@ async def fetch_receipt(client: AITBCClient, ident: str) -> Receipt:
 
 
 @receipts_app.command("get")
+@with_invocation()
 def get(
+    inv: Invocation,
     ident: Annotated[str, typer.Argument(help="A receipt id (rcpt_...) or a job id (job_...).")],
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Print a receipt (``--json`` gives it exactly as signed, e.g. to save and verify)."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     receipt = inv.run(lambda client: fetch_receipt(client, ident))
     inv.out.result(receipt, lambda c: c.print(receipt_table(receipt)))
 
 
 @receipts_app.command("verify")
+@with_invocation()
 def verify(
+    inv: Invocation,
     ident: IdArg = None,
     file: Annotated[
         str | None, typer.Option("--file", help="Verify a receipt JSON file (or - for stdin).")
@@ -66,14 +64,8 @@ def verify(
         str | None,
         typer.Option("--info-file", help="A saved GET /v1/info answer: verify without the node."),
     ] = None,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Verify a receipt offline against the node's published keys; exit 1 if it fails."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         given = _given_receipt(ident, file)
         info = _node_info_file(info_file) if info_file else None
@@ -97,7 +89,7 @@ def verify(
     try:
         check_receipt(wire, trusted)
     except ReceiptVerificationError as exc:
-        if json_mode:
+        if inv.out.json_mode:
             inv.out.json_line({**report, "valid": False, "reason": str(exc)})
         inv.fail(describe(exc, inv.settings.node_url))
     key_id = (wire.get("signature") or {}).get("key_id")

@@ -21,15 +21,7 @@ from .. import AITBCClient
 from ..errors import ConfigurationError
 from .config import Settings
 from .failures import EXIT_FAILED, Failure
-from .invocation import (
-    ApiKeyOpt,
-    ConfigOpt,
-    Invocation,
-    JsonOpt,
-    NodeOpt,
-    TimeoutOpt,
-    invocation,
-)
+from .invocation import Invocation, option, with_invocation
 from .output import fields_table, money, when
 
 BRIDGES = ("layerzero", "ccip")
@@ -60,6 +52,13 @@ BridgeOpt = Annotated[
     str | None, typer.Option("--bridge", help="layerzero or ccip (default: the manager's).")
 ]
 TargetOpt = Annotated[int, typer.Option("--target-chain", help="Chain id to settle on.")]
+
+# Flags only settlement needs, passed to the invocation under the same names.
+_SETTLEMENT_OPTIONS = (
+    option("devnet_config", DevnetOpt),
+    option("storage", StorageOpt),
+    option("key", KeyOpt),
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,21 +95,6 @@ def crosschain_config(settings: Settings, bridge: str | None) -> dict[str, Any]:
     }
 
 
-def _invocation(
-    node: str | None,
-    api_key: str | None,
-    config: str | None,
-    json_mode: bool,
-    timeout: float | None,
-    devnet: str | None,
-    storage: str | None,
-    key: str | None,
-) -> Invocation:
-    return invocation(
-        node, api_key, config, json_mode, timeout, devnet_config=devnet, storage=storage, key=key
-    )
-
-
 def _client(inv: Invocation, bridge: str | None) -> AITBCClient:
     from ..transports.crosschain import CrossChainTransport  # the evm extra
 
@@ -119,10 +103,7 @@ def _client(inv: Invocation, bridge: str | None) -> AITBCClient:
 
 def _run(inv: Invocation, bridge: str | None, body: Any) -> Any:
     async def main() -> Any:
-        if not inv.settings.api_key:
-            raise ConfigurationError(
-                "no API key: pass --api-key, set AITBC_API_KEY or api_key in the config file"
-            )
+        inv.require_api_key()
         async with _client(inv, bridge) as client:
             return await body(client)
 
@@ -130,7 +111,9 @@ def _run(inv: Invocation, bridge: str | None, body: Any) -> Any:
 
 
 @settle_app.command("job")
+@with_invocation(*_SETTLEMENT_OPTIONS)
 def settle_job(
+    inv: Invocation,
     job_id: Annotated[str, typer.Argument(help="A COMPLETED job (job_...).")],
     target_chain: TargetOpt,
     bridge: BridgeOpt = None,
@@ -139,21 +122,12 @@ def settle_job(
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it settles.")] = False,
     wait_timeout: Annotated[float, typer.Option("--wait-timeout", help="Seconds.")] = 600.0,
-    devnet_config: DevnetOpt = None,
-    storage: StorageOpt = None,
-    key: KeyOpt = None,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Verify the job's receipt, then settle its payment on --target-chain.
 
     Settling the same job again returns the same settlement. Exit status 1 when a
     waited-for settlement ends failed or refunded.
     """
-    inv = _invocation(node, api_key, config, json_mode, timeout, devnet_config, storage, key)
 
     async def body(client: AITBCClient) -> Any:
         sent = await client.settlement.settle_cross_chain(
@@ -177,40 +151,26 @@ def settle_job(
 
 
 @settle_app.command("status")
+@with_invocation(*_SETTLEMENT_OPTIONS)
 def status(
+    inv: Invocation,
     message_id: Annotated[str, typer.Argument(help="The settlement's message id.")],
     bridge: BridgeOpt = None,
-    devnet_config: DevnetOpt = None,
-    storage: StorageOpt = None,
-    key: KeyOpt = None,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Show a settlement's status, refreshed from the chain unless it is final."""
-    inv = _invocation(node, api_key, config, json_mode, timeout, devnet_config, storage, key)
     settlement = _run(inv, bridge, lambda client: client.settlement.get_status(message_id))
     _show(inv, settlement)
 
 
 @settle_app.command("quote")
+@with_invocation(*_SETTLEMENT_OPTIONS)
 def quote(
+    inv: Invocation,
     job_id: Annotated[str, typer.Argument(help="A COMPLETED job (job_...).")],
     target_chain: TargetOpt,
     bridge: BridgeOpt = None,
-    devnet_config: DevnetOpt = None,
-    storage: StorageOpt = None,
-    key: KeyOpt = None,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Show the fee a bridge would charge to settle the job on --target-chain."""
-    inv = _invocation(node, api_key, config, json_mode, timeout, devnet_config, storage, key)
     answer = _run(
         inv, bridge, lambda client: client.settlement.estimate_cost(job_id, target_chain, bridge)
     )

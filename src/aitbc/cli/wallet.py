@@ -9,7 +9,7 @@ import typer
 from .. import AITBCClient
 from ..models import Transfer
 from .inputs import parse_amount
-from .invocation import ApiKeyOpt, ConfigOpt, JsonOpt, NodeOpt, TimeoutOpt, invocation
+from .invocation import Invocation, with_invocation
 from .output import fields_table, list_table, money, when
 
 wallet_app = typer.Typer(help="Balance, transfers and ledger history.", no_args_is_help=True)
@@ -21,15 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 @wallet_app.command("balance")
-def balance(
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
-) -> None:
+@with_invocation()
+def balance(inv: Invocation) -> None:
     """Show your spendable balance and what is escrowed for open jobs (base units)."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     answer = inv.run(lambda client: client.wallet.balance())
     rows = [("balance", money(answer.balance)), ("escrowed", money(answer.escrowed))]
     inv.out.result(answer, lambda c: c.print(fields_table(f"account {answer.account_id}", rows)))
@@ -38,21 +32,17 @@ def balance(
 # ignore_unknown_options: "-5" reaches our amount check (one clear line), not click's
 # "no such option" usage box.
 @wallet_app.command("transfer", context_settings={"ignore_unknown_options": True})
+@with_invocation()
 def transfer(
+    inv: Invocation,
     to: Annotated[str, typer.Argument(help="Recipient principal id (prn_...).")],
     amount: Annotated[str, typer.Argument(help="Base units to send (a whole number > 0).")],
     memo: Annotated[str | None, typer.Option("--memo", help="A note kept with it.")] = None,
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Reuse to move the money once.")
     ] = None,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """Send base units from your account to another principal."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     try:
         units = parse_amount(amount, "amount", positive=True) or 0
     except ValueError as exc:
@@ -68,16 +58,12 @@ def transfer(
 
 
 @wallet_app.command("history")
+@with_invocation()
 def history(
+    inv: Invocation,
     limit: Annotated[int, typer.Option("--limit", help="How many entries at most.")] = 20,
-    node: NodeOpt = None,
-    api_key: ApiKeyOpt = None,
-    config: ConfigOpt = None,
-    json_mode: JsonOpt = False,
-    timeout: TimeoutOpt = None,
 ) -> None:
     """List ledger movements touching your account, newest first."""
-    inv = invocation(node, api_key, config, json_mode, timeout)
     page_size = max(1, min(limit, 200))
     items = inv.run(lambda client: client.wallet.history(limit=page_size).to_list(max(limit, 0)))
     columns = ("id", "kind", "from", "to", "amount", "job", "created")
