@@ -52,6 +52,7 @@ BridgeOpt = Annotated[
     str | None, typer.Option("--bridge", help="layerzero or ccip (default: the manager's).")
 ]
 TargetOpt = Annotated[int, typer.Option("--target-chain", help="Chain id to settle on.")]
+CompletedJobArg = Annotated[str, typer.Argument(help="A COMPLETED job (job_...).")]
 
 # Flags only settlement needs, passed to the invocation under the same names.
 _SETTLEMENT_OPTIONS = (
@@ -114,7 +115,7 @@ def _run(inv: Invocation, bridge: str | None, body: Any) -> Any:
 @with_invocation(*_SETTLEMENT_OPTIONS)
 def settle_job(
     inv: Invocation,
-    job_id: Annotated[str, typer.Argument(help="A COMPLETED job (job_...).")],
+    job_id: CompletedJobArg,
     target_chain: TargetOpt,
     bridge: BridgeOpt = None,
     recipient: Annotated[
@@ -166,7 +167,7 @@ def status(
 @with_invocation(*_SETTLEMENT_OPTIONS)
 def quote(
     inv: Invocation,
-    job_id: Annotated[str, typer.Argument(help="A COMPLETED job (job_...).")],
+    job_id: CompletedJobArg,
     target_chain: TargetOpt,
     bridge: BridgeOpt = None,
 ) -> None:
