@@ -144,8 +144,9 @@ async def sse_endpoint(rt: Realtime, request: Request) -> Response:
     try:
         names = request.query_params.get("topics", "")
         topics = [topic_or_problem(n) for n in dict.fromkeys(names.split(",")) if n]
-        if not topics:
-            raise NodeProblem(400, "bad_request", "?topics= needs at least one topic")
+        if not topics or len(topics) > rt.settings.max_subscriptions:
+            limit = rt.settings.max_subscriptions
+            raise NodeProblem(400, "bad_request", f"?topics= needs 1 to {limit} topics")
         for topic in topics:
             await authorize_topic(rt.node, principal, topic)
         positions = await _resolve(rt, _start_positions(request, topics))
