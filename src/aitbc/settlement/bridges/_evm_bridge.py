@@ -1,11 +1,13 @@
 """What the ``layerzero`` and ``ccip`` adapters share: config, connections, validation,
-the source settlement contract (escrow, deadline, refund) and status lookups on it."""
+the source settlement contract (escrow, deadline, send, refund) and the status steps
+read from it before the destination-specific check."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from ._evm import TxSender, Web3Client, close_web3, guarded, open_web3
 from .base import (
     BridgeAdapter,
     BridgeStatus,
+    CostEstimate,
     PreparedSettlement,
     SettlementMessage,
     SettlementResult,
@@ -194,10 +197,44 @@ class EvmSettlementBridge(BridgeAdapter):
             )
         return src, dst, bytes.fromhex(match.group(1))
 
+    async def chain_time(self, chain: ChainHandle) -> int:
+        """The timestamp of ``chain``'s latest block (deadlines are in chain time)."""
+        block = await guarded("eth_getBlockByNumber", chain.w3.eth.get_block("latest"))
+        return int(block["timestamp"])
+
     async def deadline_for(self, src: ChainHandle) -> int:
         """Deadline of a message prepared now, in the source chain's time."""
-        block = await guarded("eth_getBlockByNumber", src.w3.eth.get_block("latest"))
-        return int(block["timestamp"]) + self.refund_timeout_s
+        return await self.chain_time(src) + self.refund_timeout_s
+
+    async def block_marks(self, src: ChainHandle, dst: ChainHandle) -> dict[str, int]:
+        """``src_from_block`` / ``dst_from_block`` for a prepared message's extra: where
+        the event lookups of its status start on each chain."""
+        return {
+            "src_from_block": await guarded("eth_blockNumber", src.w3.eth.block_number),
+            "dst_from_block": await guarded("eth_blockNumber", dst.w3.eth.block_number),
+        }
+
+    async def send_escrowed(
+        self,
+        prepared: PreparedSettlement,
+        function: str,
+        call: Any,
+        fee: CostEstimate,
+        abi: Sequence[Any],
+    ) -> SettlementResult:
+        """Send the source contract ``call`` with the payment plus the bridge fee as value;
+        IN_PROGRESS with its hash, gas and fee. Raises BridgeTransactionError on revert."""
+        src = self.chain(prepared.message.source_chain_id)
+        outcome = await src.sender.transact(
+            function,
+            call,
+            value=prepared.message.payment_amount + fee.native_fee,
+            abi=abi,
+            receipt_timeout_s=self.receipt_timeout_s,
+        )
+        result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
+        result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
+        return result
 
     # -- the source contract: status, refund ---------------------------------------
 
@@ -231,10 +268,34 @@ class EvmSettlementBridge(BridgeAdapter):
         """An error text when the refund of a still-pending message is open (its deadline
         passed without delivery), else None."""
         src = self.chain(prepared.message.source_chain_id)
-        block = await guarded("eth_getBlockByNumber", src.w3.eth.get_block("latest"))
-        if int(block["timestamp"]) < available_at:
+        if await self.chain_time(src) < available_at:
             return None
         return f"not delivered before its deadline; refundable since chain time {available_at}"
+
+    async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
+        """The message's state: the source contract first (pending, refunded, delivered and
+        acknowledged), then the destination's own view, then whether its deadline passed."""
+        state, available_at = await self.source_record(prepared)
+        if state == 0:
+            return self.result(prepared, BridgeStatus.PENDING)
+        tx_hash, _ = await self.sent_tx(prepared)
+        if state != 1:
+            return self.result(prepared, SOURCE_STATES[state], tx_hash)
+        dst = self.chain(prepared.message.target_chain_id)
+        delivered = await self.destination_result(dst, prepared, tx_hash)
+        if delivered is not None:
+            return delivered
+        expired = await self.undelivered_error(prepared, available_at)
+        if expired is not None:
+            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
+        return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
+
+    @abstractmethod
+    async def destination_result(
+        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
+    ) -> SettlementResult | None:
+        """COMPLETED or FAILED as the destination chain shows a sent, unacknowledged
+        message; None while it shows neither."""
 
     async def sent_tx(self, prepared: PreparedSettlement) -> tuple[str | None, int | None]:
         """(tx hash, block) of the SettlementSent event of this message, if any."""
@@ -264,8 +325,7 @@ class EvmSettlementBridge(BridgeAdapter):
             raise BridgeTransactionError(
                 f"{prepared.message_id} is not refundable (source state {state})"
             )
-        block = await guarded("eth_getBlockByNumber", src.w3.eth.get_block("latest"))
-        if int(block["timestamp"]) < available_at:
+        if await self.chain_time(src) < available_at:
             raise BridgeTransactionError(
                 f"refund of {prepared.message_id} not available before chain time {available_at}"
             )

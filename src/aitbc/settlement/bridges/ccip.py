@@ -20,7 +20,7 @@ from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
 from ._codec import ccip_message_id, encode_generic_extra_args_v2, encode_settlement_payload
 from ._evm import checksum, guarded, revert_reason
-from ._evm_bridge import SOURCE_STATES, ChainHandle, EvmSettlementBridge
+from ._evm_bridge import ChainHandle, EvmSettlementBridge
 from .base import (
     BridgeStatus,
     CostEstimate,
@@ -98,8 +98,7 @@ class CCIPBridge(EvmSettlementBridge):
             "dst_selector": dst_selector,
             "deadline": deadline,
             "payload": "0x" + payload.hex(),
-            "src_from_block": await guarded("eth_blockNumber", src.w3.eth.block_number),
-            "dst_from_block": await guarded("eth_blockNumber", dst.w3.eth.block_number),
+            **await self.block_marks(src, dst),
         }
         return PreparedSettlement("0x" + message_id.hex(), message, fee, extra)
 
@@ -131,26 +130,13 @@ class CCIPBridge(EvmSettlementBridge):
             dst.destination.address,
             extra_args,
         )
-        outcome = await src.sender.transact(
-            "settleViaCcip",
-            call,
-            value=m.payment_amount + fee.native_fee,
-            abi=[*src.source.abi, *src.router.abi],
-            receipt_timeout_s=self.receipt_timeout_s,
-        )
-        result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
-        result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
-        return result
+        abi = [*src.source.abi, *src.router.abi]
+        return await self.send_escrowed(prepared, "settleViaCcip", call, fee, abi)
 
-    async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Read the source contract, then the destination router's execution state."""
-        state, available_at = await self.source_record(prepared)
-        if state == 0:
-            return self.result(prepared, BridgeStatus.PENDING)
-        tx_hash, _ = await self.sent_tx(prepared)
-        if state != 1:
-            return self.result(prepared, SOURCE_STATES[state], tx_hash)
-        dst = self.chain(prepared.message.target_chain_id)
+    async def destination_result(
+        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
+    ) -> SettlementResult | None:
+        """The destination router's execution state: SUCCESS or FAILURE (with why)."""
         execution = await self._execution_state(dst, prepared)
         if execution == SUCCESS:
             return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
@@ -159,10 +145,7 @@ class CCIPBridge(EvmSettlementBridge):
             return self.result(
                 prepared, BridgeStatus.FAILED, tx_hash, f"ccipReceive failed: {reason}"
             )
-        expired = await self.undelivered_error(prepared, available_at)
-        if expired is not None:
-            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
-        return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
+        return None
 
     async def _execution_state(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:
         call = dst.router.functions.getExecutionState(bytes.fromhex(prepared.message_id[2:]))

@@ -20,7 +20,7 @@ from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
 from ._codec import address_to_bytes32, encode_lz_receive_option, encode_settlement_payload, lz_guid
 from ._evm import checksum, guarded
-from ._evm_bridge import SOURCE_STATES, ChainHandle, EvmSettlementBridge
+from ._evm_bridge import ChainHandle, EvmSettlementBridge
 from .base import (
     BridgeStatus,
     CostEstimate,
@@ -92,8 +92,7 @@ class LayerZeroBridge(EvmSettlementBridge):
             "deadline": deadline,
             "payload": "0x" + payload.hex(),
             "options": "0x" + options.hex(),
-            "src_from_block": await guarded("eth_blockNumber", src.w3.eth.block_number),
-            "dst_from_block": await guarded("eth_blockNumber", dst.w3.eth.block_number),
+            **await self.block_marks(src, dst),
         }
         return PreparedSettlement("0x" + guid.hex(), message, fee, extra)
 
@@ -115,26 +114,13 @@ class LayerZeroBridge(EvmSettlementBridge):
             address_to_bytes32(dst.destination.address),
             options,
         )
-        outcome = await src.sender.transact(
-            "settleViaLayerZero",
-            call,
-            value=m.payment_amount + fee.native_fee,
-            abi=src.source.abi,
-            receipt_timeout_s=self.receipt_timeout_s,
-        )
-        result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
-        result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
-        return result
+        return await self.send_escrowed(prepared, "settleViaLayerZero", call, fee, src.source.abi)
 
-    async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Read the message's state from the source contract and destination endpoint."""
-        state, available_at = await self.source_record(prepared)
-        if state == 0:
-            return self.result(prepared, BridgeStatus.PENDING)
-        tx_hash, _ = await self.sent_tx(prepared)
-        if state != 1:
-            return self.result(prepared, SOURCE_STATES[state], tx_hash)
-        dst = self.chain(prepared.message.target_chain_id)
+    async def destination_result(
+        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
+    ) -> SettlementResult | None:
+        """The destination endpoint: executed, or executable with an LzReceiveAlert for it
+        (a failed lzReceive)."""
         executable = await guarded("executable", self._executable(dst, prepared))
         if executable == EXECUTED:
             return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
@@ -144,10 +130,7 @@ class LayerZeroBridge(EvmSettlementBridge):
                 return self.result(
                     prepared, BridgeStatus.FAILED, tx_hash, f"lzReceive reverted: {reason}"
                 )
-        expired = await self.undelivered_error(prepared, available_at)
-        if expired is not None:
-            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
-        return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
+        return None
 
     def _origin(self, prepared: PreparedSettlement) -> tuple[int, bytes, int]:
         src = self.chain(prepared.message.source_chain_id)
