@@ -45,13 +45,13 @@ def demo_command(
     on exit, Ctrl-C included. Exit status: 0 when all checks passed, 1 otherwise (with a
     one-line reason), 130 when interrupted.
     """
-    from ..demo import DemoOptions  # the node and evm extras, needed only here
-
     console = Console(highlight=False)
-    options = DemoOptions(jobs=jobs, settle_per_bridge=settle_per_bridge, timeout=timeout)
     # The libraries' logs would scroll the live view away; the view says what happens.
     logging.disable(logging.CRITICAL)
     try:
+        from ..demo import DemoOptions  # the node and evm extras, needed only here
+
+        options = DemoOptions(jobs=jobs, settle_per_bridge=settle_per_bridge, timeout=timeout)
         reason = _run(console, options)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: node, miners and devnet stopped, temp files removed")
@@ -73,10 +73,11 @@ def _run(console: Console, options: DemoOptions) -> str:
     with tempfile.TemporaryDirectory(prefix="aitbc-demo-") as tmp:
         try:
             with DemoView(console, STEPS) as view:
-                checks = asyncio.run(run_demo(view, options, Path(tmp)))
+                result = asyncio.run(run_demo(view, options, Path(tmp)))
         except Exception as exc:  # whatever stopped it: one line, no traceback
             return _reason(exc)
-    return "" if checks.passed else checks.failure_reason()
+    view.summary(result.balances, result.checks)  # after the live view has gone
+    return "" if result.checks.passed else result.checks.failure_reason()
 
 
 def _reason(exc: BaseException) -> str:

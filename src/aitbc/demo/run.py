@@ -39,7 +39,7 @@ SOURCE_CHAIN, TARGET_CHAIN = 1, 42161
 FUNDS = 100_000
 MINERS = ("miner-a", "miner-b")
 OFFER_PRICES = (900, 1_000)
-STEPS = 8  # the phases that call view.done()
+STEPS = 7  # the phases that call view.done()
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,17 @@ class DemoOptions:
     timeout: float = 120.0
 
 
-async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> Checks:
-    """Run the demo, showing it on ``view``; the checks made (``checks.passed``).
+@dataclass(frozen=True)
+class DemoResult:
+    """What a run proved: its checks and the balances before/after."""
+
+    checks: Checks
+    balances: list[BalanceRow]
+
+
+async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> DemoResult:
+    """Run the demo, showing its progress on ``view``; the checks made and the balances
+    (print them with ``view.summary`` once the live view is closed).
 
     Everything started is stopped before this returns or raises (Ctrl-C included);
     ``workdir`` holds the settlement store. Raises the SDK's errors when a phase cannot
@@ -70,8 +79,8 @@ async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> Check
                 view.miner_names = {m.miner_id: m.party.name for m in miners}
                 await _check_offers(checks, node, alice, view)
                 scenario = _Scenario(view, options, checks, node, alice, miners, devnet, workdir)
-                await scenario.run()
-    return checks
+                balances = await scenario.run()
+    return DemoResult(checks, balances)
 
 
 async def _check_offers(checks: Checks, node: EmbeddedNode, alice: Party, view: DemoView) -> None:
@@ -94,7 +103,7 @@ class _Scenario:
     devnet: DevnetHandle
     workdir: Path
 
-    async def run(self) -> None:
+    async def run(self) -> list[BalanceRow]:
         before = await self._node_balances()
         records = [JobRecord(plan) for plan in plan_jobs(self.options.jobs)]
         self.view.jobs = records
@@ -105,8 +114,8 @@ class _Scenario:
         rows = _node_rows(before, after, self.alice, self.miners)
         _check_ledger(self.checks, rows, sum(r.plan.price for r in records if r.completed))
         _check_chain(self.checks, settlements, chain_rows)
-        self.view.done("books balanced: node ledger and chain 42161")
-        self.view.summary(rows + chain_rows, self.checks)
+        self.view.doing("balancing the books")
+        return rows + chain_rows
 
     @asynccontextmanager
     async def _clients(self) -> AsyncIterator[dict[str, AITBCClient]]:

@@ -81,25 +81,28 @@ class DemoView:
             self._live.refresh()
 
     def summary(self, balances: Sequence[BalanceRow], checks: Checks) -> None:
-        """Print the final tables and the verdict."""
+        """Print the final tables, the checks and, when all passed, the verdict."""
         self.console.print(jobs_table(self.jobs, self.miner_names))
         if self.settlements:
             self.console.print(settlements_table(self.settlements))
         if balances:
             self.console.print(balances_table(balances))
         self.console.print(checks_table(checks))
-        total = time.monotonic() - self.started
-        if checks.passed:
+        if checks.passed:  # a failure is reported by the caller, in one line
+            total = time.monotonic() - self.started
             self.console.print(
                 f"[bold green]all {len(checks.rows)} checks passed[/] in {total:.1f}s"
             )
-        else:
-            self.console.print(f"[bold red]CHECKS FAILED:[/] {checks.failure_reason()}")
 
 
 def _table(title: str, *columns: str) -> Table:
     table = Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
     )
     for column in columns:
         table.add_column(column, no_wrap=True)
