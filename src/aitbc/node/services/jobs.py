@@ -15,7 +15,7 @@ from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
 from ..schemas import JobCreate
 from . import ledger
 from .idempotency import run_idempotent
-from .pagination import make_page, paginate
+from .pagination import fetch_page
 from .principals import Principal
 from .transitions import TERMINAL, apply_due, close_with_refund, emit_job, is_due
 from .wire import job_wire
@@ -133,10 +133,7 @@ async def list_jobs(
         stmt = stmt.where(JobRow.miner_id == principal.id)
     if state is not None:
         stmt = stmt.where(JobRow.state == state)
-    stmt = paginate(stmt, JobRow.created_at, JobRow.id, limit, cursor)
-    async with node.reads() as session:
-        rows = (await session.scalars(stmt)).all()
-    return make_page(rows, limit, lambda r: (r.created_at, r.id), job_wire)
+    return await fetch_page(node, stmt, JobRow, limit, cursor, job_wire)
 
 
 async def cancel_job(node: Node, principal: Principal, job_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 from ..clock import MINT_FLOOR, new_id
 from ..models import AccountRow, JobRow, TransferRow
 from ..problems import NodeProblem, not_found
-from .pagination import make_page, paginate
+from .pagination import fetch_page
 from .wire import transfer_wire
 
 if TYPE_CHECKING:
@@ -109,10 +109,7 @@ async def history(node: Node, account_id: str, limit: int, cursor: str | None) -
     stmt = select(TransferRow).where(
         or_(TransferRow.from_account == account_id, TransferRow.to_account == account_id)
     )
-    stmt = paginate(stmt, TransferRow.created_at, TransferRow.id, limit, cursor)
-    async with node.reads() as session:
-        rows = (await session.scalars(stmt)).all()
-    return make_page(rows, limit, lambda r: (r.created_at, r.id), transfer_wire)
+    return await fetch_page(node, stmt, TransferRow, limit, cursor, transfer_wire)
 
 
 async def total_supply_check(node: Node) -> tuple[int, int]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from ..clock import new_id
 from ..models import BidRow, OfferModelRow, OfferRow
 from ..problems import conflict, forbidden, invalid, not_found
 from ..schemas import BidCreate, OfferCreate
-from .pagination import make_page, paginate
+from .pagination import fetch_page
 from .principals import Principal
 from .wire import bid_wire, offer_wire
 
@@ -64,25 +66,52 @@ async def list_offers(
         stmt = stmt.where(OfferRow.price_per_unit <= filters["max_price"])
     if filters.get("min_capacity") is not None:
         stmt = stmt.where(OfferRow.capacity >= filters["min_capacity"])
-    stmt = paginate(stmt, OfferRow.created_at, OfferRow.id, limit, cursor)
-    async with node.reads() as session:
-        rows = (await session.scalars(stmt)).all()
-    return make_page(rows, limit, lambda r: (r.created_at, r.id), offer_wire)
+    return await fetch_page(node, stmt, OfferRow, limit, cursor, offer_wire)
+
+
+R = TypeVar("R", OfferRow, BidRow)
+
+
+@dataclass(frozen=True)
+class _Listing(Generic[R]):
+    """An offer or a bid as the marketplace ends it: its table, who owns it, its wire."""
+
+    kind: str
+    row_type: type[R]
+    owner_of: Callable[[R], str]
+    to_wire: Callable[[R], dict[str, Any]]
+
+
+_OFFER = _Listing("offer", OfferRow, lambda offer: offer.provider_id, offer_wire)
+_BID = _Listing("bid", BidRow, lambda bid: bid.client_id, bid_wire)
+
+
+def _require_open(listing: _Listing[R], row: R) -> None:
+    if row.state != "open":
+        raise conflict("invalid_state", f"{listing.kind} {row.id} is {row.state}")
+
+
+async def _end_listing(
+    node: Node, principal: Principal, listing: _Listing[R], row_id: str, end_state: str
+) -> dict[str, Any]:
+    """Move the caller's open offer or bid (any, for admins) to ``end_state`` and emit
+    ``<kind>.<end_state>``; 404 when not theirs, 409 invalid_state when not open."""
+    async with node.transaction() as tx:
+        row = await tx.session.get(listing.row_type, row_id)
+        mine = row is not None and listing.owner_of(row) == principal.id
+        if row is None or not (mine or principal.role == "admin"):
+            raise not_found(f"{listing.kind}_not_found", listing.kind, row_id)
+        _require_open(listing, row)
+        row.state = end_state
+        await tx.session.flush()
+        wire = listing.to_wire(row)
+        tx.emit(TOPIC, f"{listing.kind}.{end_state}", wire)
+        return wire
 
 
 async def close_offer(node: Node, principal: Principal, offer_id: str) -> dict[str, Any]:
     """Close an open offer (its provider only); 409 invalid_state if already closed."""
-    async with node.transaction() as tx:
-        offer = await tx.session.get(OfferRow, offer_id)
-        if offer is None or (principal.role != "admin" and offer.provider_id != principal.id):
-            raise not_found("offer_not_found", "offer", offer_id)
-        if offer.state != "open":
-            raise conflict("invalid_state", f"offer {offer_id} is {offer.state}")
-        offer.state = "closed"
-        await tx.session.flush()
-        wire = offer_wire(offer)
-        tx.emit(TOPIC, "offer.closed", wire)
-        return wire
+    return await _end_listing(node, principal, _OFFER, offer_id, "closed")
 
 
 async def create_bid(node: Node, principal: Principal, req: BidCreate) -> dict[str, Any]:
@@ -93,8 +122,7 @@ async def create_bid(node: Node, principal: Principal, req: BidCreate) -> dict[s
         offer = await tx.session.get(OfferRow, req.offer_id)
         if offer is None:
             raise not_found("offer_not_found", "offer", req.offer_id)
-        if offer.state != "open":
-            raise conflict("invalid_state", f"offer {offer.id} is {offer.state}")
+        _require_open(_OFFER, offer)
         if req.units > offer.capacity:
             raise invalid(f"offer {offer.id} has capacity {offer.capacity}", ["body", "units"])
         bid = BidRow(
@@ -123,25 +151,12 @@ async def list_bids(
     elif principal.role == "miner":
         own = select(OfferRow.id).where(OfferRow.provider_id == principal.id)
         stmt = stmt.where(BidRow.offer_id.in_(own))
-    stmt = paginate(stmt, BidRow.created_at, BidRow.id, limit, cursor)
-    async with node.reads() as session:
-        rows = (await session.scalars(stmt)).all()
-    return make_page(rows, limit, lambda r: (r.created_at, r.id), bid_wire)
+    return await fetch_page(node, stmt, BidRow, limit, cursor, bid_wire)
 
 
 async def cancel_bid(node: Node, principal: Principal, bid_id: str) -> dict[str, Any]:
     """Cancel an open bid (the bidder only)."""
-    async with node.transaction() as tx:
-        bid = await tx.session.get(BidRow, bid_id)
-        if bid is None or (principal.role != "admin" and bid.client_id != principal.id):
-            raise not_found("bid_not_found", "bid", bid_id)
-        if bid.state != "open":
-            raise conflict("invalid_state", f"bid {bid_id} is {bid.state}")
-        bid.state = "canceled"
-        await tx.session.flush()
-        wire = bid_wire(bid)
-        tx.emit(TOPIC, "bid.canceled", wire)
-        return wire
+    return await _end_listing(node, principal, _BID, bid_id, "canceled")
 
 
 def _price(value: Any) -> str | None:

@@ -6,13 +6,16 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..clock import iso, parse_iso
 from ..problems import invalid
+
+if TYPE_CHECKING:
+    from ..runtime import Node
 
 S = TypeVar("S", bound=Select[Any])
 R = TypeVar("R")
@@ -57,3 +60,19 @@ def make_page(
     items = list(rows[:limit])
     next_cursor = encode_cursor(*key(items[-1])) if len(rows) > limit and items else None
     return {"items": [to_wire(r) for r in items], "next_cursor": next_cursor}
+
+
+async def fetch_page(
+    node: Node,
+    stmt: Select[Any],
+    row_type: Any,
+    limit: int,
+    cursor: str | None,
+    to_wire: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of ``stmt`` (rows of ``row_type``, keyed by its ``created_at`` and ``id``),
+    newest first, after ``cursor``; raises a 422 NodeProblem for a foreign cursor."""
+    stmt = paginate(stmt, row_type.created_at, row_type.id, limit, cursor)
+    async with node.reads() as session:
+        rows = (await session.scalars(stmt)).all()
+    return make_page(rows, limit, lambda r: (r.created_at, r.id), to_wire)
