@@ -112,8 +112,8 @@ class _Scenario:
         after = await self._node_balances()
         settlements, chain_rows = await self._settle(records)
         rows = _node_rows(before, after, self.alice, self.miners)
-        _check_ledger(self.checks, rows, sum(r.plan.price for r in records if r.completed))
-        _check_chain(self.checks, settlements, chain_rows)
+        check_ledger(self.checks, rows, sum(r.plan.price for r in records if r.completed))
+        check_chain(self.checks, settlements, chain_rows)
         self.view.doing("balancing the books")
         return rows + chain_rows
 
@@ -202,16 +202,20 @@ def _node_rows(
     return rows
 
 
-def _check_ledger(checks: Checks, rows: list[BalanceRow], prices: int) -> None:
+def check_ledger(checks: Checks, rows: list[BalanceRow], prices: int) -> None:
+    """Node rows (client, miners..., total): the client spent exactly what the miners
+    earned, which is ``prices`` (the completed jobs' prices), and the total is unchanged."""
     client, *miners, total = rows
     earned = sum(row.change for row in miners)
     checks.add("client spent = miners earned", -client.change == earned == prices, f"{earned:,}")
     checks.add("node total unchanged", total.change == 0, f"{total.change:+,}")
 
 
-def _check_chain(
+def check_chain(
     checks: Checks, settlements: list[SettlementRecord], rows: list[BalanceRow]
 ) -> None:
+    """Every settlement completed, both bridges used, and each payout address (chain
+    ``rows``) received exactly the sum of its completed settlements, not a unit more."""
     completed = [s for s in settlements if s.status == "completed"]
     checks.add("settlements completed", bool(settlements) and len(completed) == len(settlements))
     checks.add("both bridges settled", {s.bridge for s in completed} == set(BRIDGES))
