@@ -25,7 +25,7 @@ from aitbc.errors import (
 )
 
 from ..chains import ChainRegistry, default_registry
-from ._evm import TxSender, Web3Client, close_web3, guarded, open_web3
+from ._evm import TxSender, Web3Client, checksum, close_web3, guarded, open_web3
 from .base import (
     BridgeAdapter,
     BridgeStatus,
@@ -55,6 +55,27 @@ class ChainHandle:
     router: AsyncContract
     source: AsyncContract
     destination: AsyncContract
+
+
+def hex_bytes(value: object) -> bytes:
+    """``0x``-prefixed hex (a message id, a payload kept in ``extra``) as bytes."""
+    return bytes.fromhex(str(value)[2:])
+
+
+def escrow_arguments(
+    prepared: PreparedSettlement, receipt: bytes
+) -> tuple[bytes, bytes, str, int, int]:
+    """The leading arguments of every ``settleVia*`` call on the source contract: message
+    id, receipt hash, recipient, payment and deadline."""
+    m = prepared.message
+    deadline = int(prepared.extra["deadline"])
+    return (
+        hex_bytes(prepared.message_id),
+        receipt,
+        checksum(m.recipient),
+        m.payment_amount,
+        deadline,
+    )
 
 
 def _load_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -246,7 +267,7 @@ class EvmSettlementBridge(BridgeAdapter):
         shares its id with whichever message took that nonce, and must not adopt its fate.
         """
         src = self.chain(prepared.message.source_chain_id)
-        message_id = bytes.fromhex(prepared.message_id[2:])
+        message_id = hex_bytes(prepared.message_id)
         record = await guarded("settlements", src.source.functions.settlements(message_id).call())
         _, _, receipt = self.check_message(prepared.message)
         if bytes(record[6]) != receipt or int(record[1]) != prepared.message.payment_amount:
@@ -306,7 +327,7 @@ class EvmSettlementBridge(BridgeAdapter):
             "eth_getLogs",
             event.get_logs(
                 from_block=from_block,
-                argument_filters={"messageId": bytes.fromhex(prepared.message_id[2:])},
+                argument_filters={"messageId": hex_bytes(prepared.message_id)},
             ),
         )
         if not logs:
@@ -329,7 +350,7 @@ class EvmSettlementBridge(BridgeAdapter):
             raise BridgeTransactionError(
                 f"refund of {prepared.message_id} not available before chain time {available_at}"
             )
-        call = src.source.functions.refund(bytes.fromhex(prepared.message_id[2:]))
+        call = src.source.functions.refund(hex_bytes(prepared.message_id))
         outcome = await src.sender.transact(
             "refund", call, abi=src.source.abi, receipt_timeout_s=self.receipt_timeout_s
         )

@@ -19,8 +19,8 @@ from eth_abi.abi import encode
 from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
 from ._codec import ccip_message_id, encode_generic_extra_args_v2, encode_settlement_payload
-from ._evm import checksum, guarded, revert_reason
-from ._evm_bridge import ChainHandle, EvmSettlementBridge
+from ._evm import guarded, revert_reason
+from ._evm_bridge import ChainHandle, EvmSettlementBridge, escrow_arguments, hex_bytes
 from .base import (
     BridgeStatus,
     CostEstimate,
@@ -117,15 +117,11 @@ class CCIPBridge(EvmSettlementBridge):
         """Escrow the payment and ``ccipSend`` it; raises BridgeTransactionError on revert."""
         m, x = prepared.message, prepared.extra
         src, dst, receipt = self.check_message(m)
-        payload = bytes.fromhex(str(x["payload"])[2:])
+        payload = hex_bytes(x["payload"])
         fee = await self._fee(src, dst, payload, m.gas_limit)
         extra_args = encode_generic_extra_args_v2(m.gas_limit, self.allow_out_of_order)
         call = src.source.functions.settleViaCcip(
-            bytes.fromhex(prepared.message_id[2:]),
-            receipt,
-            checksum(m.recipient),
-            m.payment_amount,
-            int(x["deadline"]),
+            *escrow_arguments(prepared, receipt),
             int(x["dst_selector"]),
             dst.destination.address,
             extra_args,
@@ -148,7 +144,7 @@ class CCIPBridge(EvmSettlementBridge):
         return None
 
     async def _execution_state(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:
-        call = dst.router.functions.getExecutionState(bytes.fromhex(prepared.message_id[2:]))
+        call = dst.router.functions.getExecutionState(hex_bytes(prepared.message_id))
         return int(await guarded("getExecutionState", call.call()))
 
     async def _failure_reason(self, dst: ChainHandle, prepared: PreparedSettlement) -> str:
@@ -157,7 +153,7 @@ class CCIPBridge(EvmSettlementBridge):
             "eth_getLogs",
             event.get_logs(
                 from_block=int(prepared.extra.get("dst_from_block", 0)),
-                argument_filters={"messageId": bytes.fromhex(prepared.message_id[2:])},
+                argument_filters={"messageId": hex_bytes(prepared.message_id)},
             ),
         )
         if not logs:
@@ -182,7 +178,7 @@ class CCIPBridge(EvmSettlementBridge):
                 f"{prepared.message_id} is not re-executable (state {execution})"
             )
         limit = max(gas_limit or 0, prepared.message.gas_limit)
-        call = dst.router.functions.manuallyExecute(bytes.fromhex(prepared.message_id[2:]), limit)
+        call = dst.router.functions.manuallyExecute(hex_bytes(prepared.message_id), limit)
         outcome = await dst.sender.transact(
             "manuallyExecute",
             call,

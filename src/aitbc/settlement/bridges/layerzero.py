@@ -19,8 +19,8 @@ from typing import Any
 from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
 from ._codec import address_to_bytes32, encode_lz_receive_option, encode_settlement_payload, lz_guid
-from ._evm import checksum, guarded
-from ._evm_bridge import ChainHandle, EvmSettlementBridge
+from ._evm import guarded
+from ._evm_bridge import ChainHandle, EvmSettlementBridge, escrow_arguments, hex_bytes
 from .base import (
     BridgeStatus,
     CostEstimate,
@@ -101,15 +101,11 @@ class LayerZeroBridge(EvmSettlementBridge):
         when it reverts (nothing was sent: e.g. the nonce moved, re-prepare)."""
         m, x = prepared.message, prepared.extra
         src, dst, receipt = self.check_message(m)
-        options = bytes.fromhex(str(x["options"])[2:])
-        payload = bytes.fromhex(str(x["payload"])[2:])
+        options = hex_bytes(x["options"])
+        payload = hex_bytes(x["payload"])
         fee = await self._quote(src, dst, payload, options, m.gas_limit)
         call = src.source.functions.settleViaLayerZero(
-            bytes.fromhex(prepared.message_id[2:]),
-            receipt,
-            checksum(m.recipient),
-            m.payment_amount,
-            int(x["deadline"]),
+            *escrow_arguments(prepared, receipt),
             int(x["dst_eid"]),
             address_to_bytes32(dst.destination.address),
             options,
@@ -150,7 +146,7 @@ class LayerZeroBridge(EvmSettlementBridge):
                 argument_filters={"receiver": dst.destination.address},
             ),
         )
-        guid = bytes.fromhex(prepared.message_id[2:])
+        guid = hex_bytes(prepared.message_id)
         reasons = [
             _describe(entry["args"]["reason"], dst)
             for entry in logs
@@ -170,11 +166,11 @@ class LayerZeroBridge(EvmSettlementBridge):
                 f"{prepared.message_id} has no verified payload to re-execute"
             )
         gas = (gas_limit or prepared.message.gas_limit) + EXECUTOR_OVERHEAD
-        payload = bytes.fromhex(str(prepared.extra["payload"])[2:])
+        payload = hex_bytes(prepared.extra["payload"])
         call = dst.endpoint.functions.lzReceive(
             self._origin(prepared),
             dst.destination.address,
-            bytes.fromhex(prepared.message_id[2:]),
+            hex_bytes(prepared.message_id),
             payload,
             b"",
         )
