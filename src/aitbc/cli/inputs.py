@@ -1,5 +1,5 @@
 """Parsing what users type: JSON arguments (inline, ``@file`` or ``@-`` for stdin) and
-amounts of base units. Every problem is a ConfigurationError with a one-line message,
+amounts of base units (and the page size a ``--limit`` asks for). Every problem is a ConfigurationError with a one-line message,
 checked before anything is sent, so bad input never reaches the node."""
 
 from __future__ import annotations
@@ -60,3 +60,8 @@ def parse_amount(text: str | None, what: str, *, positive: bool = False) -> int 
     if positive and amount == 0:
         raise ConfigurationError(f"{what} must be greater than zero")
     return amount
+
+
+def page_size(limit: int) -> int:
+    """The page size to fetch ``--limit`` items with (the node serves 1 to 200 a page)."""
+    return max(1, min(limit, 200))

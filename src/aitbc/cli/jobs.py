@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import AITBCClient
 from ..models import Job, JobResult, JobState
 from .failures import EXIT_FAILED, Failure
-from .inputs import parse_amount, read_json_object
+from .inputs import page_size, parse_amount, read_json_object
 from .invocation import Invocation, with_invocation
 from .live import follow_job, state_line
 from .output import fields_table, list_table, money, short_json, when
@@ -151,9 +151,8 @@ def list_jobs(
 ) -> None:
     """List your jobs, newest first."""
     wanted = _state(inv, state)
-    page_size = max(1, min(limit, 200))
     jobs = inv.run(
-        lambda client: client.jobs.list(state=wanted, limit=page_size).to_list(max(limit, 0))
+        lambda client: client.jobs.list(state=wanted, limit=page_size(limit)).to_list(max(limit, 0))
     )
     rows = [
         (j.id, j.job_type, j.state, money(j.price), j.miner_id, when(j.created_at)) for j in jobs

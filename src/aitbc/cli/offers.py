@@ -8,7 +8,7 @@ import typer
 
 from .. import AITBCClient
 from ..models import Offer
-from .inputs import parse_amount
+from .inputs import page_size, parse_amount
 from .invocation import Invocation, with_invocation
 from .output import fields_table, list_table, money
 
@@ -55,7 +55,6 @@ def list_offers(
         ceiling = parse_amount(max_price, "--max-price")
     except ValueError as exc:
         inv.fail_with(exc)
-    page_size = max(1, min(limit, 200))
 
     async def run(client: AITBCClient) -> list[Offer]:
         offers = client.marketplace.list_offers(
@@ -64,7 +63,7 @@ def list_offers(
             max_price=ceiling,
             min_capacity=min_capacity,
             state=state,
-            limit=page_size,
+            limit=page_size(limit),
         )
         return await offers.to_list(max(limit, 0))
 

@@ -8,7 +8,7 @@ import typer
 
 from .. import AITBCClient
 from ..models import Transfer
-from .inputs import parse_amount
+from .inputs import page_size, parse_amount
 from .invocation import Invocation, with_invocation
 from .output import fields_table, list_table, money, when
 
@@ -64,8 +64,9 @@ def history(
     limit: Annotated[int, typer.Option("--limit", help="How many entries at most.")] = 20,
 ) -> None:
     """List ledger movements touching your account, newest first."""
-    page_size = max(1, min(limit, 200))
-    items = inv.run(lambda client: client.wallet.history(limit=page_size).to_list(max(limit, 0)))
+    items = inv.run(
+        lambda client: client.wallet.history(limit=page_size(limit)).to_list(max(limit, 0))
+    )
     columns = ("id", "kind", "from", "to", "amount", "job", "created")
     rows = [
         (t.id, t.kind, t.from_account, t.to_account, money(t.amount), t.job_id, when(t.created_at))
