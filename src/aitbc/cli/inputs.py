@@ -1,6 +1,7 @@
 """Parsing what users type: JSON arguments (inline, ``@file`` or ``@-`` for stdin) and
-amounts of base units (and the page size a ``--limit`` asks for). Every problem is a ConfigurationError with a one-line message,
-checked before anything is sent, so bad input never reaches the node."""
+amounts of base units (and the page size a ``--limit`` asks for). Every problem is a
+ConfigurationError with a one-line message, checked before anything is sent, so bad input
+never reaches the node."""
 
 from __future__ import annotations
 
