@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from ..errors import ConfigurationError, WaitTimeoutError
+from ..errors import AITBCError, ConfigurationError, WaitTimeoutError
 from ..models import Job, JobResult, Page
 from .base import ResourceAPI, money_to_wire, new_idempotency_key, parse, path_segment
 from .pages import PageIterator
@@ -107,7 +108,8 @@ class JobsAPI(ResourceAPI):
     ) -> Job:
         """Wait until the job reaches a final state and return it (check ``job.state``).
 
-        There is always a deadline: WaitTimeoutError after ``timeout`` seconds. Polls
+        There is always a deadline: WaitTimeoutError after ``timeout`` seconds. Wakes on
+        the job's events when the transport streams (WebSocket, SSE); otherwise polls
         with exponential backoff (jittered, from ``poll_interval`` up to
         ``max_poll_interval``).
         """
@@ -115,9 +117,9 @@ class JobsAPI(ResourceAPI):
             raise ConfigurationError("wait_for_completion needs a finite timeout > 0")
         if poll_interval <= 0 or max_poll_interval < poll_interval:
             raise ConfigurationError("need 0 < poll_interval <= max_poll_interval")
-        # Seam for event-driven waiting: a transport that streams job events can replace
-        # this loop with a subscription to ``job:{id}``; polling is the universal path.
-        waiting = self._poll_until_final(job_id, poll_interval, max_poll_interval, chain_id)
+        # Event-driven when the transport streams (``job:{id}`` over WS or SSE); polling
+        # is the universal path and the fallback.
+        waiting = self._wait_final(job_id, poll_interval, max_poll_interval, chain_id)
         try:
             async with asyncio.timeout(timeout) as scope:
                 return await waiting
@@ -138,3 +140,49 @@ class JobsAPI(ResourceAPI):
             # Jitter spreads many waiters polling one node; never below half the interval.
             await asyncio.sleep(interval * random.uniform(0.5, 1.0))
             interval = min(max_interval, interval * 1.5)
+
+    # -- events (realtime): job:{id} over the transport's stream --------------------------
+
+    async def events(
+        self, job_id: str, *, resume_from: int = 0, chain_id: int | None = None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The job's events (``job.created`` ... ``job.completed``), each exactly once and
+        in order: replayed after seq ``resume_from`` (0 = all), then live, over the
+        transport's stream (WebSocket subscription or SSE). Leaving the loop unsubscribes.
+
+        Events are ``{"topic", "seq", "event", "data"}`` with the Job as ``data``. Raises
+        StreamGapError when the node cannot replay, NotFoundError for a job that is not
+        yours, TransportError when the transport cannot stream.
+        """
+        transport = await self._resolver.transport_for(chain_id)
+        topic = f"job:{path_segment(job_id, 'job_id')}"
+        events = transport.stream("subscribe", topic, {"resume_from": resume_from})
+        try:
+            async for event in events:
+                yield event
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _wait_final(
+        self, job_id: str, interval: float, max_interval: float, chain_id: int | None
+    ) -> Job:
+        """Wait on the job's events when the transport streams; poll when it cannot (no
+        streaming, no event endpoint, a broken stream). Polling is always correct and
+        surfaces real problems (unknown job, bad key) itself."""
+        try:
+            job = await self._final_from_events(job_id, chain_id)
+        except AITBCError:
+            job = None
+        if job is not None:
+            return job
+        return await self._poll_until_final(job_id, interval, max_interval, chain_id)
+
+    async def _final_from_events(self, job_id: str, chain_id: int | None) -> Job | None:
+        async with contextlib.aclosing(self.events(job_id, chain_id=chain_id)) as events:
+            async for event in events:
+                job = parse(Job, event["data"], "job event")
+                if job.is_terminal:
+                    return job
+        return None
