@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +20,11 @@ from ..core.signing import SigningKey
 from .clock import utcnow
 from .database import create_engine, is_sqlite, migrate
 from .events import EventListener, EventRecord, PendingEvent, append_events
+from .key_cache import KeyCache
 from .settings import NodeSettings
+
+if TYPE_CHECKING:
+    from .services.principals import Principal
 
 log = logging.getLogger("aitbc.node")
 
@@ -81,6 +85,8 @@ class Node:
         #: Sessions for pure reads: on SQLite they never queue behind writers.
         self.reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.event_listeners: list[EventListener] = [self._wake_pollers]
+        #: Successful API-key lookups of this worker (see :mod:`.key_cache`).
+        self.key_cache: KeyCache[Principal] = KeyCache()
         self.job_wakeup = Wakeup()
         self.signing_key: SigningKey = SigningKey.generate()
         self.coordinator_id = ""

@@ -74,15 +74,21 @@ async def create_principal(
 
 async def authenticate(node: Node, api_key: str) -> Principal | None:
     """The principal owning ``api_key``, or None for an unknown key."""
+    key_hash = hash_key(api_key)
+    cached = node.key_cache.get(key_hash)
+    if cached is not None:
+        return cached
     async with node.reads() as session:
         row = await session.scalar(
             select(PrincipalRow)
             .join(ApiKeyRow, ApiKeyRow.principal_id == PrincipalRow.id)
-            .where(ApiKeyRow.key_hash == hash_key(api_key))
+            .where(ApiKeyRow.key_hash == key_hash)
         )
-        if row is None:
-            return None
-        return Principal(row.id, row.role, row.name, row.created_at)
+    if row is None:
+        return None  # never cached: another worker may create this key next
+    principal = Principal(row.id, row.role, row.name, row.created_at)
+    node.key_cache.put(key_hash, principal)
+    return principal
 
 
 async def ensure_admin(node: Node) -> str | None:
