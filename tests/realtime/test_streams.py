@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +16,6 @@ from aitbc.core.streams import (
     encode_sse,
     parse_topic,
     parse_topic_list,
-    reconnect_delay,
 )
 from aitbc.errors import ConfigurationError, ProtocolError
 
@@ -109,11 +106,3 @@ def test_sse_decoder_ignores_empty_events_and_bounds_lines() -> None:
 def test_encode_sse_round_trips_multiline_data() -> None:
     frame = encode_sse("a\nb", event="job.created", id="job:j=3", retry=500)
     assert SSEDecoder().feed(frame) == [SSEEvent("job.created", "a\nb", "job:j=3", 500)]
-
-
-def test_reconnect_delay_is_full_jitter_under_the_cap() -> None:
-    rng = random.Random(1)
-    delays = [reconnect_delay(n, base=0.1, cap=1.0, rng=rng) for n in range(1, 50)]
-    assert all(0.0 <= d <= 1.0 for d in delays)
-    assert all(d <= 0.1 * 2 ** (n - 1) for n, d in enumerate(delays[:3], start=1))
-    assert len(set(delays)) > 40  # jittered, not lock-step

@@ -10,13 +10,13 @@ judged, SSE bytes are decoded and resume positions are encoded, all with plain v
   any line ending, comments, multi-line ``data``, a sticky ``id``).
 * :func:`encode_positions` / :func:`decode_positions` carry per-topic positions in one
   SSE ``id`` (``Last-Event-ID``), e.g. ``job:job_1=5,marketplace=12``.
-* :func:`reconnect_delay` is exponential backoff with full jitter.
+
+Reconnect backoff lives in :mod:`aitbc.core.backoff`.
 """
 
 from __future__ import annotations
 
 import enum
-import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -227,15 +227,3 @@ def encode_sse(
         lines.append(f"retry: {retry}")
     lines.extend(f"data: {line}" for line in data.split("\n"))
     return ("\n".join(lines) + "\n\n").encode()
-
-
-def reconnect_delay(
-    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait before reconnect ``attempt`` (1-based): full jitter.
-
-    ``uniform(0, min(cap, base * 2**(attempt-1)))`` spreads a crowd of clients that all
-    lost the same node instead of having them return in lock step.
-    """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return (rng or random).uniform(0.0, ceiling)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from ..core.backoff import full_jitter_delay
 from ..errors import (
     AITBCError,
     ConflictError,
@@ -47,7 +48,7 @@ class Backoff:
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int | float) and retry_after >= 0:
             return min(float(retry_after), self.cap)
-        return self._rng.uniform(0.0, min(self.cap, self.base * 2 ** (self.failures - 1)))
+        return full_jitter_delay(self.failures, base=self.base, cap=self.cap, rng=self._rng)
 
     def reset(self) -> None:
         """Forget past failures (call after a success)."""

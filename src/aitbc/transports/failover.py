@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.backoff import backoff_ceiling
 from ..errors import (
     ConfigurationError,
     ConnectError,
@@ -119,8 +120,9 @@ class EndpointPool:
 
     def backoff(self, failures: int) -> float:
         """The back-off after ``failures`` consecutive failures (jittered)."""
-        ceiling = min(self.cap, self.base * 2 ** min(failures - 1, 62))
-        return float(ceiling * self._rng.uniform(0.5, 1.0))
+        # Half jitter, not full: an endpoint just put aside must stay aside a while.
+        ceiling = backoff_ceiling(failures, base=self.base, cap=self.cap)
+        return ceiling * self._rng.uniform(0.5, 1.0)
 
     def record_failure(self, index: int, since: float | None = None) -> float:
         """Put endpoint ``index`` aside; returns the seconds it stays aside.

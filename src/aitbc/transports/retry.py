@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ..core.backoff import full_jitter_delay
 from ..errors import APIError, ConfigurationError, ConnectError, ConnectionClosed, TransportError
 
 T = TypeVar("T")
@@ -123,8 +124,9 @@ class RetryPolicy:
         """Seconds to sleep before retry ``retry_number`` (1 for the first retry)."""
         if retry_after is not None:
             return max(0.0, retry_after)
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (retry_number - 1)))
-        return (rng or random).uniform(0.0, ceiling)
+        return full_jitter_delay(
+            retry_number, base=self.backoff_base, cap=self.backoff_cap, rng=rng
+        )
 
 
 class Deadline:

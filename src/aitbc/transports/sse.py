@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from ..core.backoff import full_jitter_delay
 from ..core.envelope import error_from_response
 from ..core.streams import (
     STREAM_GAP,
@@ -33,7 +34,6 @@ from ..core.streams import (
     decode_positions,
     encode_positions,
     parse_topic_list,
-    reconnect_delay,
 )
 from ..errors import (
     ConfigurationError,
@@ -132,7 +132,7 @@ class SSEStream(AsyncIterator[JSONDict]):
             if self._max_attempts is not None and failures > self._max_attempts:
                 raise ConnectError(f"SSE stream lost; gave up after {self._max_attempts} tries")
             self.reconnects += 1
-            await asyncio.sleep(reconnect_delay(failures, base=self._base, cap=self._cap))
+            await asyncio.sleep(full_jitter_delay(failures, base=self._base, cap=self._cap))
 
     async def _one_connection(self) -> AsyncIterator[JSONDict]:
         session = self._transport.ensure_session()

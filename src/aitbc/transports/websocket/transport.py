@@ -14,7 +14,8 @@ import websockets.exceptions
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from ...core.streams import CLOSE_UNAUTHENTICATED, STREAM_GAP, reconnect_delay
+from ...core.backoff import full_jitter_delay
+from ...core.streams import CLOSE_UNAUTHENTICATED, STREAM_GAP
 from ...errors import (
     AITBCError,
     AuthenticationError,
@@ -266,7 +267,7 @@ class WebSocketTransport(Transport):
             limit = self.settings.max_attempts
             if limit is not None and attempt > limit:
                 raise ConnectError(f"gave up reconnecting after {limit} attempts: {reason}")
-            delay = reconnect_delay(
+            delay = full_jitter_delay(
                 attempt, base=self.settings.base_delay, cap=self.settings.max_delay
             )
             await asyncio.sleep(delay)
