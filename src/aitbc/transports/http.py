@@ -51,9 +51,9 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 #: Everything aiohttp (or the OS below it) may raise out of one request.
 _BACKEND_ERRORS = (aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError, OSError)
 # aiohttp's own timers are off (one deadline per call is ours); kept None on purpose.
+_NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
 # aiohttp's own threshold for "a large body sent as raw bytes" (client_reqrep).
 _LARGE_BODY_BYTES = 1 << 20
-_NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
 
 
 # Every exception class aiohttp defines, mapped on purpose (a test walks aiohttp's

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 ESCROW = "sys:escrow"
 MINT = "sys:mint"
 SYSTEM_ACCOUNTS = (ESCROW, MINT)
-KINDS = ("transfer", "escrow", "payout", "refund", "mint")
 OPEN_STATES = ("QUEUED", "RUNNING")
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..clock import iso
-from ..models import BidRow, JobRow, MinerRow, OfferRow, PrincipalRow, TransferRow
+from ..models import BidRow, JobRow, MinerRow, OfferRow, TransferRow
 
 
 def money(value: int | None) -> str | None:
     return None if value is None else str(value)
-
-
-def principal_wire(row: PrincipalRow) -> dict[str, Any]:
-    return {"id": row.id, "role": row.role, "name": row.name, "created_at": iso(row.created_at)}
 
 
 def job_wire(row: JobRow) -> dict[str, Any]:
