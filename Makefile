@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test check-install lint demo bench clean
 
 setup: $(STAMP)
 
@@ -12,8 +12,10 @@ setup: $(STAMP)
 # backend). Without it those tests skip with a reason; everything else runs on pip alone.
 $(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# pip >= 25.1 reads PEP 735 dependency groups (--group): the test tools live there,
+	# out of the published extras.
+	$(BIN)/pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/pip install --quiet -e '.[all]' --group dev
 	if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: solc/anvil tests will skip"; \
 	else echo "npm not found: solc/anvil tests will skip"; fi
@@ -22,9 +24,13 @@ $(STAMP): pyproject.toml package-lock.json
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# The wheel alone and with each extra, in fresh venvs: imports and the CLI's answers.
+check-install: $(STAMP)
+	$(BIN)/python scripts/check_install.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy src
 
 demo: $(STAMP)

@@ -5,6 +5,7 @@ websockets or web3 exception escapes a public call::
 
     AITBCError
     ├── ConfigurationError (ValueError)        bad arguments or config: fix the call
+    ├── MissingExtraError (ImportError)        a feature's optional extra is not installed
     ├── TransportError                         the request may not have reached the node
     │   ├── ConnectError                       could not open a connection
     │   ├── TransportTimeout (TimeoutError)    the call's deadline passed
@@ -44,6 +45,24 @@ class AITBCError(Exception):
 
 class ConfigurationError(AITBCError, ValueError):
     """The arguments or configuration are wrong; retrying will not help."""
+
+
+class MissingExtraError(AITBCError, ImportError):
+    """A feature needs an optional extra that is not installed.
+
+    ``extra`` is the extra to install (``pip install 'aitbc[<extra>]'``), ``feature`` what
+    needed it and ``missing`` the module that could not be imported.
+    """
+
+    def __init__(self, feature: str, extra: str, missing: str | None = None) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
+        detail = f" ({missing} is not installed)" if missing else ""
+        super().__init__(
+            f"{feature} needs the {extra} extra: pip install 'aitbc[{extra}]'{detail}",
+            name=missing,
+        )
 
 
 class TransportError(AITBCError):

@@ -16,21 +16,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aitbc.cli.main import _register_all, app
+from aitbc.cli.main import app
 from aitbc.miner import Miner, MinerConfig
 
 AITBC_BIN = str(Path(sys.executable).with_name("aitbc"))
 FUNDS = 100_000
 
-_registered = False
-
 
 def cli_app() -> Any:
-    """The real ``aitbc`` Typer app with every command module registered once."""
-    global _registered
-    if not _registered:
-        _register_all()
-        _registered = True
+    """The real ``aitbc`` Typer app (its commands load on first use, as in the binary)."""
     return app
 
 

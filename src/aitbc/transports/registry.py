@@ -5,7 +5,8 @@ Any distribution can add a transport by declaring, in its pyproject::
     [project.entry-points."aitbc.transports"]
     mytype = "mypkg.transport:MyTransport"
 
-aitbc's own are ``http``, ``websocket`` and ``crosschain``.
+aitbc's own are ``http``, ``websocket``, ``failover`` and ``crosschain`` (the last
+needs the settlement extra: it is listed only when that extra is installed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from .._extras import extra_available, missing_extra_error
 from ..errors import ConfigurationError
 from .base import Transport
 
@@ -26,16 +28,27 @@ def _entry_points() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+# aitbc's own transports that need an extra, by entry point value.
+_EXTRA_OF_TRANSPORT = {"aitbc.transports.crosschain:CrossChainTransport": "settlement"}
+
+
+def _creatable(ep: EntryPoint) -> bool:
+    extra = _EXTRA_OF_TRANSPORT.get(ep.value)
+    return extra is None or extra_available(extra)
+
+
 def known_transport_types() -> list[str]:
-    """The transport type names installed, sorted."""
-    return sorted(_entry_points())
+    """The transport type names that can be created here, sorted (a type whose extra
+    is not installed is left out; :func:`transport_class` names the extra)."""
+    return sorted(name for name, ep in _entry_points().items() if _creatable(ep))
 
 
 def transport_class(type_name: str) -> type[Transport]:
     """The Transport subclass registered under ``type_name``.
 
     Raises ConfigurationError naming the known types when ``type_name`` is unknown, and
-    when the plugin cannot be imported or is not a Transport subclass.
+    when the plugin cannot be imported or is not a Transport subclass; MissingExtraError
+    naming the extra when one of aitbc's own types needs an extra that is not installed.
     """
     found = _entry_points()
     ep = found.get(type_name)
@@ -44,6 +57,14 @@ def transport_class(type_name: str) -> type[Transport]:
         raise ConfigurationError(f"unknown transport type {type_name!r}; known types: {known}")
     try:
         cls = ep.load()
+    except ImportError as exc:
+        extra = _EXTRA_OF_TRANSPORT.get(ep.value)
+        error = extra and missing_extra_error(exc, f"transport type {type_name!r}", extra)
+        if error:
+            raise error from exc
+        raise ConfigurationError(
+            f"transport type {type_name!r} ({ep.value}) failed to load: {exc!r}"
+        ) from exc
     except Exception as exc:  # a broken plugin must not look like a missing one
         raise ConfigurationError(
             f"transport type {type_name!r} ({ep.value}) failed to load: {exc!r}"
