@@ -59,8 +59,10 @@ class MissingExtraError(AITBCError, ImportError):
         self.extra = extra
         self.missing = missing
         detail = f" ({missing} is not installed)" if missing else ""
+        names = " and ".join(extra.split(","))
+        noun = "extras" if "," in extra else "extra"
         super().__init__(
-            f"{feature} needs the {extra} extra: pip install 'aitbc[{extra}]'{detail}",
+            f"{feature} needs the {names} {noun}: pip install 'aitbc[{extra}]'{detail}",
             name=missing,
         )
 

@@ -49,7 +49,7 @@ def demo_command(
     # The libraries' logs would scroll the live view away; the view says what happens.
     logging.disable(logging.CRITICAL)
     try:
-        from ..demo import DemoOptions  # the node and evm extras, needed only here
+        from ..demo import DemoOptions  # the node and devnet extras, needed only here
 
         options = DemoOptions(jobs=jobs, settle_per_bridge=settle_per_bridge, timeout=timeout)
         reason = _run(console, options)

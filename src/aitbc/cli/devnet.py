@@ -56,7 +56,7 @@ def devnet(
 
 
 async def _run(chain_ids: list[int], backend: str, config_out: Path, ack_grace: int) -> None:
-    from ..devnet import Devnet  # the evm extra is only needed when the command runs
+    from ..devnet import Devnet  # the devnet extra is only needed when the command runs
 
     async with Devnet(chain_ids, backend, ack_grace_s=ack_grace, config_out=config_out) as net:
         for chain in net.config.chains:

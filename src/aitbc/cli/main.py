@@ -121,7 +121,7 @@ class LazyGroup(TyperGroup):
             try:
                 require_extras(f"aitbc {name}", spec.extras)
             except MissingExtraError as error:
-                line += f" [needs pip install 'aitbc[{error.extra}]']"
+                line += f" (needs aitbc[{error.extra}])"
             rows.append((name, line))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
@@ -134,6 +134,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # Plain help: rich's command panel would look up (so import) every command.
     rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 
 

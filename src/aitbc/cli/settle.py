@@ -6,7 +6,7 @@ The client settles locally through a :class:`~aitbc.transports.crosschain.CrossC
 ``[settlement] devnet_config``). Settlements are tracked in a local store (``--storage``,
 ``AITBC_SETTLEMENT_STORAGE``, ``[settlement] storage``; default
 ``$XDG_DATA_HOME/aitbc/settlements.db``) so ``settle status`` can follow one later.
-Needs the ``evm`` extra.
+Needs the ``settlement`` extra.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def crosschain_config(settings: Settings, bridge: str | None) -> dict[str, Any]:
 
 
 def _client(inv: Invocation, bridge: str | None) -> AITBCClient:
-    from ..transports.crosschain import CrossChainTransport  # the evm extra
+    from ..transports.crosschain import CrossChainTransport  # the settlement extra
 
     return AITBCClient(CrossChainTransport(crosschain_config(inv.settings, bridge)))
 

@@ -9,7 +9,7 @@ base64url strings; when absent they are read once from the base transport's
 ``/v1/info``), ``adapters`` (name → ready BridgeAdapter instance, for plugins and
 tests), ``poll_interval`` (seconds between status polls, default 2).
 
-Needs the ``evm`` extra (SQLAlchemy, web3 for the built-in bridges).
+Needs the ``settlement`` extra (SQLAlchemy, web3 for the built-in bridges).
 """
 
 from __future__ import annotations
