@@ -10,10 +10,10 @@ setup: $(STAMP)
 
 # npm is optional: it brings solc (artifact recompile check) and anvil (second EVM
 # backend). Without it those tests skip with a reason; everything else runs on pip alone.
+# The test tools are the PEP 735 ``dev`` dependency group, out of the published extras;
+# pip reads groups (--group) from 25.1 on, hence the upgrade first.
 $(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# pip >= 25.1 reads PEP 735 dependency groups (--group): the test tools live there,
-	# out of the published extras.
 	$(BIN)/pip install --quiet --upgrade 'pip>=25.1'
 	$(BIN)/pip install --quiet -e '.[all]' --group dev
 	if command -v npm >/dev/null 2>&1; then \
