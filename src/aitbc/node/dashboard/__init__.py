@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.responses import FileResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -54,7 +55,11 @@ class _DashboardFiles(StaticFiles):
     """StaticFiles whose every answer (files and 404s alike) carries the security headers."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        return _secured(await super().get_response(path, scope))
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:  # StaticFiles raises its 404/405 instead of answering
+            response = PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+        return _secured(response)
 
 
 def mount_dashboard(app: FastAPI) -> None:
