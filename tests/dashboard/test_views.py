@@ -67,7 +67,7 @@ async def test_wallet_pages_through_history_and_sends_a_transfer(
 async def test_marketplace_shows_the_miners_offers_live(market: Market, probe: PageProbe) -> None:
     other_id, other_key = await market.node.create_principal("miner", "carol")
     async with sdk(market.url, market.miner_key) as miner:
-        await miner.marketplace.create_offer(
+        eu_offer = await miner.marketplace.create_offer(
             capacity=4, price_per_unit="10", models=["llama-3-8b"], region="eu-west"
         )
     page = probe.page
@@ -88,8 +88,9 @@ async def test_marketplace_shows_the_miners_offers_live(market: Market, probe: P
     assert await page.text_content('[data-stat="Open capacity"]') == "6"
     await probe.shot("marketplace")
     await probe.go("#/marketplace?region=eu-west")
-    await page.wait_for_selector(f'#offer-rows tr[data-offer-id="{offer.id}"]', state="detached")
-    assert len(await _ids(probe, "#offer-rows tr[data-offer-id]", "data-offer-id")) == 1
+    await page.wait_for_selector(f'#offer-rows tr[data-offer-id="{eu_offer.id}"]')
+    shown = await _ids(probe, "#offer-rows tr[data-offer-id]", "data-offer-id")
+    assert shown == [eu_offer.id]
     assert probe.errors == []
 
 
