@@ -72,6 +72,7 @@ class PageProbe:
 
     async def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.evaluate("window.scrollTo(0, 0)")
         await self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 

@@ -29,7 +29,6 @@ async def test_jobs_appear_and_move_live_then_receipt_verifies(
         ]
         for job in jobs:  # no miner yet: each appears queued, without a reload
             await page.wait_for_selector(_row(job.id, "QUEUED"))
-        await probe.shot("jobs-queued")
         async with running_miner(market.url, market.miner_key):
             for job in jobs:
                 await page.wait_for_selector(_row(job.id, "COMPLETED"))
