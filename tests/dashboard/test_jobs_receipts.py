@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from .conftest import Market, PageProbe, running_miner, sdk
 
 
@@ -101,3 +103,31 @@ async def test_receipt_verifier_accepts_genuine_and_names_the_failed_check(
     line = await probe.page.get_attribute('li[data-check="miner attestation"]', "class")
     assert line == "fail"
     assert probe.errors == []
+
+
+async def test_a_dropped_stream_resumes_without_losing_or_repeating_events(
+    market: Market, probe: PageProbe
+) -> None:
+    page = probe.page
+    streams: list[dict[str, str]] = []
+    page.on("request", lambda r: streams.append(r.headers) if "/v1/events" in r.url else None)
+    async with sdk(market.url, market.client_key) as client:
+        job = await client.jobs.create(job_type="echo", payload={"text": "resume"}, price=9)
+    await probe.sign_in(market.url, market.client_key, f"#/jobs/{job.id}")
+    await page.wait_for_selector('#job-timeline li[data-event="job.created"]')
+    await page.wait_for_selector("#live-status.on")
+    async with httpx.AsyncClient(base_url=market.url) as http:
+        kicked = await http.post(
+            "/v1/admin/realtime/kick", headers={"X-API-Key": market.node.admin_key}
+        )
+    assert kicked.status_code == 200
+    async with running_miner(market.url, market.miner_key):  # events while disconnected
+        await page.wait_for_selector('#job-timeline li[data-event="job.completed"]')
+    events = await page.eval_on_selector_all(
+        "#job-timeline li", "items => items.map(li => li.dataset.event)"
+    )
+    assert events == ["job.created", "job.running", "job.completed"]
+    assert len(streams) >= 2
+    assert "last-event-id" not in streams[0]
+    assert streams[1]["last-event-id"] == f"job:{job.id}=1"  # resumed after job.created
+    assert market.client_key not in page.url
