@@ -159,8 +159,12 @@ async def test_roles_get_the_apis_refusals(market: Market, probe: PageProbe) -> 
     assert "not known" in (await error.text_content() or "")
     assert await page.evaluate("sessionStorage.length") == 0
 
-    async with sdk(market.url, market.client_key) as client:
+    async with (
+        sdk(market.url, market.client_key) as client,
+        running_miner(market.url, market.miner_key),
+    ):
         job = await client.jobs.create(job_type="echo", payload={"private": True}, price=5)
+        await client.jobs.wait_for_completion(job.id, timeout=30)
     other_id, other_key = await market.node.create_principal("client", "mallory")
     await probe.sign_in(market.url, other_key, "#/jobs")
     await page.wait_for_selector("#jobs-rows td.muted:text('No jobs.')")
@@ -195,4 +199,11 @@ async def test_roles_get_the_apis_refusals(market: Market, probe: PageProbe) -> 
     await page.wait_for_selector("#faucet-result .notice.ok")
     async with sdk(market.url, other_key) as mallory:
         assert (await mallory.wallet.balance()).balance == 33
+
+    await page.click("#sign-out")  # the miner sees the job it ran, and no admin view
+    await probe.sign_in(market.url, market.miner_key, "#/jobs")
+    await page.wait_for_selector(f'#jobs-rows tr[data-job-id="{job.id}"][data-state="COMPLETED"]')
+    assert await page.is_hidden("#nav-admin")
+    await probe.go(f"#/jobs/{job.id}")
+    await page.wait_for_selector('#job-timeline li[data-event="job.completed"]')
     assert [e for e in probe.errors if "401" not in e and "404" not in e] == []
