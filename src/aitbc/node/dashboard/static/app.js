@@ -45,7 +45,11 @@ function showLogin(message) {
     "form",
     { class: "card login", id: "login" },
     h("h2", {}, "Sign in with an API key"),
-    h("p", { class: "muted" }, "The key stays in this tab's session storage and is sent only as the X-API-Key header."),
+    h(
+      "p",
+      { class: "muted" },
+      "The key stays in this tab's session storage and is sent only as the X-API-Key header.",
+    ),
     message ? notice("error", message) : null,
     h("label", { for: "api-key" }, "API key"),
     input,
@@ -78,7 +82,10 @@ async function start() {
     ctx = { me, info };
   } catch (err) {
     forgetApiKey();
-    const reason = err instanceof ApiError && err.status === 401 ? "That key is not known to this node." : err.message;
+    const reason =
+      err instanceof ApiError && err.status === 401
+        ? "That key is not known to this node."
+        : err.message;
     showLogin(reason);
     return;
   }

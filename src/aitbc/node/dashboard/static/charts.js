@@ -27,6 +27,10 @@ export function lineChart(title, points, { from, to, unit = "" } = {}) {
     { class: "chart", dataset: { chart: title } },
     h("h4", {}, title),
     svg,
-    h("div", { class: "muted" }, `now ${fmt(last)}${unit} · max ${fmt(max)}${unit} · ${points.length} points`),
+    h(
+      "div",
+      { class: "muted" },
+      `now ${fmt(last)}${unit} · max ${fmt(max)}${unit} · ${points.length} points`,
+    ),
   );
 }

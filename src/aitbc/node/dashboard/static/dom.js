@@ -82,7 +82,15 @@ export function table(headers, rows, attrs) {
   return h(
     "table",
     attrs || {},
-    h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map((x) => h("th", {}, x)),
+      ),
+    ),
     h("tbody", {}, rows),
   );
 }

@@ -28,7 +28,9 @@ export function b64urlDecode(text) {
 
 async function keyIdOf(raw) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .slice(0, 16);
 }
 
 async function ed25519Verify(publicKeyB64, signatureB64, message) {

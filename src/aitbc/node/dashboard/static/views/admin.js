@@ -9,17 +9,34 @@ export function render(root, route, ctx) {
     replace(root, h("h2", {}, "Admin"), notice("error", "403 forbidden: admin only."));
     return () => {};
   }
-  const role = h("select", { id: "principal-role" }, ["client", "miner", "admin"].map((r) => h("option", { value: r }, r)));
+  const role = h(
+    "select",
+    { id: "principal-role" },
+    ["client", "miner", "admin"].map((r) => h("option", { value: r }, r)),
+  );
   const name = h("input", { id: "principal-name", placeholder: "name", required: true });
   const created = h("div", { id: "principal-created" });
-  const principalForm = h("form", { class: "card toolbar", id: "principal-form" }, h("strong", {}, "New principal"), role, name, h("button", { type: "submit" }, "Create"));
+  const principalForm = h(
+    "form",
+    { class: "card toolbar", id: "principal-form" },
+    h("strong", {}, "New principal"),
+    role,
+    name,
+    h("button", { type: "submit" }, "Create"),
+  );
   principalForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const got = await api("/v1/admin/principals", { method: "POST", body: { role: role.value, name: name.value } });
+      const got = await api("/v1/admin/principals", {
+        method: "POST",
+        body: { role: role.value, name: name.value },
+      });
       replace(
         created,
-        notice("ok", `Created ${got.principal.role} ${got.principal.name} (${got.principal.id}). Its API key is shown once:`),
+        notice(
+          "ok",
+          `Created ${got.principal.role} ${got.principal.name} (${got.principal.id}). Its API key is shown once:`,
+        ),
         h("pre", { class: "secret", id: "new-api-key" }, got.api_key),
       );
       principalForm.reset();
@@ -30,11 +47,21 @@ export function render(root, route, ctx) {
   const account = h("input", { id: "faucet-account", placeholder: "prn_…", required: true });
   const amount = h("input", { id: "faucet-amount", placeholder: "amount", required: true });
   const minted = h("div", { id: "faucet-result" });
-  const faucetForm = h("form", { class: "card toolbar", id: "faucet-form" }, h("strong", {}, "Faucet"), account, amount, h("button", { type: "submit" }, "Mint"));
+  const faucetForm = h(
+    "form",
+    { class: "card toolbar", id: "faucet-form" },
+    h("strong", {}, "Faucet"),
+    account,
+    amount,
+    h("button", { type: "submit" }, "Mint"),
+  );
   faucetForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const t = await api("/v1/admin/faucet", { method: "POST", body: { account_id: account.value.trim(), amount: amount.value.trim() } });
+      const t = await api("/v1/admin/faucet", {
+        method: "POST",
+        body: { account_id: account.value.trim(), amount: amount.value.trim() },
+      });
       replace(minted, notice("ok", `Minted ${t.amount} into ${t.to_account} (${t.id}).`));
       faucetForm.reset();
     } catch (err) {
@@ -45,7 +72,11 @@ export function render(root, route, ctx) {
   replace(
     root,
     h("h2", {}, "Admin"),
-    h("p", { class: "muted" }, "The API has no listing of principals or keys; keys are shown once, when created."),
+    h(
+      "p",
+      { class: "muted" },
+      "The API has no listing of principals or keys; keys are shown once, when created.",
+    ),
     principalForm,
     created,
     faucetForm,

@@ -23,7 +23,11 @@ function summary(job) {
     ["Error", job.error || "—"],
     ["Receipt", job.receipt_id || "—"],
   ];
-  return h("dl", { class: "kv", id: "job-summary" }, kv.map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { field: k.toLowerCase() } }, v)]));
+  return h(
+    "dl",
+    { class: "kv", id: "job-summary" },
+    kv.map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { field: k.toLowerCase() } }, v)]),
+  );
 }
 
 export function render(root, route, ctx) {
@@ -39,18 +43,34 @@ export function render(root, route, ctx) {
 
   replace(
     root,
-    h("div", { class: "toolbar" }, h("h2", { class: "grow mono" }, `Job ${id}`), status, link("#/jobs", "← all jobs")),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h2", { class: "grow mono" }, `Job ${id}`),
+      status,
+      link("#/jobs", "← all jobs"),
+    ),
     h("section", { class: "card" }, head),
-    h("div", { class: "grid" },
+    h(
+      "div",
+      { class: "grid" },
       h("section", { class: "card" }, h("h3", {}, "Timeline"), timeline),
-      h("section", { class: "card" }, h("h3", {}, "Payload"), payload)),
+      h("section", { class: "card" }, h("h3", {}, "Payload"), payload),
+    ),
     h("section", { class: "card" }, h("h3", {}, "Result and receipt"), result),
   );
 
   async function showResult(job) {
     if (resultShown || stopped) return;
     if (job.state !== "COMPLETED") {
-      replace(result, h("p", { class: "muted" }, TERMINAL.has(job.state) ? `No result: the job is ${job.state}.` : "Not finished yet."));
+      replace(
+        result,
+        h(
+          "p",
+          { class: "muted" },
+          TERMINAL.has(job.state) ? `No result: the job is ${job.state}.` : "Not finished yet.",
+        ),
+      );
       return;
     }
     resultShown = true;
@@ -61,7 +81,15 @@ export function render(root, route, ctx) {
         result,
         h("h4", {}, "Result"),
         h("pre", { id: "job-result-body" }, pretty(got.result)),
-        h("h4", {}, "Receipt ", link(`#/receipts/${encodeURIComponent(got.receipt.receipt_id || job.receipt_id)}`, "open in verifier")),
+        h(
+          "h4",
+          {},
+          "Receipt ",
+          link(
+            `#/receipts/${encodeURIComponent(got.receipt.receipt_id || job.receipt_id)}`,
+            "open in verifier",
+          ),
+        ),
         verdict,
         h("pre", { id: "job-receipt" }, pretty(got.receipt)),
       );
@@ -86,7 +114,12 @@ export function render(root, route, ctx) {
         [`job:${id}`],
         (ev) => {
           timeline.appendChild(
-            h("li", { dataset: { event: ev.event } }, h("strong", {}, ev.event), ` · #${ev.seq} · ${when(ev.data.updated_at)}`),
+            h(
+              "li",
+              { dataset: { event: ev.event } },
+              h("strong", {}, ev.event),
+              ` · #${ev.seq} · ${when(ev.data.updated_at)}`,
+            ),
           );
           if (ev.data && ev.data.id === id) drawJob(ev.data);
         },
@@ -100,7 +133,10 @@ export function render(root, route, ctx) {
       );
     })
     .catch((err) => {
-      const text = err instanceof ApiError && err.status === 404 ? `No job ${id} visible to you.` : err.message;
+      const text =
+        err instanceof ApiError && err.status === 404
+          ? `No job ${id} visible to you.`
+          : err.message;
       replace(head, notice("error", text));
     });
 

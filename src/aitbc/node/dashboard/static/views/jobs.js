@@ -45,7 +45,12 @@ export function render(root, route, ctx) {
     location.hash = select.value ? `#/jobs?state=${select.value}` : "#/jobs";
   });
   const search = h("input", { id: "job-search", placeholder: "job id", "aria-label": "job id" });
-  const searchForm = h("form", { class: "toolbar" }, search, h("button", { type: "submit" }, "Open"));
+  const searchForm = h(
+    "form",
+    { class: "toolbar" },
+    search,
+    h("button", { type: "submit" }, "Open"),
+  );
   const message = h("div", { id: "jobs-message" });
   searchForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -55,7 +60,10 @@ export function render(root, route, ctx) {
       await api(`/v1/jobs/${encodeURIComponent(id)}`);
       location.hash = `#/jobs/${encodeURIComponent(id)}`;
     } catch (err) {
-      const text = err instanceof ApiError && err.status === 404 ? `No job ${id} visible to you.` : err.message;
+      const text =
+        err instanceof ApiError && err.status === 404
+          ? `No job ${id} visible to you.`
+          : err.message;
       replace(message, notice("error", text));
     }
   });
@@ -69,12 +77,28 @@ export function render(root, route, ctx) {
   replace(
     root,
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, "Jobs"), status),
-    h("div", { class: "toolbar" }, h("label", {}, "State ", select), h("span", { class: "grow" }), searchForm),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("label", {}, "State ", select),
+      h("span", { class: "grow" }),
+      searchForm,
+    ),
     message,
     h(
       "table",
       { id: "jobs-table" },
-      h("thead", {}, h("tr", {}, ["Job", "Type", "State", "Price", "Miner", "Created", "Updated"].map((x) => h("th", {}, x)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Job", "Type", "State", "Price", "Miner", "Created", "Updated"].map((x) =>
+            h("th", {}, x),
+          ),
+        ),
+      ),
       body,
     ),
     h("div", { class: "toolbar" }, prev, pageLabel, next),
@@ -82,7 +106,8 @@ export function render(root, route, ctx) {
 
   function draw() {
     replace(body, current.items.map(row));
-    if (!current.items.length) body.appendChild(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
+    if (!current.items.length)
+      body.appendChild(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
     prev.disabled = cursors.length <= 1;
     next.disabled = !current.next_cursor;
     pageLabel.textContent = `page ${cursors.length}`;

@@ -14,9 +14,24 @@ export function render(root, route, ctx) {
   const bids = h("tbody", { id: "bid-rows" });
   const message = h("div", { id: "market-message" });
   const status = h("span", { class: "live", id: "live-status" });
-  const model = h("input", { id: "offer-model", placeholder: "model", value: route.params.get("model") || "" });
-  const region = h("input", { id: "offer-region", placeholder: "region", value: route.params.get("region") || "" });
-  const filter = h("form", { class: "toolbar" }, h("strong", {}, "Offers"), model, region, h("button", { type: "submit" }, "Filter"));
+  const model = h("input", {
+    id: "offer-model",
+    placeholder: "model",
+    value: route.params.get("model") || "",
+  });
+  const region = h("input", {
+    id: "offer-region",
+    placeholder: "region",
+    value: route.params.get("region") || "",
+  });
+  const filter = h(
+    "form",
+    { class: "toolbar" },
+    h("strong", {}, "Offers"),
+    model,
+    region,
+    h("button", { type: "submit" }, "Filter"),
+  );
   filter.addEventListener("submit", (event) => {
     event.preventDefault();
     const q = new URLSearchParams();
@@ -28,22 +43,60 @@ export function render(root, route, ctx) {
   let pending = null;
 
   const table = (id, headers, tbody) =>
-    h("table", { id }, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))), tbody);
+    h(
+      "table",
+      { id },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((x) => h("th", {}, x)),
+        ),
+      ),
+      tbody,
+    );
   replace(
     root,
     h("div", { class: "toolbar" }, h("h2", { class: "grow" }, "Marketplace"), status),
     stats,
     message,
     h("h3", {}, "Live miners (providers of open offers)"),
-    table("miners-table", ["Miner", "Open offers", "Capacity", "Models", "Regions", "Cheapest"], miners),
+    table(
+      "miners-table",
+      ["Miner", "Open offers", "Capacity", "Models", "Regions", "Cheapest"],
+      miners,
+    ),
     filter,
-    table("offers-table", ["Offer", "Miner", "Models", "Region", "Capacity", "Price / unit", "GPU GB", "Created"], offers),
-    h("h3", {}, ctx.me.role === "client" ? "Your bids" : ctx.me.role === "miner" ? "Bids on your offers" : "Bids"),
-    table("bids-table", ["Bid", "Offer", "Client", "Units", "Price / unit", "State", "Created"], bids),
+    table(
+      "offers-table",
+      ["Offer", "Miner", "Models", "Region", "Capacity", "Price / unit", "GPU GB", "Created"],
+      offers,
+    ),
+    h(
+      "h3",
+      {},
+      ctx.me.role === "client"
+        ? "Your bids"
+        : ctx.me.role === "miner"
+          ? "Bids on your offers"
+          : "Bids",
+    ),
+    table(
+      "bids-table",
+      ["Bid", "Offer", "Client", "Units", "Price / unit", "State", "Created"],
+      bids,
+    ),
   );
 
   function stat(label, value) {
-    return h("section", { class: "card" }, h("div", { class: "muted" }, label), h("div", { class: "big", dataset: { stat: label } }, value === null ? "—" : String(value)));
+    return h(
+      "section",
+      { class: "card" },
+      h("div", { class: "muted" }, label),
+      h("div", { class: "big", dataset: { stat: label } }, value === null ? "—" : String(value)),
+    );
   }
 
   async function load() {
@@ -60,19 +113,50 @@ export function render(root, route, ctx) {
         stat("Open offers", st.open_offers),
         stat("Open capacity", st.open_capacity),
         stat("Active bids", st.active_bids),
-        stat("Price range", st.min_price === null ? null : `${st.min_price} – ${st.max_price} (avg ${st.avg_price})`),
+        stat(
+          "Price range",
+          st.min_price === null ? null : `${st.min_price} – ${st.max_price} (avg ${st.avg_price})`,
+        ),
         stat("Models", Object.keys(st.models).join(", ") || null),
       );
-      replace(offers, of.items.map((o) =>
-        h("tr", { dataset: { offerId: o.id } },
-          h("td", { class: "mono" }, short(o.id)), h("td", { class: "mono" }, short(o.provider_id)),
-          h("td", {}, o.models.join(", ") || "any"), h("td", {}, o.region || "any"),
-          h("td", {}, String(o.capacity)), h("td", {}, o.price_per_unit),
-          h("td", {}, String(o.gpu_memory_gb)), h("td", {}, when(o.created_at)))));
-      if (of.next_cursor) offers.appendChild(h("tr", {}, h("td", { colspan: 8, class: "muted" }, `Showing the newest ${PAGE_SIZE}; filter to narrow.`)));
+      replace(
+        offers,
+        of.items.map((o) =>
+          h(
+            "tr",
+            { dataset: { offerId: o.id } },
+            h("td", { class: "mono" }, short(o.id)),
+            h("td", { class: "mono" }, short(o.provider_id)),
+            h("td", {}, o.models.join(", ") || "any"),
+            h("td", {}, o.region || "any"),
+            h("td", {}, String(o.capacity)),
+            h("td", {}, o.price_per_unit),
+            h("td", {}, String(o.gpu_memory_gb)),
+            h("td", {}, when(o.created_at)),
+          ),
+        ),
+      );
+      if (of.next_cursor)
+        offers.appendChild(
+          h(
+            "tr",
+            {},
+            h(
+              "td",
+              { colspan: 8, class: "muted" },
+              `Showing the newest ${PAGE_SIZE}; filter to narrow.`,
+            ),
+          ),
+        );
       const byMiner = new Map();
       for (const o of of.items) {
-        const m = byMiner.get(o.provider_id) || { offers: 0, capacity: 0, models: new Set(), regions: new Set(), cheapest: null };
+        const m = byMiner.get(o.provider_id) || {
+          offers: 0,
+          capacity: 0,
+          models: new Set(),
+          regions: new Set(),
+          cheapest: null,
+        };
         m.offers += 1;
         m.capacity += o.capacity;
         o.models.forEach((x) => m.models.add(x));
@@ -81,16 +165,37 @@ export function render(root, route, ctx) {
         if (m.cheapest === null || price < Number(m.cheapest)) m.cheapest = o.price_per_unit;
         byMiner.set(o.provider_id, m);
       }
-      replace(miners, [...byMiner].map(([id, m]) =>
-        h("tr", { dataset: { minerId: id } },
-          h("td", { class: "mono" }, id), h("td", {}, String(m.offers)), h("td", {}, String(m.capacity)),
-          h("td", {}, [...m.models].join(", ") || "any"), h("td", {}, [...m.regions].join(", ")),
-          h("td", {}, m.cheapest))));
-      replace(bids, bd.items.map((b) =>
-        h("tr", { dataset: { bidId: b.id } },
-          h("td", { class: "mono" }, short(b.id)), h("td", { class: "mono" }, short(b.offer_id)),
-          h("td", { class: "mono" }, short(b.client_id)), h("td", {}, String(b.units)),
-          h("td", {}, b.price_per_unit), h("td", {}, b.state), h("td", {}, when(b.created_at)))));
+      replace(
+        miners,
+        [...byMiner].map(([id, m]) =>
+          h(
+            "tr",
+            { dataset: { minerId: id } },
+            h("td", { class: "mono" }, id),
+            h("td", {}, String(m.offers)),
+            h("td", {}, String(m.capacity)),
+            h("td", {}, [...m.models].join(", ") || "any"),
+            h("td", {}, [...m.regions].join(", ")),
+            h("td", {}, m.cheapest),
+          ),
+        ),
+      );
+      replace(
+        bids,
+        bd.items.map((b) =>
+          h(
+            "tr",
+            { dataset: { bidId: b.id } },
+            h("td", { class: "mono" }, short(b.id)),
+            h("td", { class: "mono" }, short(b.offer_id)),
+            h("td", { class: "mono" }, short(b.client_id)),
+            h("td", {}, String(b.units)),
+            h("td", {}, b.price_per_unit),
+            h("td", {}, b.state),
+            h("td", {}, when(b.created_at)),
+          ),
+        ),
+      );
       replace(message);
     } catch (err) {
       replace(message, notice("error", err.message));

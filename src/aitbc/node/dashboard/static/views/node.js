@@ -78,7 +78,11 @@ export function render(root, route, ctx) {
     h("h2", {}, "Node"),
     h("section", { class: "card" }, facts),
     h("h3", {}, "The last hour"),
-    h("p", { class: "muted" }, ctx.me.role === "admin" ? "From every job on the node." : "From the jobs visible to you."),
+    h(
+      "p",
+      { class: "muted" },
+      ctx.me.role === "admin" ? "From every job on the node." : "From the jobs visible to you.",
+    ),
     message,
     charts,
   );
@@ -97,13 +101,28 @@ export function render(root, route, ctx) {
       const running = recent.jobs.filter((j) => j.state === "RUNNING").length;
       replace(
         facts,
-        h("dt", {}, "Health"), h("dd", { id: "node-health" }, health.status),
-        h("dt", {}, "Version"), h("dd", { id: "node-version" }, info.version),
-        h("dt", {}, "Chain id"), h("dd", { id: "node-chain" }, String(info.chain_id)),
-        h("dt", {}, "Coordinator"), h("dd", { class: "mono" }, info.coordinator_id),
-        h("dt", {}, "Signing keys"), h("dd", { class: "mono" }, info.signing_keys.map((k) => `${k.key_id} (${k.alg})`).join(", ")),
-        h("dt", {}, "Jobs this hour"), h("dd", { id: "node-jobs-hour" }, `${recent.jobs.length}${recent.capped ? "+ (newest shown)" : ""} · ${queued} queued · ${running} running`),
-        h("dt", {}, "Open offers"), h("dd", {}, `${stats.open_offers} (capacity ${stats.open_capacity})`),
+        h("dt", {}, "Health"),
+        h("dd", { id: "node-health" }, health.status),
+        h("dt", {}, "Version"),
+        h("dd", { id: "node-version" }, info.version),
+        h("dt", {}, "Chain id"),
+        h("dd", { id: "node-chain" }, String(info.chain_id)),
+        h("dt", {}, "Coordinator"),
+        h("dd", { class: "mono" }, info.coordinator_id),
+        h("dt", {}, "Signing keys"),
+        h(
+          "dd",
+          { class: "mono" },
+          info.signing_keys.map((k) => `${k.key_id} (${k.alg})`).join(", "),
+        ),
+        h("dt", {}, "Jobs this hour"),
+        h(
+          "dd",
+          { id: "node-jobs-hour" },
+          `${recent.jobs.length}${recent.capped ? "+ (newest shown)" : ""} · ${queued} queued · ${running} running`,
+        ),
+        h("dt", {}, "Open offers"),
+        h("dd", {}, `${stats.open_offers} (capacity ${stats.open_capacity})`),
       );
       const series = hourSeries(recent.jobs, now);
       const window = { from: new Date(now - HOUR_MS), to: new Date(now) };

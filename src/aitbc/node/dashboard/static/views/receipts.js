@@ -8,15 +8,30 @@ import { verifyReceipt } from "../verify.js";
 /** The verdict banner plus one line per check; the first failed check is named. */
 export function verdictView(outcome) {
   const banner = outcome.ok
-    ? h("div", { class: "verdict genuine", id: "verdict", dataset: { ok: "true" } }, "Genuine: every check passed")
-    : h("div", { class: "verdict tampered", id: "verdict", dataset: { ok: "false", failed: outcome.failed } }, `Not genuine: ${outcome.failed} check failed`);
+    ? h(
+        "div",
+        { class: "verdict genuine", id: "verdict", dataset: { ok: "true" } },
+        "Genuine: every check passed",
+      )
+    : h(
+        "div",
+        {
+          class: "verdict tampered",
+          id: "verdict",
+          dataset: { ok: "false", failed: outcome.failed },
+        },
+        `Not genuine: ${outcome.failed} check failed`,
+      );
   const list = h(
     "ul",
     { class: "checks" },
     outcome.checks.map((c) =>
       h(
         "li",
-        { class: c.ok === true ? "pass" : c.ok === false ? "fail" : "skip", dataset: { check: c.name } },
+        {
+          class: c.ok === true ? "pass" : c.ok === false ? "fail" : "skip",
+          dataset: { check: c.name },
+        },
         h("strong", {}, c.name),
         ` — ${c.detail}`,
       ),
@@ -26,7 +41,11 @@ export function verdictView(outcome) {
 }
 
 export function render(root, route, ctx) {
-  const input = h("textarea", { id: "receipt-input", spellcheck: "false", placeholder: "Paste a receipt (JSON)" });
+  const input = h("textarea", {
+    id: "receipt-input",
+    spellcheck: "false",
+    placeholder: "Paste a receipt (JSON)",
+  });
   const output = h("div", { id: "receipt-output" });
   let stopped = false;
 
@@ -49,7 +68,11 @@ export function render(root, route, ctx) {
   const form = h(
     "form",
     { class: "card", id: "receipt-form" },
-    h("p", { class: "muted" }, `Checks the coordinator's Ed25519 signature over the RFC 8785 canonical JSON with the node's published keys (${ctx.info.signing_keys.map((k) => k.key_id).join(", ")}), the chain id (${ctx.info.chain_id}) and the miner's attestation.`),
+    h(
+      "p",
+      { class: "muted" },
+      `Checks the coordinator's Ed25519 signature over the RFC 8785 canonical JSON with the node's published keys (${ctx.info.signing_keys.map((k) => k.key_id).join(", ")}), the chain id (${ctx.info.chain_id}) and the miner's attestation.`,
+    ),
     input,
     h("div", { class: "toolbar" }, h("button", { type: "submit", id: "verify" }, "Verify")),
   );

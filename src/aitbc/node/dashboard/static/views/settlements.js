@@ -5,7 +5,14 @@
 
 import { h, notice, replace, short, when } from "../dom.js";
 
-const COLUMNS = ["message_id", "status", "transaction_hash", "fee_paid", "error_message", "updated_at"];
+const COLUMNS = [
+  "message_id",
+  "status",
+  "transaction_hash",
+  "fee_paid",
+  "error_message",
+  "updated_at",
+];
 
 function asList(value) {
   if (Array.isArray(value)) return value;
@@ -14,9 +21,18 @@ function asList(value) {
 }
 
 export function render(root) {
-  const input = h("textarea", { id: "settlement-input", spellcheck: "false", placeholder: "Paste settlement results (JSON object or list)" });
+  const input = h("textarea", {
+    id: "settlement-input",
+    spellcheck: "false",
+    placeholder: "Paste settlement results (JSON object or list)",
+  });
   const output = h("div", { id: "settlement-output" });
-  const form = h("form", { class: "card" }, input, h("div", { class: "toolbar" }, h("button", { type: "submit" }, "Show")));
+  const form = h(
+    "form",
+    { class: "card" },
+    input,
+    h("div", { class: "toolbar" }, h("button", { type: "submit" }, "Show")),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     let items;
@@ -28,7 +44,13 @@ export function render(root) {
     }
     const bad = items.find((r) => !r || typeof r !== "object" || !r.message_id || !r.bridge_name);
     if (bad !== undefined) {
-      replace(output, notice("error", "Each settlement needs message_id and bridge_name (the shape of `aitbc settle status --json`)."));
+      replace(
+        output,
+        notice(
+          "error",
+          "Each settlement needs message_id and bridge_name (the shape of `aitbc settle status --json`).",
+        ),
+      );
       return;
     }
     const bridges = new Map();
@@ -36,19 +58,55 @@ export function render(root) {
     replace(
       output,
       [...bridges].map(([bridge, rows]) =>
-        h("section", { class: "card", dataset: { bridge } },
+        h(
+          "section",
+          { class: "card", dataset: { bridge } },
           h("h3", {}, `${bridge} · ${rows.length} message(s)`),
-          h("table", {},
-            h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", {}, c)))),
-            h("tbody", {}, rows.map((r) => h("tr", {}, COLUMNS.map((c) =>
-              h("td", { class: c.endsWith("id") || c.endsWith("hash") ? "mono" : "" },
-                c === "updated_at" ? when(r[c]) : c === "transaction_hash" ? short(r[c]) : r[c] ?? "—")))))))),
+          h(
+            "table",
+            {},
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                COLUMNS.map((c) => h("th", {}, c)),
+              ),
+            ),
+            h(
+              "tbody",
+              {},
+              rows.map((r) =>
+                h(
+                  "tr",
+                  {},
+                  COLUMNS.map((c) =>
+                    h(
+                      "td",
+                      { class: c.endsWith("id") || c.endsWith("hash") ? "mono" : "" },
+                      c === "updated_at"
+                        ? when(r[c])
+                        : c === "transaction_hash"
+                          ? short(r[c])
+                          : (r[c] ?? "—"),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
     );
   });
   replace(
     root,
     h("h2", {}, "Settlements"),
-    notice("info", "This node has no settlement data: cross-chain settlement runs in the client (the SDK's CrossChainTransport and its local store), not in the node. Paste the output of `aitbc settle status <id> --json` below to see it per bridge."),
+    notice(
+      "info",
+      "This node has no settlement data: cross-chain settlement runs in the client (the SDK's CrossChainTransport and its local store), not in the node. Paste the output of `aitbc settle status <id> --json` below to see it per bridge.",
+    ),
     form,
     output,
   );

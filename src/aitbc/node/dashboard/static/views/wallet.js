@@ -34,7 +34,12 @@ export function render(root, route, ctx) {
   let stopped = false;
 
   const to = h("input", { id: "transfer-to", placeholder: "prn_…", required: true });
-  const amount = h("input", { id: "transfer-amount", placeholder: "amount", inputmode: "numeric", required: true });
+  const amount = h("input", {
+    id: "transfer-amount",
+    placeholder: "amount",
+    inputmode: "numeric",
+    required: true,
+  });
   const memo = h("input", { id: "transfer-memo", placeholder: "memo (optional)" });
   const form = h(
     "form",
@@ -75,7 +80,15 @@ export function render(root, route, ctx) {
     h(
       "table",
       { id: "history-table" },
-      h("thead", {}, h("tr", {}, ["When", "Kind", "From", "To", "Amount", "Job", "Memo"].map((x) => h("th", {}, x)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["When", "Kind", "From", "To", "Amount", "Job", "Memo"].map((x) => h("th", {}, x)),
+        ),
+      ),
       body,
     ),
     h("div", { class: "toolbar" }, prev, pageLabel, next),
@@ -87,9 +100,12 @@ export function render(root, route, ctx) {
       if (stopped) return;
       replace(
         balance,
-        h("dt", {}, "Account"), h("dd", { class: "mono" }, b.account_id),
-        h("dt", {}, "Balance"), h("dd", { id: "balance-value" }, b.balance),
-        h("dt", {}, "In escrow"), h("dd", { id: "escrow-value" }, b.escrowed),
+        h("dt", {}, "Account"),
+        h("dd", { class: "mono" }, b.account_id),
+        h("dt", {}, "Balance"),
+        h("dd", { id: "balance-value" }, b.balance),
+        h("dt", {}, "In escrow"),
+        h("dd", { id: "escrow-value" }, b.escrowed),
       );
     } catch (err) {
       replace(balance, notice("error", err.message));
@@ -106,7 +122,8 @@ export function render(root, route, ctx) {
       cursors[target] = cursor;
       current = got;
       replace(body, got.items.map(row));
-      if (!got.items.length) body.appendChild(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No transfers.")));
+      if (!got.items.length)
+        body.appendChild(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No transfers.")));
       prev.disabled = target === 0;
       next.disabled = !got.next_cursor;
       pageLabel.textContent = `page ${target + 1}`;
