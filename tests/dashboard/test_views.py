@@ -131,21 +131,36 @@ async def test_node_view_charts_the_last_hour(market: Market, probe: PageProbe) 
 async def test_settlements_view_is_honest_and_groups_pasted_results(
     market: Market, probe: PageProbe
 ) -> None:
-    results: list[dict[str, Any]] = [
-        {"message_id": "0xaa", "status": "completed", "bridge_name": "layerzero"},
-        {"message_id": "0xbb", "status": "pending", "bridge_name": "ccip"},
-        {"message_id": "0xcc", "status": "failed", "bridge_name": "layerzero"},
+    def result(message_id: str, status: str, bridge: str, fee: str | None) -> dict[str, Any]:
+        """The shape of ``aitbc settle status --json`` (aitbc.settlement.codec)."""
+        return {
+            "message_id": message_id,
+            "status": status,
+            "bridge_name": bridge,
+            "transaction_hash": "0x" + message_id[2:4] * 32,
+            "error_message": "destination reverted" if status == "failed" else None,
+            "gas_used": 120_000,
+            "fee_paid": fee,
+            "created_at": "2026-11-29T12:00:00Z",
+            "updated_at": "2026-11-29T12:00:30Z",
+        }
+
+    results = [
+        result("0xaa01", "completed", "layerzero", "0.0021"),
+        result("0xbb02", "pending", "ccip", None),
+        result("0xcc03", "failed", "layerzero", "0.0019"),
     ]
     await probe.sign_in(market.url, market.node.admin_key, "#/settlements")
     page = probe.page
     notice = await page.text_content("#view-settlements .notice.info")
     assert notice is not None and "no settlement data" in notice
-    await page.fill("#settlement-input", json.dumps(results))
+    await page.fill("#settlement-input", json.dumps(results, indent=2))
     await page.click("#view-settlements form button")
     layerzero = await page.wait_for_selector('section[data-bridge="layerzero"]')
     text = await layerzero.text_content() or ""
-    assert "2 message(s)" in text and "0xaa" in text and "0xcc" in text
-    assert "0xbb" in (await page.text_content('section[data-bridge="ccip"]') or "")
+    assert "2 message(s)" in text and "0xaa01" in text and "0xcc03" in text
+    assert "destination reverted" in text
+    assert "0xbb02" in (await page.text_content('section[data-bridge="ccip"]') or "")
     await probe.shot("settlements")
     assert probe.errors == []
 
