@@ -100,7 +100,13 @@ export function render(root, route, ctx) {
     }
   }
 
+  let shown = null;
+
   function drawJob(job) {
+    // The timeline replays from the first event: never draw an older copy over a newer one
+    // (updated_at is ISO 8601 UTC, so text order is time order).
+    if (shown && shown.updated_at > job.updated_at) return;
+    shown = job;
     replace(head, summary(job));
     showResult(job);
   }

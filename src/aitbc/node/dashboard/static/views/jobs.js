@@ -25,10 +25,16 @@ function row(job) {
   );
 }
 
+/** The later of two copies of a job (updated_at is ISO 8601 UTC, so text order is time order). */
+function newer(a, b) {
+  return a && a.updated_at > b.updated_at ? a : b;
+}
+
 export function render(root, route, ctx) {
   const state = route.params.get("state") || "";
   const cursors = [null]; // cursor of each page seen, for "previous"
   let current = { items: [], next_cursor: null };
+  const seen = new Map(); // job id -> the newest copy an event brought
   let stream = null;
   let timer = null;
   let stopped = false;
@@ -122,6 +128,8 @@ export function render(root, route, ctx) {
       if (stopped) return;
       cursors.length = target + 1;
       cursors[target] = cursor;
+      // An event may have been applied while this page was in flight: keep the newer copy.
+      got.items = got.items.map((j) => newer(seen.get(j.id), j));
       current = got;
       draw();
       replace(message);
@@ -132,8 +140,10 @@ export function render(root, route, ctx) {
   }
 
   function onEvent(ev) {
-    const jobData = ev.data;
-    if (!jobData || !jobData.id || cursors.length > 1) return; // only the first page is live
+    if (!ev.data || !ev.data.id) return;
+    const jobData = newer(seen.get(ev.data.id), ev.data);
+    seen.set(jobData.id, jobData);
+    if (cursors.length > 1) return; // only the first page is live
     const existing = current.items.findIndex((j) => j.id === jobData.id);
     const matches = !state || jobData.state === state;
     if (existing >= 0) {
