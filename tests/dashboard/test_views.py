@@ -128,6 +128,46 @@ async def test_node_view_charts_the_last_hour(market: Market, probe: PageProbe) 
     assert probe.errors == []
 
 
+HOUR_SERIES = """async (jobs) => {
+    const { hourSeries } = await import('/dashboard/views/node.js');
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    const s = hourSeries(jobs, now);
+    const at = (series, hhmm) => series.find(
+        (p) => p.t.toISOString() === `2026-01-01T${hhmm}:00.000Z`).v;
+    return ['11:31', '11:32', '11:33', '11:34'].map((m) =>
+        [at(s.perMinute, m), at(s.depth, m), at(s.latency, m), at(s.earnings, m)]);
+}"""
+
+
+async def test_hour_series_reconstructs_queue_latency_and_earnings(
+    node: Any, probe: PageProbe
+) -> None:
+    def job(state: str, created: str, updated: str, price: int) -> dict[str, Any]:
+        day = "2026-01-01T"
+        return {
+            "state": state,
+            "created_at": f"{day}{created}Z",
+            "updated_at": f"{day}{updated}Z",
+            "price": str(price),
+        }
+
+    jobs = [
+        job("COMPLETED", "11:30:10", "11:30:40", 100),  # 30 s, finished in minute 11:31
+        job("COMPLETED", "11:30:20", "11:31:20", 50),  # 60 s, finished in minute 11:32
+        job("FAILED", "11:30:30", "11:32:30", 70),  # open until 11:32:30, earns nothing
+        job("QUEUED", "11:31:30", "11:31:30", 10),  # still open
+    ]
+    await probe.page.goto(node.url + "/")
+    got = await probe.page.evaluate(HOUR_SERIES, jobs)
+    # [created, open at the minute's end, median latency, earnings] per minute ending at
+    assert got == [
+        [3, 2, 30, 100],  # 11:30-11:31: three created; #1 done; #2 #3 open
+        [1, 2, 60, 50],  # 11:31-11:32: #4 created; #2 done; #3 #4 open
+        [0, 1, 0, 0],  # 11:32-11:33: #3 failed (no earnings); #4 open
+        [0, 1, 0, 0],
+    ]
+
+
 async def test_settlements_view_is_honest_and_groups_pasted_results(
     market: Market, probe: PageProbe
 ) -> None:
