@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup test check-install lint demo bench clean
+.PHONY: setup browser test screenshots check-install lint demo bench clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,22 @@ $(STAMP): pyproject.toml package-lock.json
 	else echo "npm not found: solc/anvil tests will skip"; fi
 	touch $(STAMP)
 
+# The dashboard's browser tests drive Debian's chromium through Playwright (never a browser
+# Playwright downloads itself). Installed when missing and apt-get is usable (root);
+# otherwise tests/dashboard skip with the reason.
+browser:
+	@if test -x /usr/bin/chromium; then echo "chromium present: tests/dashboard will run"; \
+	elif command -v apt-get >/dev/null 2>&1 && test "$$(id -u)" = 0; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium chromium-driver; \
+	else echo "no chromium and no root apt-get: tests/dashboard will skip"; fi
+
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# Refresh the dashboard screenshots the README shows (the tests save them elsewhere).
+screenshots: $(STAMP)
+	AITBC_SCREENSHOT_DIR=docs/img $(BIN)/pytest -q tests/dashboard
 
 # The wheel alone and with each extra, in fresh venvs: imports and the CLI's answers.
 check-install: $(STAMP)

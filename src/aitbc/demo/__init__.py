@@ -9,7 +9,7 @@ bridges and proves the books balance. See :func:`run_demo`.
 from __future__ import annotations
 
 from .checks import BalanceRow, Checks
-from .run import DemoOptions, DemoResult, run_demo
+from .run import DemoOptions, DemoResult, KeptStack, run_demo
 from .view import DemoView
 
-__all__ = ["BalanceRow", "Checks", "DemoOptions", "DemoResult", "DemoView", "run_demo"]
+__all__ = ["BalanceRow", "Checks", "DemoOptions", "DemoResult", "DemoView", "KeptStack", "run_demo"]

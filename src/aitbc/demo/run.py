@@ -4,7 +4,7 @@ books (node ledger and target chain) balanced to the unit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,16 @@ class DemoOptions:
 
 
 @dataclass(frozen=True)
+class KeptStack:
+    """What ``aitbc demo --keep`` hands out while the stack stays up: the dashboard's URL,
+    the demo client's key and the node's admin key."""
+
+    dashboard_url: str
+    client_key: str
+    admin_key: str
+
+
+@dataclass(frozen=True)
 class DemoResult:
     """What a run proved: its checks and the balances before/after."""
 
@@ -60,9 +70,18 @@ class DemoResult:
     balances: list[BalanceRow]
 
 
-async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> DemoResult:
+#: Called with the finished run while node, miners and devnet are still up (``--keep``).
+Hold = Callable[[DemoResult, KeptStack], Awaitable[None]]
+
+
+async def run_demo(
+    view: DemoView, options: DemoOptions, workdir: Path, hold: Hold | None = None
+) -> DemoResult:
     """Run the demo, showing its progress on ``view``; the checks made and the balances
     (print them with ``view.summary`` once the live view is closed).
+
+    With ``hold``, the stack stays up after the checks until ``hold`` returns (or the run
+    is interrupted), so the dashboard can be explored on real data.
 
     Everything started is stopped before this returns or raises (Ctrl-C included);
     ``workdir`` holds the settlement store. Raises the SDK's errors when a phase cannot
@@ -79,8 +98,11 @@ async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> DemoR
                 view.miner_names = {m.miner_id: m.party.name for m in miners}
                 await _check_offers(checks, node, alice, view)
                 scenario = _Scenario(view, options, checks, node, alice, miners, devnet, workdir)
-                balances = await scenario.run()
-    return DemoResult(checks, balances)
+                result = DemoResult(checks, await scenario.run())
+                if hold is not None:
+                    kept = KeptStack(node.url + "/", alice.api_key, node.admin_key)
+                    await hold(result, kept)
+    return result
 
 
 async def _check_offers(checks: Checks, node: EmbeddedNode, alice: Party, view: DemoView) -> None:

@@ -56,6 +56,11 @@ class DemoView:
     ) -> None:
         if self._live is not None:
             self._live.__exit__(kind, exc, tb)
+            self._live = None
+
+    def close(self) -> None:
+        """End the live display early (``--keep`` prints below it and keeps running)."""
+        self.__exit__(None, None, None)
 
     def __rich__(self) -> RenderableType:
         parts: list[RenderableType] = [self.progress]

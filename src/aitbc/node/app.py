@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from . import realtime
+from .dashboard import mount_dashboard
 from .http_errors import install_error_handlers
 from .metrics import NodeMetrics
 from .middleware import RequestContextMiddleware
@@ -50,6 +51,7 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
     for module in (system, admin, jobs, miners, marketplace, wallet):
         app.include_router(module.router)
     realtime.install(app, node)  # WS /v1/ws + SSE /v1/events (aitbc.node.realtime)
+    mount_dashboard(app)  # the web dashboard at / (aitbc.node.dashboard)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
