@@ -124,7 +124,7 @@ class Feed:
 class TopicChannel:
     """Live delivery of one topic to every feed of this process."""
 
-    def __init__(self, topic: str, read: LogReader, head: HeadReader) -> None:
+    def __init__(self, topic: str, logs: LogAccess) -> None:
         self.topic = topic
         self.head = 0
         self.feeds: set[Feed] = set()
@@ -132,8 +132,7 @@ class TopicChannel:
         self.failed: Exception | None = None
         #: Subscriptions between ``EventHub.open`` and ``join`` (keep the channel alive).
         self.opening = 0
-        self._read = read
-        self._read_head = head
+        self._logs = logs
         self._hints: list[EventRecord] = []
         self._stale = False
         self._wake = asyncio.Event()
@@ -186,7 +185,7 @@ class TopicChannel:
 
     async def _run(self) -> None:
         try:
-            self.head = await self._read_head(self.topic)
+            self.head = await self._logs.read_head(self.topic)
             self._ready.set()
             while True:
                 await self._wake.wait()
@@ -218,7 +217,7 @@ class TopicChannel:
         frames: list[Frame] = []
         cursor = self.head
         while True:
-            batch = await self._read(self.topic, cursor)
+            batch = await self._logs.read(self.topic, cursor)
             if batch and batch[0].seq != cursor + 1:
                 raise StreamGap(self.topic, cursor, batch[0].seq)
             frames += [Frame(r) for r in batch]
@@ -268,18 +267,28 @@ class TopicChannel:
         if self.ring and self.ring[0].seq <= cursor + 1:
             skip = cursor + 1 - self.ring[0].seq
             return [self.ring[i] for i in range(skip, len(self.ring))]
-        batch = await self._read(self.topic, cursor)
+        batch = await self._logs.read(self.topic, cursor)
         if not batch or batch[0].seq != cursor + 1:
             raise StreamGap(self.topic, cursor, batch[0].seq if batch else None)
         return [Frame(r) for r in batch]
 
 
-class EventHub:
-    """The topic channels of this process; ``publish``/``notify`` hand them news."""
+class LogAccess(Protocol):
+    """How channels read the log (read path); ``EventHub`` holds them as attributes."""
 
-    def __init__(self, read: LogReader, head: HeadReader) -> None:
-        self._read = read
-        self._head = head
+    read: LogReader
+    read_head: HeadReader
+
+
+class EventHub:
+    """The topic channels of this process; ``publish``/``notify`` hand them news.
+
+    ``read`` and ``read_head`` are looked up at every use, so a test can swap them.
+    """
+
+    def __init__(self, read: LogReader, read_head: HeadReader) -> None:
+        self.read = read
+        self.read_head = read_head
         self._channels: dict[str, TopicChannel] = {}
 
     async def open(self, topic: str, resume_from: int | None, sink: Sink) -> tuple[Feed, int]:
@@ -311,7 +320,7 @@ class EventHub:
             raise PositionNotInLog(channel.topic, cursor, channel.head)
         if cursor > channel.head:
             # The channel may lag the log (another worker committed): ask the log.
-            head = await self._head(channel.topic)
+            head = await self.read_head(channel.topic)
             if cursor > head:
                 raise PositionNotInLog(channel.topic, cursor, head)
         return cursor
@@ -368,7 +377,7 @@ class EventHub:
     def _channel(self, topic: str) -> TopicChannel:
         channel = self._channels.get(topic)
         if channel is None or channel.failed is not None:
-            channel = TopicChannel(topic, self._read, self._head)
+            channel = TopicChannel(topic, self)
             self._channels[topic] = channel
         return channel
 

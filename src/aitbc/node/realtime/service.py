@@ -82,6 +82,7 @@ class Realtime:
         self.fanout: RedisFanout | None = None
         self._resync: asyncio.Task[None] | None = None
         self.slow_consumers_closed = 0  # connections cut off for not reading (a metric)
+        self.log_reads = 0  # event-log queries made for delivery (a metric)
         if node.settings.redis_url:
             self.fanout = RedisFanout(
                 node.settings.redis_url,
@@ -135,11 +136,13 @@ class Realtime:
     async def read(self, topic: str, after_seq: int) -> list[EventRecord]:
         """A batch of ``topic`` events after ``after_seq`` from the log (read path:
         on SQLite a deferred read transaction that never queues for the write lock)."""
+        self.log_reads += 1
         async with self.node.reads() as session:
             return await read_events(session, topic, after_seq, READ_BATCH)
 
     async def head(self, topic: str) -> int:
         """The newest seq of ``topic`` (0 when it has none), on the read path."""
+        self.log_reads += 1
         async with self.node.reads() as session:
             return await last_seq(session, topic)
 
