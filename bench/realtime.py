@@ -3,7 +3,8 @@
 The node runs as ``aitbc serve`` in its own process (fresh SQLite file); the load comes
 from this process.
 
-1. Requests: the same calls (``GET /v1/me`` and ``GET /v1/wallet/balance``, alternating)
+1. Requests: the same calls (``--paths``, by default ``GET /v1/me`` and
+   ``GET /v1/wallet/balance`` in turn)
    ``--requests`` times with ``--concurrency`` in flight, over one WebSocket (multiplexed
    request envelopes) and over a keep-alive HTTP connection pool (raw aiohttp on both, so
    the client costs the same little). After a warm-up, ``--rounds`` rounds alternate the
@@ -16,7 +17,7 @@ from this process.
    own time up to its commit).
 
     .venv/bin/python bench/realtime.py [--requests 2000] [--concurrency 32] [--rounds 5]
-                                       [--events 100]
+                                       [--events 100] [--paths /v1/me]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from aitbc.transports.websocket import WebSocketTransport
 sys.path.insert(0, str(Path(__file__).parent))
 from _rt_common import ServedNode, now, percentile
 
-PATHS = ("/v1/me", "/v1/wallet/balance")
+PATHS = ["/v1/me", "/v1/wallet/balance"]
 Call = Callable[[int], Awaitable[None]]
 
 
@@ -76,7 +77,8 @@ class WSClient:
         rid = str(next(self.ids))
         future = asyncio.get_running_loop().create_future()
         self.pending[rid] = future
-        await self.ws.send_str(json.dumps({"id": rid, "method": "GET", "path": PATHS[i % 2]}))
+        path = PATHS[i % len(PATHS)]
+        await self.ws.send_str(json.dumps({"id": rid, "method": "GET", "path": path}))
         reply = await future
         if reply.get("status") != 200:
             raise RuntimeError(f"WS call failed: {reply}")
@@ -90,7 +92,7 @@ async def _requests(node: ServedNode, key: str, args: argparse.Namespace) -> dic
                                             headers=headers))  # fmt: skip
 
         async def over_http(i: int) -> None:
-            async with http.get(node.url + PATHS[i % 2], headers=headers) as resp:
+            async with http.get(node.url + PATHS[i % len(PATHS)], headers=headers) as resp:
                 await resp.read()
                 if resp.status != 200:
                     raise RuntimeError(f"HTTP call failed: {resp.status}")
@@ -153,6 +155,7 @@ async def _latency(node: ServedNode, account: str, key: str, events: int) -> dic
 
 
 async def main(args: argparse.Namespace) -> None:
+    PATHS[:] = args.paths.split(",")
     node = await ServedNode().start()
     try:
         async with aiohttp.ClientSession() as http:
@@ -188,4 +191,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--paths", default=",".join(PATHS), help="GET paths, used in turn")
     asyncio.run(main(parser.parse_args()))
