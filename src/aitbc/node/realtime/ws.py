@@ -1,7 +1,7 @@
 """The node's WebSocket door, ``/v1/ws``.
 
-Per connection: one reader (this coroutine), one writer draining a bounded outbound
-queue, one heartbeat, one task per request and per subscription. Nothing a connection
+Per connection: one reader, one writer draining a bounded outbound queue, a heartbeat
+timer, one task per request and per subscription. Nothing a connection
 does can block another: a message that does not fit its queue closes *that* connection
 with 4008 "slow consumer" and the client resumes from its last seq.
 """
@@ -53,20 +53,20 @@ class WSConnection:
         self.closing: tuple[int, str] | None = None
         self.stopped = asyncio.Event()
         self.last_heard = asyncio.get_running_loop().time()
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run until the peer leaves or the connection is killed; always cleans up."""
         self.rt.connections.add(self)
-        tasks = [
-            asyncio.create_task(self._read()),
-            asyncio.create_task(self._write()),
-            asyncio.create_task(self._heartbeat()),
-        ]
+        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
+        loop = asyncio.get_running_loop()
+        self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
         try:
             await self.stopped.wait()
         finally:
+            self._beat_timer.cancel()
             self.rt.connections.discard(self)
             everything = [*tasks, *self.subscriptions.values(), *self.requests]
             for task in everything:
@@ -130,15 +130,15 @@ class WSConnection:
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.stopped.set()
 
-    async def _heartbeat(self) -> None:
+    def _beat(self) -> None:
+        """Ping, or close a peer silent past the timeout (a timer, not a task: an idle
+        connection should cost as little memory as possible)."""
         loop = asyncio.get_running_loop()
-        interval = self.rt.settings.heartbeat_interval
-        while True:
-            await asyncio.sleep(interval)
-            if loop.time() - self.last_heard > self.rt.settings.heartbeat_timeout:
-                self.kill(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
-                return
-            self.enqueue({"type": "ping", "ts": loop.time()})
+        if loop.time() - self.last_heard > self.rt.settings.heartbeat_timeout:
+            self.kill(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
+            return
+        self.enqueue({"type": "ping", "ts": loop.time()})
+        self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
 
     # -- inbound -------------------------------------------------------------------------
 
