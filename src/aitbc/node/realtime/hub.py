@@ -250,6 +250,7 @@ class TopicChannel:
             while feed.cursor < self.head:
                 for frame in await self._behind(feed.cursor):
                     if not await feed.sink.put(frame):
+                        feed.catch_up = None  # this task: ending, not to be cancelled
                         self.leave(feed)
                         return
                     feed.cursor = frame.seq
