@@ -40,8 +40,10 @@ READ_BATCH = 500
 RING_SIZE = 256
 #: Hinted records a channel keeps before falling back to reading the log.
 _MAX_HINTS = 1000
-#: Subscribers offered a batch between two yields to the event loop.
-_DISPATCH_SLICE = 500
+#: Subscribers offered a batch between two yields to the event loop. Each offer wakes a
+#: writer; a small slice lets requests (the producer's own DB round trips) interleave
+#: with a big fan-out instead of waiting for thousands of writes per loop iteration.
+_DISPATCH_SLICE = 128
 
 
 class StreamGap(Exception):
