@@ -2,8 +2,9 @@
 
 Both read the event log (replay after ``resume_from`` / ``Last-Event-ID``, then live), so
 ordering and gaplessness come from the database, never from the notification path. Local
-commits wake subscribers directly; with ``redis_url`` set, other workers' commits arrive
-through Redis pub/sub. Call :func:`install` once from the app factory.
+commits hand their records to the topic's channel; with ``redis_url`` set, other
+workers' commits arrive through Redis pub/sub as "read the log" notifications.
+Call :func:`install` once from the app factory.
 
 WebSocket protocol (JSON text frames):
 
@@ -26,14 +27,19 @@ WebSocket protocol (JSON text frames):
   client frame (e.g. ``{"type": "pong"}``) proves liveness, silence past
   ``heartbeat_timeout`` closes with 4002. ``{"id", "method": "ping"}`` is answered.
 * Close codes: 4001 unauthenticated, 4002 heartbeat timeout, 4008 slow consumer, 4010
-  dropped by an operator (``POST /v1/admin/realtime/kick``), 1001 node shutting down.
+  dropped by an operator (``POST /v1/admin/realtime/kick``), 1013 a subscription could
+  not continue (a failed log read: resume), 1001 node shutting down.
 
 SSE: ``GET /v1/events?topics=a,b`` (``X-API-Key``); resume with ``Last-Event-ID`` (or
 ``?last_event_id=``; ``?resume_from=N`` for every topic without a position). Frames:
 ``event: subscribed`` with the starting positions as its id, then one frame per event
 (``event: <name>``, ``id: topic=seq,...``, ``data: {"topic","seq","event","data"}``),
 ``: ping`` comments as heartbeats, and a final ``event: error`` (``stream_gap``,
-``slow_consumer`` or ``closed``) when the node ends the stream.
+``slow_consumer``, ``interrupted`` or ``closed``) when the node ends the stream.
+
+Fan-out (:mod:`.hub`): one delivery task per topic serialises each event once and offers
+it to every subscriber's bounded queue without waiting; live catch-up reads are shared
+by a topic's subscribers and run on the read path.
 """
 
 from __future__ import annotations

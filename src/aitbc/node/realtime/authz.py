@@ -41,7 +41,7 @@ async def authorize_topic(node: Node, principal: Principal, topic: Topic) -> Non
 
 
 async def _authorize_job(node: Node, principal: Principal, job_id: str) -> None:
-    async with node.sessions() as session:
+    async with node.reads() as session:  # read path: never queues for the write lock
         row = await session.execute(
             select(JobRow.client_id, JobRow.miner_id).where(JobRow.id == job_id)
         )

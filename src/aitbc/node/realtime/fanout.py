@@ -1,10 +1,11 @@
 """Cross-worker wake-ups through Redis pub/sub.
 
 Each worker publishes ``{"topic", "seq", "origin"}`` after a commit and listens on the
-same channel; a notification from another worker wakes the local feeds of that topic,
-which then read the log. Pub/sub is at-most-once, so nothing depends on a notification
-arriving: after the listener reconnects (and every ``resync_interval``) every local feed
-is woken to check the log, and a feed that finds nothing new costs one indexed query.
+same channel; a notification from another worker wakes the local channel of that topic,
+which reads the log once for all its subscribers. Pub/sub is at-most-once, so nothing
+depends on a notification arriving: after the listener reconnects ``on_resync`` asks for
+a check of every local topic (the service spaces them out), and the service's periodic
+sweep catches anything else.
 """
 
 from __future__ import annotations
@@ -39,15 +40,12 @@ class RedisFanout:
         channel: str,
         on_remote: Callable[[str], None],
         on_resync: Callable[[], None],
-        *,
-        resync_interval: float = 30.0,
     ) -> None:
         self.channel = channel
         self.origin = uuid.uuid4().hex
         self._redis = aioredis.Redis.from_url(url)
         self._on_remote = on_remote
         self._on_resync = on_resync
-        self._resync_interval = resync_interval
         self._outbox: asyncio.Queue[str] = asyncio.Queue(_PUBLISH_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
@@ -77,7 +75,7 @@ class RedisFanout:
             try:
                 self._outbox.put_nowait(payload)
             except asyncio.QueueFull:
-                # Redis is far behind: peers still catch up on their next resync.
+                # Redis is far behind: peers still catch up on their next sweep.
                 log.warning("fan-out queue full; dropping a wake-up for %s", topic)
 
     async def _publish_loop(self) -> None:
@@ -106,15 +104,10 @@ class RedisFanout:
             await pubsub.subscribe(self.channel)
             self.listening.set()
             self._on_resync()  # anything published while we were away is in the log
-            loop = asyncio.get_running_loop()
-            next_resync = loop.time() + self._resync_interval
             while True:
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._handle(message.get("data"))
-                if loop.time() >= next_resync:
-                    self._on_resync()
-                    next_resync = loop.time() + self._resync_interval
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -1,15 +1,27 @@
-"""The per-process event hub: wakes subscriptions when their topic has news.
+"""The per-process event hub: one delivery task per topic, shared by all its subscribers.
 
-Ordering and gaplessness come from the event log, never from notifications: a woken
-:class:`Feed` reads its topic's log after its cursor. Notifications only say "look now".
-A local commit hands its records along as a hint so the common case needs no query;
-a notification from another worker (Redis) carries only topic and seq.
+Ordering and gaplessness come from the event log, never from notifications. Each topic
+with subscribers in this process has a :class:`TopicChannel`: it knows the topic's head,
+keeps the newest events (serialised once, as :class:`Frame`) in a small ring, and is the
+only reader of the log for live events. A commit only hands its records to the channel
+and sets a flag (:meth:`EventHub.publish` is O(topics), never O(subscribers)); the
+channel's task then offers each frame to every live subscriber without waiting
+(``Sink.offer``: a bounded queue's ``put_nowait``).
+
+A subscriber that is behind (it resumed from an older seq, or its queue was full) leaves
+the live set and catches up in its own task: from the ring when it covers the gap,
+otherwise from the log in batches, waiting for room as long as its sink allows
+(``Sink.put``); once at the head it is live again. A subscription that cannot continue
+ends through ``Sink.end``: :class:`StreamGap` when the log lacks its next seq, any other
+exception (a failed read) when it should simply resume from its last seq.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
@@ -19,11 +31,19 @@ log = logging.getLogger("aitbc.node.realtime")
 
 #: Reads up to a batch of a topic's events after a seq (oldest first).
 LogReader = Callable[[str, int], Awaitable[list[EventRecord]]]
+#: Reads a topic's newest seq (0 when it has none).
+HeadReader = Callable[[str], Awaitable[int]]
 
 #: Events read from the log per query; a shorter answer means "caught up".
 READ_BATCH = 500
-#: How many hinted records a feed keeps before falling back to reading the log.
+#: Newest frames a channel keeps, so late or briefly slow subscribers need no query.
+RING_SIZE = 256
+#: Hinted records a channel keeps before falling back to reading the log.
 _MAX_HINTS = 1000
+#: Subscribers offered a batch between two yields to the event loop. Each offer wakes a
+#: writer; a small slice lets requests (the producer's own DB round trips) interleave
+#: with a big fan-out instead of waiting for thousands of writes per loop iteration.
+_DISPATCH_SLICE = 128
 
 
 class StreamGap(Exception):
@@ -36,107 +56,336 @@ class StreamGap(Exception):
         self.cursor = cursor
 
 
-class Sink(Protocol):
-    """Where a feed delivers; may wait briefly for room (a bounded queue)."""
+class PositionNotInLog(Exception):
+    """A subscription asked to start at a seq the topic has not reached (or below 0)."""
 
-    def __call__(self, record: EventRecord) -> Awaitable[None]: ...
+    def __init__(self, topic: str, seq: int, head: int) -> None:
+        super().__init__(
+            f"{topic}: seq {seq} is not in the log (head {head}); the node cannot resume there"
+        )
+        self.topic = topic
+        self.seq = seq
+        self.head = head
+
+
+class Frame:
+    """One committed event, serialised once for every subscriber of its topic.
+
+    ``body`` is the JSON object ``{"topic","seq","event","data"}``: the SSE ``data`` line
+    as is, and the tail of every WebSocket event frame after its ``subscription_id``.
+    """
+
+    __slots__ = ("_sse_data", "body", "event", "seq", "topic")
+
+    def __init__(self, record: EventRecord) -> None:
+        self.topic = record.topic
+        self.seq = record.seq
+        self.event = record.event
+        self.body = json.dumps(
+            {"topic": record.topic, "seq": record.seq, "event": record.event, "data": record.data},
+            separators=(",", ":"),
+        )
+        self._sse_data: bytes | None = None
+
+    @property
+    def sse_data(self) -> bytes:
+        """The SSE ``data:`` line and the blank line ending the event (encoded once;
+        compact JSON never contains a newline)."""
+        if self._sse_data is None:
+            self._sse_data = f"data: {self.body}\n\n".encode()
+        return self._sse_data
+
+
+class Sink(Protocol):
+    """Where one subscription's frames go (a connection's bounded outbound queue)."""
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue ``frame`` without waiting; False when there is no room now."""
+
+    async def put(self, frame: Frame) -> bool:
+        """Queue ``frame``, waiting as long as the consumer is allowed to lag; False
+        when the consumer has been cut off (nothing more should be sent)."""
+
+    def end(self, error: Exception) -> None:
+        """The subscription cannot continue: :class:`StreamGap`, or a resumable error."""
 
 
 class Feed:
-    """One subscriber's view of one topic: a cursor plus a wake-up flag."""
+    """One subscription to one topic: a cursor (last seq handed to the sink) and a sink."""
 
-    def __init__(self, topic: str, cursor: int) -> None:
+    __slots__ = ("catch_up", "cursor", "live", "sink", "topic")
+
+    def __init__(self, topic: str, cursor: int, sink: Sink) -> None:
         self.topic = topic
         self.cursor = cursor
-        self._hints: list[EventRecord] = []
-        self._wake = asyncio.Event()
-        self._wake.set()  # the first pass replays whatever is after the cursor
+        self.sink = sink
+        self.live = False
+        self.catch_up: asyncio.Task[None] | None = None
 
-    def poke(self, records: Iterable[EventRecord] = ()) -> None:
-        """Wake the feed, optionally with freshly committed records of its topic."""
+
+class TopicChannel:
+    """Live delivery of one topic to every feed of this process."""
+
+    def __init__(self, topic: str, logs: LogAccess) -> None:
+        self.topic = topic
+        self.head = 0
+        self.feeds: set[Feed] = set()
+        self.ring: deque[Frame] = deque(maxlen=RING_SIZE)
+        self.failed: Exception | None = None
+        #: Subscriptions between ``EventHub.open`` and ``join`` (keep the channel alive).
+        self.opening = 0
+        self._logs = logs
+        self._hints: list[EventRecord] = []
+        self._stale = False
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name=f"aitbc-rt-{topic}")
+
+    # -- from the hub --------------------------------------------------------------------
+
+    def hint(self, records: Iterable[EventRecord]) -> None:
+        """Freshly committed records of this topic (O(1): the task does the work)."""
         self._hints.extend(records)
         if len(self._hints) > _MAX_HINTS:
-            self._hints.clear()  # the log has them all; reading it is cheaper than memory
+            self._hints.clear()
+            self._stale = True  # the log has them all; reading it is cheaper than memory
         self._wake.set()
 
-    def _take_hints(self) -> list[EventRecord]:
-        fresh = sorted((r for r in self._hints if r.seq > self.cursor), key=lambda r: r.seq)
-        self._hints.clear()
-        expected = self.cursor + 1
-        for offset, record in enumerate(fresh):
-            if record.seq != expected + offset:
-                return []  # not contiguous: someone else's commit is in between
-        return fresh
+    def poke(self) -> None:
+        """Look at the log for news (another worker committed, or a periodic check)."""
+        self._stale = True
+        self._wake.set()
 
-    async def _deliver(self, batch: list[EventRecord], deliver: Sink) -> None:
-        for record in batch:
-            await deliver(record)
-            self.cursor = record.seq
+    async def ready(self) -> None:
+        """Wait until the head is known; raises the error that ended the channel."""
+        await self._ready.wait()
+        if self.failed is not None:
+            raise self.failed
 
-    async def _catch_up(self, read: LogReader, deliver: Sink) -> None:
+    def join(self, feed: Feed) -> None:
+        """Add a feed: live at once when it is at the head, else it catches up first."""
+        self.feeds.add(feed)
+        if feed.cursor >= self.head:
+            feed.live = True
+        else:
+            feed.catch_up = asyncio.create_task(self._catch_up(feed))
+
+    def leave(self, feed: Feed) -> None:
+        """Remove a feed (idempotent); its catch-up task, if any, is cancelled."""
+        self.feeds.discard(feed)
+        feed.live = False
+        if feed.catch_up is not None:
+            feed.catch_up.cancel()
+            feed.catch_up = None
+
+    async def close(self) -> None:
+        """Stop the channel's task (its feeds are left alone)."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- the channel's task --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            self.head = await self._logs.read_head(self.topic)
+            self._ready.set()
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                frames = await self._fresh()
+                if frames:
+                    self.ring.extend(frames)
+                    self.head = frames[-1].seq
+                    await self._dispatch(frames)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed read: every feed resumes from its own seq
+            log.warning("realtime channel %s stopped: %r", self.topic, exc)
+            self.failed = exc
+            self._ready.set()
+            for feed in list(self.feeds):
+                self.leave(feed)
+                feed.sink.end(exc)
+
+    async def _fresh(self) -> list[Frame]:
+        """New frames after the head: from the hints when contiguous, else from the log."""
+        hints, self._hints = self._hints, []
+        if not self._stale:
+            fresh = sorted((r for r in hints if r.seq > self.head), key=lambda r: r.seq)
+            if all(r.seq == self.head + 1 + i for i, r in enumerate(fresh)):
+                return [Frame(r) for r in fresh]
+        # Another commit is in between (or nothing was hinted): one read for all feeds.
+        self._stale = False
+        frames: list[Frame] = []
+        cursor = self.head
         while True:
-            batch = await read(self.topic, self.cursor)
-            if batch and batch[0].seq != self.cursor + 1:
-                raise StreamGap(self.topic, self.cursor, batch[0].seq)
-            await self._deliver(batch, deliver)
+            batch = await self._logs.read(self.topic, cursor)
+            if batch and batch[0].seq != cursor + 1:
+                raise StreamGap(self.topic, cursor, batch[0].seq)
+            frames += [Frame(r) for r in batch]
+            if batch:
+                cursor = batch[-1].seq
             if len(batch) < READ_BATCH:
-                return
+                return frames
 
-    async def run(self, read: LogReader, deliver: Sink) -> None:
-        """Deliver every event after the cursor, in order, forever (cancel to stop).
+    async def _dispatch(self, frames: list[Frame]) -> None:
+        """Offer ``frames`` to every live feed; a feed without room starts catching up."""
+        feeds = [f for f in self.feeds if f.live]
+        for start in range(0, len(feeds), _DISPATCH_SLICE):
+            if start:
+                await asyncio.sleep(0)  # let requests run between slices of a big fan-out
+            for feed in feeds[start : start + _DISPATCH_SLICE]:
+                if not feed.live:
+                    continue  # left (or fell behind) while we yielded
+                for frame in frames:
+                    if frame.seq <= feed.cursor:
+                        continue
+                    if not feed.sink.offer(frame):
+                        feed.live = False
+                        feed.catch_up = asyncio.create_task(self._catch_up(feed))
+                        break
+                    feed.cursor = frame.seq
 
-        Raises StreamGap when the log skips seqs, and whatever ``deliver`` raises.
-        """
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            hinted = self._take_hints()
-            if hinted:
-                # Contiguous from the cursor: nothing older is missing, newer ones poke again.
-                await self._deliver(hinted, deliver)
-            else:
-                await self._catch_up(read, deliver)
+    async def _catch_up(self, feed: Feed) -> None:
+        """Bring one feed to the head (ring, else the log), then make it live."""
+        try:
+            while feed.cursor < self.head:
+                for frame in await self._behind(feed.cursor):
+                    if not await feed.sink.put(frame):
+                        feed.catch_up = None  # this task: ending, not to be cancelled
+                        self.leave(feed)
+                        return
+                    feed.cursor = frame.seq
+            feed.live = True  # no await since the check: nothing was dispatched meanwhile
+            feed.catch_up = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.feeds.discard(feed)
+            feed.catch_up = None
+            feed.sink.end(exc)
+
+    async def _behind(self, cursor: int) -> list[Frame]:
+        """Frames after ``cursor``: from the ring when it covers them, else one log read."""
+        if self.ring and self.ring[0].seq <= cursor + 1:
+            skip = cursor + 1 - self.ring[0].seq
+            return [self.ring[i] for i in range(skip, len(self.ring))]
+        batch = await self._logs.read(self.topic, cursor)
+        if not batch or batch[0].seq != cursor + 1:
+            raise StreamGap(self.topic, cursor, batch[0].seq if batch else None)
+        return [Frame(r) for r in batch]
+
+
+class LogAccess(Protocol):
+    """How channels read the log (read path); ``EventHub`` holds them as attributes."""
+
+    read: LogReader
+    read_head: HeadReader
 
 
 class EventHub:
-    """Which feeds in this process watch which topic; ``publish`` wakes them."""
+    """The topic channels of this process; ``publish``/``notify`` hand them news.
 
-    def __init__(self) -> None:
-        self._feeds: dict[str, set[Feed]] = {}
+    ``read`` and ``read_head`` are looked up at every use, so a test can swap them.
+    """
 
-    def attach(self, feed: Feed) -> None:
-        """Start waking ``feed`` for its topic."""
-        self._feeds.setdefault(feed.topic, set()).add(feed)
+    def __init__(self, read: LogReader, read_head: HeadReader) -> None:
+        self.read = read
+        self.read_head = read_head
+        self._channels: dict[str, TopicChannel] = {}
 
-    def detach(self, feed: Feed) -> None:
-        """Stop waking ``feed`` (idempotent)."""
-        feeds = self._feeds.get(feed.topic)
-        if feeds is not None:
-            feeds.discard(feed)
-            if not feeds:
-                del self._feeds[feed.topic]
+    async def open(self, topic: str, resume_from: int | None, sink: Sink) -> tuple[Feed, int]:
+        """Subscribe ``sink`` to ``topic`` after ``resume_from`` (None: from the head);
+        return the feed and the head it was opened against.
+
+        Nothing reaches the sink before this returns, and the first event can only be
+        offered after the caller's next await: queue the "subscribed" answer first.
+        Raises PositionNotInLog when ``resume_from`` is not in the log, and the read
+        error when the topic's head cannot be read.
+        """
+        channel = self._channel(topic)
+        channel.opening += 1
+        try:
+            cursor = await self._start(channel, resume_from)
+        except BaseException:
+            channel.opening -= 1
+            self._drop_if_idle(channel)
+            raise
+        channel.opening -= 1
+        feed = Feed(topic, cursor, sink)
+        channel.join(feed)
+        return feed, max(cursor, channel.head)
+
+    async def _start(self, channel: TopicChannel, resume_from: int | None) -> int:
+        await channel.ready()
+        cursor = channel.head if resume_from is None else resume_from
+        if cursor < 0:
+            raise PositionNotInLog(channel.topic, cursor, channel.head)
+        if cursor > channel.head:
+            # The channel may lag the log (another worker committed): ask the log.
+            head = await self.read_head(channel.topic)
+            if cursor > head:
+                raise PositionNotInLog(channel.topic, cursor, head)
+        return cursor
+
+    def close(self, feed: Feed) -> None:
+        """Stop delivering to ``feed`` (idempotent)."""
+        channel = self._channels.get(feed.topic)
+        if channel is not None:
+            channel.leave(feed)
+            self._drop_if_idle(channel)
 
     def publish(self, records: list[EventRecord]) -> None:
-        """Wake the feeds of every topic in ``records`` (a local commit)."""
+        """Hand a local commit's records to the channels of their topics (O(topics))."""
         by_topic: dict[str, list[EventRecord]] = {}
         for record in records:
             by_topic.setdefault(record.topic, []).append(record)
         for topic, batch in by_topic.items():
-            for feed in self._feeds.get(topic, ()):
-                feed.poke(batch)
+            channel = self._channels.get(topic)
+            if channel is not None:
+                channel.hint(batch)
 
     def notify(self, topic: str) -> None:
-        """Wake the feeds of ``topic`` without records (another worker committed)."""
-        for feed in self._feeds.get(topic, ()):
-            feed.poke()
+        """Another worker committed to ``topic``: its channel reads the log once."""
+        channel = self._channels.get(topic)
+        if channel is not None:
+            channel.poke()
 
-    def poke_all(self) -> None:
-        """Wake every feed: after notifications may have been lost (Redis reconnect)."""
-        for feeds in self._feeds.values():
-            for feed in feeds:
-                feed.poke()
+    async def sweep(self, spread: float) -> None:
+        """Poke every channel once, spaced over ``spread`` seconds (never all at once):
+        notifications may have been lost, and each check is one read per topic."""
+        topics = list(self._channels)
+        pause = spread / len(topics) if topics else spread
+        for topic in topics:
+            channel = self._channels.get(topic)
+            if channel is not None:
+                channel.poke()
+            await asyncio.sleep(pause)
+        if not topics:
+            await asyncio.sleep(spread)
+
+    async def stop(self) -> None:
+        """Stop every channel's task."""
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            for feed in list(channel.feeds):
+                channel.leave(feed)
+            await channel.close()
 
     @property
     def topics(self) -> list[str]:
-        """Topics with at least one feed in this process."""
-        return list(self._feeds)
+        """Topics with a channel in this process."""
+        return list(self._channels)
+
+    def _channel(self, topic: str) -> TopicChannel:
+        channel = self._channels.get(topic)
+        if channel is None or channel.failed is not None:
+            channel = TopicChannel(topic, self)
+            self._channels[topic] = channel
+        return channel
+
+    def _drop_if_idle(self, channel: TopicChannel) -> None:
+        idle = not channel.feeds and not channel.opening
+        if idle and self._channels.get(channel.topic) is channel:
+            del self._channels[channel.topic]
+            asyncio.get_running_loop().create_task(channel.close())

@@ -24,11 +24,13 @@ class RealtimeSettings:
     """Limits and timers of the WS and SSE doors.
 
     ``outbound_queue`` bounds each connection's (or SSE stream's) unsent messages. When
-    it is full, that connection's feeds wait up to ``slow_consumer_grace`` seconds for
-    room (the log keeps the events meanwhile, so waiting costs no memory); past that the
-    node closes the connection (WS code 4008, SSE ``slow_consumer``) and the client
-    resumes from its last seq. Nothing else waits: each feed is its own task.
-    ``heartbeat_timeout`` closes a WS peer silent that long.
+    it is full, that subscription leaves its topic's live delivery and waits up to
+    ``slow_consumer_grace`` seconds for room (the log keeps the events meanwhile, so
+    waiting costs no memory); past that the node closes the connection (WS code 4008,
+    SSE ``slow_consumer``) and the client resumes from its last seq. Nothing else waits.
+    ``heartbeat_timeout`` closes a WS peer silent that long. Every ``resync_interval``
+    each local topic checks the log once (spread over the interval, not all at once),
+    catching commits of other workers whose notification was lost or never sent.
     """
 
     outbound_queue: int = 1024
@@ -75,32 +77,32 @@ class Realtime:
     def __init__(self, node: Node, settings: RealtimeSettings) -> None:
         self.node = node
         self.settings = settings
-        self.hub = EventHub()
+        self.hub = EventHub(self.read, self.head)
         self.connections: set[Closable] = set()
         self.fanout: RedisFanout | None = None
         self._resync: asyncio.Task[None] | None = None
         self.slow_consumers_closed = 0  # connections cut off for not reading (a metric)
+        self.log_reads = 0  # event-log queries made for delivery (a metric)
         if node.settings.redis_url:
             self.fanout = RedisFanout(
                 node.settings.redis_url,
                 settings.redis_channel,
                 self.hub.notify,
-                self.hub.poke_all,
-                resync_interval=settings.resync_interval,
+                self._resync_soon,
             )
+        self._catch_up_sweep: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Hook into the node's commits and start the fan-out (if Redis is configured).
 
-        Without Redis a timer still wakes every feed each ``resync_interval``: other
-        workers on the same database (``--workers``) are then seen late, never lost.
+        The periodic sweep runs with or without Redis: without it, other workers on the
+        same database (``--workers``) are seen late, never lost.
         """
         if self.on_commit not in self.node.event_listeners:
             self.node.event_listeners.append(self.on_commit)
         if self.fanout is not None:
             await self.fanout.start()
-        else:
-            self._resync = asyncio.create_task(self._resync_loop(), name="aitbc-rt-resync")
+        self._resync = asyncio.create_task(self._resync_loop(), name="aitbc-rt-resync")
 
     async def stop(self) -> None:
         """Drop every live connection and stop the fan-out."""
@@ -109,15 +111,21 @@ class Realtime:
             self.node.event_listeners.remove(self.on_commit)
         if self.fanout is not None:
             await self.fanout.stop()
-        if self._resync is not None:
-            self._resync.cancel()
-            await asyncio.gather(self._resync, return_exceptions=True)
-            self._resync = None
+        for task in (self._resync, self._catch_up_sweep):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._resync = self._catch_up_sweep = None
+        await self.hub.stop()
 
     async def _resync_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.resync_interval)
-            self.hub.poke_all()
+            await self.hub.sweep(self.settings.resync_interval)
+
+    def _resync_soon(self) -> None:
+        """Redis (re)connected: check every local topic once, within about a second."""
+        if self._catch_up_sweep is None or self._catch_up_sweep.done():
+            self._catch_up_sweep = asyncio.create_task(self.hub.sweep(1.0))
 
     async def on_commit(self, records: list[EventRecord]) -> None:
         """Event listener: wake local feeds now, tell other workers in the background."""
@@ -126,13 +134,16 @@ class Realtime:
             self.fanout.announce(records)
 
     async def read(self, topic: str, after_seq: int) -> list[EventRecord]:
-        """A batch of ``topic`` events after ``after_seq`` from the log."""
-        async with self.node.sessions() as session:
+        """A batch of ``topic`` events after ``after_seq`` from the log (read path:
+        on SQLite a deferred read transaction that never queues for the write lock)."""
+        self.log_reads += 1
+        async with self.node.reads() as session:
             return await read_events(session, topic, after_seq, READ_BATCH)
 
     async def head(self, topic: str) -> int:
-        """The newest seq of ``topic`` (0 when it has none)."""
-        async with self.node.sessions() as session:
+        """The newest seq of ``topic`` (0 when it has none), on the read path."""
+        self.log_reads += 1
+        async with self.node.reads() as session:
             return await last_seq(session, topic)
 
     async def authenticate(self, api_key: str | None) -> Principal | None:

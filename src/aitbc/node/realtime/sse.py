@@ -5,40 +5,95 @@ Every event's SSE ``id`` encodes the position of *every* topic of the stream
 topic exactly where it stopped. The first frame (``event: subscribed``) carries the
 starting positions, so even a stream that saw no event yet resumes without loss.
 A stream whose bounded queue overflows ends with ``event: error`` (``slow_consumer``);
-the client reconnects from its last id.
+one whose subscription cannot continue (a failed read) ends with ``interrupted``; the
+client reconnects from its last id either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ...core.envelope import error_envelope
 from ...core.streams import STREAM_GAP, Topic, decode_positions, encode_positions, encode_sse
 from ...errors import ConfigurationError
-from ..events import EventRecord
 from ..problems import NodeProblem
 from .authz import authorize_topic, topic_or_problem
-from .hub import Feed, StreamGap
+from .hub import Feed, Frame, PositionNotInLog, StreamGap
 from .service import Realtime
+
+log = logging.getLogger("aitbc.node.realtime")
 
 _END = object()  # queue sentinel: the stream is over
 
 
 class SSEStream:
-    """One SSE response: feeds for its topics, a bounded queue, a heartbeat."""
+    """One SSE response: a feed per topic into one bounded queue, and a heartbeat."""
 
-    def __init__(self, rt: Realtime, positions: dict[str, int]) -> None:
+    def __init__(self, rt: Realtime) -> None:
         self.rt = rt
-        self.positions = positions
+        self.positions: dict[str, int] = {}
         self.queue: asyncio.Queue[Any] = asyncio.Queue(rt.settings.outbound_queue)
-        self.feeds = [Feed(topic, seq) for topic, seq in positions.items()]
+        self.feeds: list[Feed] = []
         self.ending = False
+
+    async def open(self, wanted: dict[str, int | None]) -> None:
+        """Subscribe every topic at its wanted position (None: from now).
+
+        Raises PositionNotInLog (after closing what was opened) for a position the log
+        does not have, and the read error when a head cannot be read.
+        """
+        try:
+            for topic, seq in wanted.items():
+                feed, _ = await self.rt.hub.open(topic, seq, self)
+                self.feeds.append(feed)
+                self.positions[topic] = feed.cursor
+        except BaseException:
+            self.close()
+            raise
+        self.rt.connections.add(self)
+
+    def close(self) -> None:
+        """Stop every feed of the stream (idempotent)."""
+        self.rt.connections.discard(self)
+        for feed in self.feeds:
+            self.rt.hub.close(feed)
+
+    # -- Sink (called by the topic channels) ---------------------------------------------
+
+    def offer(self, frame: Frame) -> bool:
+        if self.ending:
+            return True  # the client resumes from the last id it actually received
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def put(self, frame: Frame) -> bool:
+        if self.ending:
+            return False
+        try:
+            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
+                await self.queue.put(frame)
+        except TimeoutError:
+            self.rt.slow_consumers_closed += 1
+            self._finish({"code": "slow_consumer", "message": "consumer too slow; resume"})
+            return False
+        return True
+
+    def end(self, error: Exception) -> None:
+        if isinstance(error, StreamGap):
+            self._finish({"code": STREAM_GAP, "message": str(error), "topic": error.topic})
+        else:
+            log.warning("SSE stream interrupted: %r", error)
+            self._finish({"code": "interrupted", "message": "stream interrupted; resume"})
 
     def kill(self, code: int, reason: str) -> None:
         """End the stream with an error event (``code`` is kept for symmetry with WS)."""
@@ -56,44 +111,12 @@ class SSEStream:
         if not self.queue.full():
             self.queue.put_nowait(_END)
 
-    async def _deliver(self, record: EventRecord) -> None:
-        if self.ending:
-            return
-        try:
-            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
-                await self.queue.put(record)
-        except TimeoutError:
-            self.rt.slow_consumers_closed += 1
-            self._finish({"code": "slow_consumer", "message": "consumer too slow; resume"})
+    # -- the response body ---------------------------------------------------------------
 
-    async def _pump(self, feed: Feed) -> None:
-        try:
-            await feed.run(self.rt.read, self._deliver)
-        except StreamGap as gap:
-            self._finish({"code": STREAM_GAP, "message": str(gap), "topic": feed.topic})
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        """The response body: hello frame, events, heartbeats; cleans up when left."""
-        for feed in self.feeds:
-            self.rt.hub.attach(feed)
-        self.rt.connections.add(self)
-        pumps = [asyncio.create_task(self._pump(feed)) for feed in self.feeds]
-        try:
-            hello = json.dumps({"positions": self.positions})
-            yield encode_sse(
-                hello, event="subscribed", id=encode_positions(self.positions), retry=1000
-            )
-            async for frame in self._drain():
-                yield frame
-        finally:
-            self.rt.connections.discard(self)
-            for feed in self.feeds:
-                self.rt.hub.detach(feed)
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-
-    async def _drain(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> Any:
+        """The response body: hello frame, events, heartbeats."""
+        hello = json.dumps({"positions": self.positions})
+        yield encode_sse(hello, event="subscribed", id=encode_positions(self.positions), retry=1000)
         interval = self.rt.settings.heartbeat_interval
         while True:
             try:
@@ -109,15 +132,26 @@ class SSEStream:
                 return
             yield self._frame(item)
 
-    def _frame(self, record: EventRecord) -> bytes:
-        self.positions[record.topic] = record.seq
-        body = {
-            "topic": record.topic,
-            "seq": record.seq,
-            "event": record.event,
-            "data": record.data,
-        }
-        return encode_sse(json.dumps(body), event=record.event, id=encode_positions(self.positions))
+    def _frame(self, frame: Frame) -> bytes:
+        self.positions[frame.topic] = frame.seq
+        head = f"event: {frame.event}\nid: {encode_positions(self.positions)}\n"
+        return head.encode() + frame.sse_data
+
+
+class _SSEResponse(StreamingResponse):
+    """A streaming response that closes its feeds however the response ends (even when
+    the client left before the body started)."""
+
+    def __init__(self, stream: SSEStream) -> None:
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        super().__init__(stream.frames(), media_type="text/event-stream", headers=headers)
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.stream.close()
 
 
 def _problem(problem: NodeProblem) -> Response:
@@ -141,6 +175,7 @@ async def sse_endpoint(rt: Realtime, request: Request) -> Response:
     principal = await rt.authenticate(request.headers.get("x-api-key"))
     if principal is None:
         return _problem(NodeProblem(401, "unauthenticated", "missing or unknown API key"))
+    stream = SSEStream(rt)
     try:
         names = request.query_params.get("topics", "")
         topics = [topic_or_problem(n) for n in dict.fromkeys(names.split(",")) if n]
@@ -149,22 +184,9 @@ async def sse_endpoint(rt: Realtime, request: Request) -> Response:
             raise NodeProblem(400, "bad_request", f"?topics= needs 1 to {limit} topics")
         for topic in topics:
             await authorize_topic(rt.node, principal, topic)
-        positions = await _resolve(rt, _start_positions(request, topics))
+        await stream.open(_start_positions(request, topics))
     except NodeProblem as problem:
         return _problem(problem)
-    stream = SSEStream(rt, positions)
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream.frames(), media_type="text/event-stream", headers=headers)
-
-
-async def _resolve(rt: Realtime, wanted: dict[str, int | None]) -> dict[str, int]:
-    """Fill "from now" topics with their head; refuse positions the log does not have."""
-    positions: dict[str, int] = {}
-    for topic, seq in wanted.items():
-        head = await rt.head(topic)
-        if seq is not None and seq > head:
-            raise NodeProblem(
-                410, STREAM_GAP, f"{topic}: seq {seq} is beyond the log (head {head})"
-            )
-        positions[topic] = head if seq is None else seq
-    return positions
+    except PositionNotInLog as exc:
+        return _problem(NodeProblem(410, STREAM_GAP, str(exc)))
+    return _SSEResponse(stream)

@@ -1,7 +1,7 @@
 """The node's WebSocket door, ``/v1/ws``.
 
-Per connection: one reader (this coroutine), one writer draining a bounded outbound
-queue, one heartbeat, one task per request and per subscription. Nothing a connection
+Per connection: one reader, one writer draining a bounded outbound queue, a heartbeat
+timer, one task per request and per subscription. Nothing a connection
 does can block another: a message that does not fit its queue closes *that* connection
 with 4008 "slow consumer" and the client resumes from its last seq.
 """
@@ -18,17 +18,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ...core.envelope import error_envelope
 from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
-from ..events import EventRecord
 from ..problems import NodeProblem
 from ..services.principals import Principal
 from .authz import authorize_topic, topic_or_problem
 from .dispatch import Envelope, EnvelopeError, call_app, reply_frame
-from .hub import Feed, StreamGap
+from .hub import Feed, Frame, PositionNotInLog, StreamGap
 from .service import Realtime
 
 log = logging.getLogger("aitbc.node.realtime")
 
 CLOSE_HEARTBEAT_TIMEOUT = 4002
+#: A subscription could not continue (e.g. a failed read): reconnect and resume (RFC 6455
+#: "try again later"; the SDK reconnects on every code but 4001 and resubscribes).
+CLOSE_TRY_AGAIN = 1013
 
 
 def _error(rid: Any, status: int, code: str, message: str, details: list[Any] | None = None) -> Any:
@@ -51,20 +53,20 @@ class WSConnection:
         self.closing: tuple[int, str] | None = None
         self.stopped = asyncio.Event()
         self.last_heard = asyncio.get_running_loop().time()
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run until the peer leaves or the connection is killed; always cleans up."""
         self.rt.connections.add(self)
-        tasks = [
-            asyncio.create_task(self._read()),
-            asyncio.create_task(self._write()),
-            asyncio.create_task(self._heartbeat()),
-        ]
+        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
+        loop = asyncio.get_running_loop()
+        self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
         try:
             await self.stopped.wait()
         finally:
+            self._beat_timer.cancel()
             self.rt.connections.discard(self)
             everything = [*tasks, *self.subscriptions.values(), *self.requests]
             for task in everything:
@@ -128,15 +130,15 @@ class WSConnection:
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.stopped.set()
 
-    async def _heartbeat(self) -> None:
+    def _beat(self) -> None:
+        """Ping, or close a peer silent past the timeout (a timer, not a task: an idle
+        connection should cost as little memory as possible)."""
         loop = asyncio.get_running_loop()
-        interval = self.rt.settings.heartbeat_interval
-        while True:
-            await asyncio.sleep(interval)
-            if loop.time() - self.last_heard > self.rt.settings.heartbeat_timeout:
-                self.kill(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
-                return
-            self.enqueue({"type": "ping", "ts": loop.time()})
+        if loop.time() - self.last_heard > self.rt.settings.heartbeat_timeout:
+            self.kill(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout")
+            return
+        self.enqueue({"type": "ping", "ts": loop.time()})
+        self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
 
     # -- inbound -------------------------------------------------------------------------
 
@@ -235,65 +237,84 @@ class WSConnection:
         self.enqueue({"id": rid, "status": 200, "data": {"unsubscribed": task is not None}})
 
     async def _subscription(self, sid: str, name: str, resume_from: int | None) -> None:
+        assert self.principal is not None  # subscribe is refused before auth
+        sink = _WSSink(self, sid)
         feed: Feed | None = None
         try:
-            feed = await self._open_feed(sid, name, resume_from)
-            await feed.run(self.rt.read, lambda record: self._event(sid, record))
+            topic = topic_or_problem(name)
+            await authorize_topic(self.rt.node, self.principal, topic)
+            feed, head = await self.rt.hub.open(topic.name, resume_from, sink)
+            # Queued before any event of this subscription can be (one FIFO queue).
+            self.enqueue(
+                {
+                    "id": sid,
+                    "status": 200,
+                    "data": {
+                        "subscription_id": sid,
+                        "topic": topic.name,
+                        "head_seq": head,
+                        "resume_from": feed.cursor,
+                    },
+                }
+            )
+            error = await sink.ended
         except NodeProblem as problem:
             await self.put(_error(sid, problem.status, problem.code, problem.message))
-        except StreamGap as gap:
+            return
+        except PositionNotInLog as exc:
+            await self.put(_error(sid, 410, STREAM_GAP, str(exc)))
+            return
+        except Exception as exc:  # the head could not be read: resume later
+            error = exc
+        finally:
+            if feed is not None:
+                self.rt.hub.close(feed)
+        if isinstance(error, StreamGap):
             await self.put(
                 {
                     "subscription_id": sid,
                     "topic": name,
                     "status": 410,
-                    **error_envelope(STREAM_GAP, str(gap), f"ws_{sid}"),
+                    **error_envelope(STREAM_GAP, str(error), f"ws_{sid}"),
                 }
             )
-        finally:
-            if feed is not None:
-                self.rt.hub.detach(feed)
+        else:
+            # Going silent would strand the client; a close makes the SDK resume every
+            # subscription of this connection from its last seq.
+            log.warning("subscription %s on %s interrupted: %r", sid, name, error)
+            self.kill(CLOSE_TRY_AGAIN, "subscription interrupted; resume")
 
-    async def _open_feed(self, sid: str, name: str, resume_from: int | None) -> Feed:
-        assert self.principal is not None  # subscribe is refused before auth
-        topic = topic_or_problem(name)
-        await authorize_topic(self.rt.node, self.principal, topic)
-        head = await self.rt.head(topic.name)
-        cursor = head if resume_from is None else resume_from
-        if not 0 <= cursor <= head:
-            raise NodeProblem(
-                410,
-                STREAM_GAP,
-                f"{name}: seq {cursor} is not in the log "
-                f"(head {head}); the node cannot resume there",
-            )
-        feed = Feed(topic.name, cursor)
-        self.rt.hub.attach(feed)
-        # The answer goes out before any event of this subscription (one FIFO queue).
-        await self.put(
-            {
-                "id": sid,
-                "status": 200,
-                "data": {
-                    "subscription_id": sid,
-                    "topic": topic.name,
-                    "head_seq": head,
-                    "resume_from": cursor,
-                },
-            }
-        )
-        return feed
 
-    async def _event(self, sid: str, record: EventRecord) -> None:
-        await self.put(
-            {
-                "subscription_id": sid,
-                "topic": record.topic,
-                "seq": record.seq,
-                "event": record.event,
-                "data": record.data,
-            }
-        )
+class _WSSink:
+    """Delivers one subscription's frames into its connection's outbound queue."""
+
+    __slots__ = ("connection", "ended", "prefix")
+
+    def __init__(self, connection: WSConnection, sid: str) -> None:
+        self.connection = connection
+        self.prefix = '{"subscription_id":' + json.dumps(sid) + ","
+        self.ended: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+
+    def _text(self, frame: Frame) -> str:
+        return self.prefix + frame.body[1:]  # the shared body, minus its opening brace
+
+    def offer(self, frame: Frame) -> bool:
+        connection = self.connection
+        if connection.closing is not None:
+            return True  # going away: the client resumes from what it actually received
+        try:
+            connection.outbox.put_nowait(self._text(frame))
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def put(self, frame: Frame) -> bool:
+        await self.connection.put(self._text(frame))
+        return self.connection.closing is None
+
+    def end(self, error: Exception) -> None:
+        if not self.ended.done():
+            self.ended.set_result(error)
 
 
 async def websocket_endpoint(rt: Realtime, websocket: WebSocket) -> None:
