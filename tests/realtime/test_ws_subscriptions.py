@@ -54,8 +54,7 @@ async def _kill_while_streaming(node: Any, transport: WebSocketTransport, topic:
         while transport.reconnects < 5:
             await asyncio.sleep(0.02)
 
-    await asyncio.wait_for(fifth_reconnect(), 60)
-    assert transport.reconnects == 5
+    await asyncio.wait_for(fifth_reconnect(), 60)  # TimeoutError fails the test
     await sub.aclose()
 
 
