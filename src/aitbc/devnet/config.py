@@ -133,4 +133,6 @@ class DevnetConfig:
             }
             for c in self.chains
         }
-        return {"private_key": private_key, "chains": chains, **overrides}
+        # The deployer is the OApps' LayerZero delegate: it may skip a blocking nonce.
+        delegate = self.keys.get("deployer")
+        return {"private_key": private_key, "delegate_key": delegate, "chains": chains, **overrides}

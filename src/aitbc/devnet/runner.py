@@ -135,10 +135,9 @@ class Devnet:
                     chain_id,
                     eid,
                     selector,
-                    self.ack_grace_s,
                 )
                 chains.append(ChainInfo(chain_id, url, eid, selector, contracts))
-            await wire_peers(chains, web3s, DEV_KEYS["deployer"])
+            await wire_peers(chains, web3s, DEV_KEYS["deployer"], _address(DEV_KEYS["relayer"]))
             return chains
         finally:
             for w3 in web3s.values():

@@ -406,8 +406,10 @@ class BridgeManager:
             BridgeStatus.PENDING,
         ):
             return (await self._recover(record, gas_limit)).result
-        if record.result.status is not BridgeStatus.FAILED:
-            raise _invalid_state(record, "only failed settlements can be retried")
+        if record.result.status not in (BridgeStatus.FAILED, BridgeStatus.IN_PROGRESS):
+            # IN_PROGRESS too: a CCIP execution whose transaction ran out of gas stays
+            # untouched on the OffRamp, and the adapter can re-execute it.
+            raise _invalid_state(record, "only failed or in-progress settlements can be retried")
         return await self._reexecute(record, gas_limit)
 
     async def _reexecute(self, record: SettlementRecord, gas_limit: int | None) -> SettlementResult:
