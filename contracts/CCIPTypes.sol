@@ -52,7 +52,7 @@ struct ExecutionReport {
 
 struct GasLimitOverride {
     uint256 receiverExecutionGasLimit;
-    uint32[] tokenGasOverrides;
+    uint256[] tokenGasOverrides;
 }
 
 struct OffRampInfo {

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode, encode
+from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
 
 from aitbc.contracts import load_artifact
@@ -211,6 +213,9 @@ class Relayer:
         if dst is None:
             self._record(bridge, message_id, "unroutable", False, detail="unknown destination")
             return
+        # Faults and attempts are keyed by our settlement id when the message is an order
+        # (what the SDK knows before sending), else by the bridge's message id.
+        message_id = _order_id(packet) or message_id
         rules = self.faults.take(bridge, message_id)
         actions = {rule.action: rule for rule in rules}
         if "drop" in actions:
@@ -222,7 +227,7 @@ class Relayer:
             await self._hold(dst.info.chain_id, actions["reorder"].delay_s)
         gas = actions["under_gas"].gas_limit if "under_gas" in actions else None
         for _ in range(2 if "duplicate" in actions else 1):
-            await self._deliver(bridge, dst, packet, gas)
+            await self._deliver(bridge, dst, packet, gas, message_id)
         self._release(dst.info.chain_id)
 
     async def _hold(self, chain_id: int, max_wait_s: float) -> None:
@@ -235,43 +240,45 @@ class Relayer:
         for event in self._held.pop(chain_id, []):
             event.set()
 
-    async def _deliver(self, bridge: str, dst: _Chain, packet: Any, gas: int | None) -> None:
+    async def _deliver(
+        self, bridge: str, dst: _Chain, packet: Any, gas: int | None, key: str
+    ) -> None:
         if isinstance(packet, LzPacket):
-            await self._deliver_lz(dst, packet, gas)
+            await self._deliver_lz(dst, packet, gas, key)
         elif isinstance(packet, CcipPacket):
-            await self._deliver_ccip(dst, packet, gas)
+            await self._deliver_ccip(dst, packet, gas, key)
 
-    async def _deliver_lz(self, dst: _Chain, p: LzPacket, gas: int | None) -> None:
+    async def _deliver_lz(self, dst: _Chain, p: LzPacket, gas: int | None, key: str) -> None:
         fns = dst.endpoint.functions
         await self._step(
             dst,
             "layerzero",
-            p.message_id,
+            key,
             "verify",
             fns.verify(p.origin, p.receiver, p.payload_hash),
         )
         exec_gas = (gas if gas is not None else p.gas_limit) + LZ_EXECUTOR_OVERHEAD
         call = fns.lzReceive(p.origin, p.receiver, p.guid, p.message, b"")
-        ok = await self._step(dst, "layerzero", p.message_id, "execute", call, exec_gas)
+        ok = await self._step(dst, "layerzero", key, "execute", call, exec_gas)
         if not ok:
             reason = await self._revert_data(dst, call, exec_gas)
             alert = fns.lzReceiveAlert(
                 p.origin, p.receiver, p.guid, exec_gas, 0, p.message, b"", reason
             )
-            await self._step(dst, "layerzero", p.message_id, "alert", alert)
+            await self._step(dst, "layerzero", key, "alert", alert)
 
-    async def _deliver_ccip(self, dst: _Chain, p: CcipPacket, gas: int | None) -> None:
+    async def _deliver_ccip(self, dst: _Chain, p: CcipPacket, gas: int | None, key: str) -> None:
         ramp = await dst.off_ramp(p.src_selector)
         if ramp is None:
-            self._record("ccip", p.message_id, "unroutable", False, detail="no OffRamp")
+            self._record("ccip", key, "unroutable", False, detail="no OffRamp")
             return
         fns = ramp.functions
         commit = fns.commit([p.message_id_bytes], [p.sequence_number])
-        await self._step(dst, "ccip", p.message_id, "commit", commit)
+        await self._step(dst, "ccip", key, "commit", commit)
         limit = gas if gas is not None else p.gas_limit
         exec_gas = limit + limit // 63 + CCIP_EXECUTE_OVERHEAD
         report = ([p.message], [[]], [], 0)
-        await self._step(dst, "ccip", p.message_id, "execute", fns.execute(report), exec_gas)
+        await self._step(dst, "ccip", key, "execute", fns.execute(report), exec_gas)
 
     async def _report(self, dst: _Chain, paid: Any) -> None:
         """The liquidity provider's keeper: send the Paid outcome back to the source."""
@@ -329,3 +336,15 @@ def _topic(event: Any) -> bytes:
     from eth_utils.abi import event_abi_to_log_topic
 
     return bytes(event_abi_to_log_topic(event.abi))
+
+
+ORDER_TYPES = ["address", "bytes32", "address", "uint256", "uint64"]
+ORDER_BYTES = 5 * 32
+
+
+def _order_id(packet: Any) -> str | None:
+    """The settlement id of an order message (``None`` for a report)."""
+    data = packet.message if isinstance(packet, LzPacket) else bytes(packet.message[9])
+    if len(data) != ORDER_BYTES:
+        return None
+    return "0x" + keccak(encode(ORDER_TYPES, list(decode(ORDER_TYPES, data)))).hex()

@@ -132,15 +132,14 @@ class LayerZeroBridge(EvmSettlementBridge):
         dst = self.chain(prepared.message.target_chain_id)
         delegate = TxSender(dst.w3, self.delegate_key, dst.chain_id)
         src_eid, sender, nonce = self._origin(prepared, sent)
-        fns = dst.endpoint.functions
         oapp = dst.destination.address
         while True:
-            inbound = int(await guarded("inboundNonce", fns.inboundNonce(oapp, src_eid, sender).call()))
+            call = dst.endpoint.functions.inboundNonce(oapp, src_eid, sender)
+            inbound = int(await guarded("inboundNonce", call.call()))
             if inbound >= nonce:
                 return
-            await delegate.transact(
-                "skip", fns.skip(oapp, src_eid, sender, inbound + 1), gas=SKIP_GAS, abi=dst.endpoint.abi
-            )
+            skip = dst.endpoint.functions.skip(oapp, src_eid, sender, inbound + 1)
+            await delegate.transact("skip", skip, gas=SKIP_GAS, abi=dst.endpoint.abi)
 
 
 __all__ = ["LayerZeroBridge"]
