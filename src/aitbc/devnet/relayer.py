@@ -35,6 +35,7 @@ from .packets import CcipPacket, LzPacket, decode_ccip_sent, decode_packet_sent
 
 log = logging.getLogger(__name__)
 
+LZ_VERIFIED_NOT_EXECUTABLE, LZ_EXECUTABLE = 1, 2
 STEP_GAS = {"verify": 150_000, "commit": 150_000, "report": 400_000, "alert": 300_000}
 
 
@@ -90,6 +91,8 @@ class Relayer:
         self._by_selector: dict[int, _Chain] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[int, list[asyncio.Event]] = {}
+        # LayerZero packets verified but waiting for an earlier nonce, per destination chain
+        self._parked: dict[int, dict[tuple[int, bytes, int], tuple[LzPacket, int | None, str]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
 
     def add_fault(self, rule: FaultRule) -> None:
@@ -164,6 +167,9 @@ class Relayer:
                     "layerzero", packet.message_id, self._by_eid.get(packet.dst_eid), packet
                 )
             )
+        elif topic in (_topic(events.PacketDelivered), _topic(events.InboundNonceSkipped)):
+            # the path may have moved on: execute what waited for an earlier nonce
+            self._spawn(self._unpark(chain))
 
     def _on_router_log(self, chain: _Chain, entry: Any, topic: bytes) -> None:
         events = chain.router.events
@@ -250,13 +256,18 @@ class Relayer:
 
     async def _deliver_lz(self, dst: _Chain, p: LzPacket, gas: int | None, key: str) -> None:
         fns = dst.endpoint.functions
-        await self._step(
-            dst,
-            "layerzero",
-            key,
-            "verify",
-            fns.verify(p.origin, p.receiver, p.payload_hash),
-        )
+        verify = fns.verify(p.origin, p.receiver, p.payload_hash)
+        await self._step(dst, "layerzero", key, "verify", verify)
+        state = await guarded("executable", fns.executable(p.origin, p.receiver).call())
+        if int(state) == LZ_VERIFIED_NOT_EXECUTABLE:
+            # an earlier nonce of the path is not verified: execute once it is (or skipped)
+            self._parked.setdefault(dst.info.chain_id, {})[p.origin] = (p, gas, key)
+            self._record("layerzero", key, "blocked", False, detail="waiting for an earlier nonce")
+            return
+        await self._execute_lz(dst, p, gas, key)
+
+    async def _execute_lz(self, dst: _Chain, p: LzPacket, gas: int | None, key: str) -> None:
+        fns = dst.endpoint.functions
         exec_gas = (gas if gas is not None else p.gas_limit) + LZ_EXECUTOR_OVERHEAD
         call = fns.lzReceive(p.origin, p.receiver, p.guid, p.message, b"")
         ok = await self._step(dst, "layerzero", key, "execute", call, exec_gas)
@@ -266,6 +277,20 @@ class Relayer:
                 p.origin, p.receiver, p.guid, exec_gas, 0, p.message, b"", reason
             )
             await self._step(dst, "layerzero", key, "alert", alert)
+
+    async def _unpark(self, dst: _Chain) -> None:
+        parked = self._parked.get(dst.info.chain_id, {})
+        for origin in sorted(parked, key=lambda o: o[2]):
+            entry = parked.pop(origin, None)  # taken before any await: executed once
+            if entry is None:
+                continue
+            p, gas, key = entry
+            call = dst.endpoint.functions.executable(origin, p.receiver)
+            state = int(await guarded("executable", call.call()))
+            if state == LZ_VERIFIED_NOT_EXECUTABLE:
+                parked[origin] = entry
+            elif state == LZ_EXECUTABLE:
+                await self._execute_lz(dst, p, gas, key)
 
     async def _deliver_ccip(self, dst: _Chain, p: CcipPacket, gas: int | None, key: str) -> None:
         ramp = await dst.off_ramp(p.src_selector)

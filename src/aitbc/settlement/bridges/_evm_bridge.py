@@ -263,6 +263,9 @@ class EvmSettlementBridge(BridgeAdapter):
     def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
         """The bridge's record of the order in the send transaction's ``logs``."""
 
+    async def after_cancel(self, prepared: PreparedSettlement) -> None:  # noqa: B027
+        """Bridge housekeeping once an order is cancelled; nothing by default."""
+
     # -- time, quotes, prepare, send -------------------------------------------------
 
     async def chain_time(self, chain: ChainHandle) -> int:
@@ -443,8 +446,6 @@ class EvmSettlementBridge(BridgeAdapter):
         Raises BridgeTransactionError when the order was paid or the deadline has not passed.
         """
         state = await self.source_state(prepared)
-        if state == SRC_REFUNDED:
-            return await self.get_status(prepared)
         if state != SRC_PENDING:
             raise BridgeTransactionError(
                 f"{prepared.message_id} is not refundable (source state {state})"
@@ -482,6 +483,7 @@ class EvmSettlementBridge(BridgeAdapter):
             abi=[*dst.destination.abi, *dst.endpoint.abi, *dst.router.abi],
             receipt_timeout_s=self.receipt_timeout_s,
         )
+        await self.after_cancel(prepared)
         result = await self.get_status(prepared)
         if result.status is BridgeStatus.FAILED:  # cancelled; the report is on its way
             result = self.result(

@@ -65,11 +65,13 @@ class LayerZeroBridge(EvmSettlementBridge):
     ) -> SettlementResult | None:
         state = await self._executable(prepared, sent)
         if state == VERIFIED_NOT_EXECUTABLE:
+            # an earlier nonce of the path is not verified yet: it may still come (and the
+            # executor runs ours after it), or be lost; retry() skips it with the delegate
             return self.result(
                 prepared,
-                BridgeStatus.FAILED,
+                BridgeStatus.IN_PROGRESS,
                 sent.tx_hash,
-                "verified but not executable: an earlier nonce on the path is unverified "
+                "verified but not executable: waiting for an earlier nonce on the path "
                 "(retry skips it with the delegate key)",
             )
         if state == EXECUTED:
@@ -122,8 +124,20 @@ class LayerZeroBridge(EvmSettlementBridge):
             receipt_timeout_s=self.receipt_timeout_s,
         )
 
-    async def _unblock(self, prepared: PreparedSettlement, sent: SentMessage) -> None:
-        """Skip every unverified nonce before ours (the delegate's job on the real endpoint)."""
+    async def after_cancel(self, prepared: PreparedSettlement) -> None:
+        """A cancelled order whose packet was never verified (lost) would block the path
+        for every later order: skip it with the delegate key, when we have it."""
+        sent = await self.sent_message(prepared)
+        if sent is None or self.delegate_key is None:
+            return
+        if await self._executable(prepared, sent) == NOT_EXECUTABLE:
+            await self._unblock(prepared, sent, include_own=True)
+
+    async def _unblock(
+        self, prepared: PreparedSettlement, sent: SentMessage, *, include_own: bool = False
+    ) -> None:
+        """Skip every unverified nonce before ours (the delegate's job on the real endpoint),
+        and ours too with ``include_own`` (a cancelled order that can never be paid)."""
         if self.delegate_key is None:
             raise BridgeTransactionError(
                 f"{prepared.message_id}: the path is blocked by an unverified earlier nonce; "
@@ -133,10 +147,11 @@ class LayerZeroBridge(EvmSettlementBridge):
         delegate = TxSender(dst.w3, self.delegate_key, dst.chain_id)
         src_eid, sender, nonce = self._origin(prepared, sent)
         oapp = dst.destination.address
+        target = nonce if include_own else nonce - 1
         while True:
             call = dst.endpoint.functions.inboundNonce(oapp, src_eid, sender)
             inbound = int(await guarded("inboundNonce", call.call()))
-            if inbound >= nonce:
+            if inbound >= target:
                 return
             skip = dst.endpoint.functions.skip(oapp, src_eid, sender, inbound + 1)
             await delegate.transact("skip", skip, gas=SKIP_GAS, abi=dst.endpoint.abi)
