@@ -88,6 +88,7 @@ contract AitbcSettlementSource is AitbcBridgeApp {
         bytes32 slot = keccak256(abi.encode(msg.sender, receiptHash));
         bytes32 previous = openOrder[slot];
         if (previous != bytes32(0) && orders[previous].state != State.Refunded) revert AlreadyOpen(previous);
+        if (orders[id].state != State.None) revert AlreadyOpen(id); // an id is used once
         openOrder[slot] = id;
         orders[id] = Order(msg.sender, amount, bridge, route, State.Pending);
     }
