@@ -24,16 +24,17 @@ import time
 from dataclasses import dataclass
 
 from eth_account import Account
+from web3.exceptions import TransactionNotFound
 
 from aitbc.contracts import load_artifact
 from aitbc.devnet import BackgroundDevnet
 from aitbc.devnet.harness import DevnetHarness
 from aitbc.devnet.nodes import find_anvil
+from aitbc.settlement.bridges._evm import Web3Client, close_web3, open_web3
+from aitbc.settlement.bridges._evm_bridge import SETTLE_GAS, encode_order, settlement_id
 from aitbc.settlement.bridges.base import BridgeAdapter, BridgeStatus, PreparedSettlement
 from aitbc.settlement.bridges.ccip import CCIPBridge
 from aitbc.settlement.bridges.conformance import wait_for_status
-from aitbc.settlement.bridges._evm import Web3Client, close_web3, open_web3
-from aitbc.settlement.bridges._evm_bridge import SETTLE_GAS, encode_order, settlement_id
 from aitbc.settlement.bridges.layerzero import LayerZeroBridge
 
 ADAPTERS: dict[str, type[BridgeAdapter]] = {"layerzero": LayerZeroBridge, "ccip": CCIPBridge}
@@ -94,9 +95,13 @@ class RawSettler:
         abi_src = load_artifact("AitbcSettlementSource").abi
         abi_dst = load_artifact("AitbcSettlementDestination").abi
         self.source = self.src.eth.contract(address=self.src_info.contracts.source, abi=abi_src)  # type: ignore[call-overload]
-        self.destination = self.dst.eth.contract(address=self.dst_info.contracts.destination, abi=abi_dst)  # type: ignore[call-overload]
+        self.destination = self.dst.eth.contract(
+            address=self.dst_info.contracts.destination, abi=abi_dst
+        )  # type: ignore[call-overload]
         self.route = self.dst_info.lz_eid if bridge == "layerzero" else self.dst_info.ccip_selector
-        self.src_route = self.src_info.lz_eid if bridge == "layerzero" else self.src_info.ccip_selector
+        self.src_route = (
+            self.src_info.lz_eid if bridge == "layerzero" else self.src_info.ccip_selector
+        )
         self.fee: int | None = None
         self.gas_price: int | None = None
 
@@ -110,7 +115,9 @@ class RawSettler:
         if self.fee is None:
             payload = encode_order(payer, receipt, message.recipient, amount, deadline)
             self.fee = int(
-                await self.source.functions.quoteMessage(self.bridge, self.route, payload, 200_000).call()
+                await self.source.functions.quoteMessage(
+                    self.bridge, self.route, payload, 200_000
+                ).call()
             )
             self.gas_price = int(await self.src.eth.gas_price)
         nonce = await self.src.eth.get_transaction_count(payer, "pending")
@@ -126,17 +133,20 @@ class RawSettler:
                 "chainId": self.src_info.chain_id,
             }
         )
-        tx_hash = await self.src.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
+        tx_hash = await self.src.eth.send_raw_transaction(
+            self.account.sign_transaction(tx).raw_transaction
+        )
         while True:
             try:
                 await self.src.eth.get_transaction_receipt(tx_hash)
                 break
-            except Exception:  # not mined yet
+            except TransactionNotFound:  # not mined yet
                 await asyncio.sleep(POLL_S)
         sid = settlement_id(payer, receipt, message.recipient, amount, deadline)
         outcome = self.destination.functions.outcomeOf(self.bridge, self.src_route, sid)
-        while int(await outcome.call()) != 1:
-            await asyncio.sleep(0.1)  # wait_for_status's poll interval
+        # polled like wait_for_status polls the adapter (a chain has no event to await)
+        while int(await outcome.call()) != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
         return time.perf_counter() - started
 
     async def close(self) -> None:

@@ -12,14 +12,13 @@ pytest.importorskip("eth_tester", reason="needs the evm extra")
 
 from eth_abi.abi import encode
 from eth_account import Account
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from aitbc.devnet import DEV_KEYS
 from aitbc.devnet.deploy import deploy_contract
 from aitbc.devnet.pyevm_rpc import JsonRpcServer, PyEvmChain
 from aitbc.errors import BridgeTransactionError
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
-
 from aitbc.settlement.bridges._codec import (
     address_to_bytes32,
     encode_lz_receive_option,
@@ -110,7 +109,9 @@ class Destination:
         self.chain, self.endpoint, self.destination = chain, endpoint, destination
         self.peer = address_to_bytes32(chain.user.address)
 
-    def order(self, payer: str, receipt: bytes, recipient: str, amount: int, deadline: int) -> bytes:
+    def order(
+        self, payer: str, receipt: bytes, recipient: str, amount: int, deadline: int
+    ) -> bytes:
         return encode(
             ["address", "bytes32", "address", "uint256", "uint64"],
             [payer, receipt, recipient, amount, deadline],
@@ -127,13 +128,17 @@ class Destination:
         return origin, guid
 
     async def execute(self, origin: Any, guid: bytes, message: bytes) -> None:
-        call = self.endpoint.functions.lzReceive(origin, self.destination.address, guid, message, b"")
+        call = self.endpoint.functions.lzReceive(
+            origin, self.destination.address, guid, message, b""
+        )
         await self.chain.relayer.transact(
             "lzReceive", call, gas=400_000, abi=[*self.endpoint.abi, *self.destination.abi]
         )
 
     async def state(self, origin: Any) -> int:
-        return int(await self.endpoint.functions.executable(origin, self.destination.address).call())
+        return int(
+            await self.endpoint.functions.executable(origin, self.destination.address).call()
+        )
 
     async def now(self) -> int:
         return int((await self.chain.w3.eth.get_block("latest"))["timestamp"])
@@ -166,9 +171,12 @@ async def test_endpoint_orders_execution_and_the_delegate_skips_a_lost_nonce(
     assert await dst.state(origin) == VERIFIED_NOT_EXECUTABLE
     with pytest.raises(BridgeTransactionError):
         await dst.execute(origin, guid, message)
-    assert await dst.endpoint.functions.inboundNonce(
-        dst.destination.address, OTHER_EID, dst.peer
-    ).call() == 0
+    assert (
+        await dst.endpoint.functions.inboundNonce(
+            dst.destination.address, OTHER_EID, dst.peer
+        ).call()
+        == 0
+    )
     skip = dst.endpoint.functions.skip(dst.destination.address, OTHER_EID, dst.peer, 1)
     with pytest.raises(BridgeTransactionError, match="LZ_Unauthorized"):
         await dst.chain.user.transact("skip", skip, abi=dst.endpoint.abi)
@@ -227,7 +235,9 @@ async def test_destination_clock_alone_decides_paid_or_cancelled(dst: Destinatio
     await dst.chain.w3.provider.make_request("evm_increaseTime", [700])  # type: ignore[arg-type]
     await dst.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     with pytest.raises(BridgeTransactionError, match="AlreadyPaid"):
-        await dst.chain.user.transact("cancel", fns.cancel(1, OTHER_EID, *on_time), abi=dst.destination.abi)
+        await dst.chain.user.transact(
+            "cancel", fns.cancel(1, OTHER_EID, *on_time), abi=dst.destination.abi
+        )
     late_recipient = Account.create().address
     late = (PAYER, b"\x05" * 32, late_recipient, 900, now + 600)  # already expired
     message = dst.order(*late)

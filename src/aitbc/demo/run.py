@@ -20,11 +20,11 @@ from .settle import (
     SettlementRecord,
     chain_balances,
     liquidity_provider,
-    wait_for_repayment,
     new_payout_address,
     plan_settlements,
     settle_all,
     settlement_client,
+    wait_for_repayment,
 )
 from .stack import (
     DevnetHandle,

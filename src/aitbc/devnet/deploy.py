@@ -85,9 +85,12 @@ async def wire_peers(
                 (source, other.contracts.destination),
             ):
                 await sender.transact(
-                    "setLzPeer", app.functions.setLzPeer(other.lz_eid, bytes(12) + bytes.fromhex(peer[2:]))
+                    "setLzPeer",
+                    app.functions.setLzPeer(other.lz_eid, bytes(12) + bytes.fromhex(peer[2:])),
                 )
-                await sender.transact("setCcipPeer", app.functions.setCcipPeer(other.ccip_selector, peer))
+                await sender.transact(
+                    "setCcipPeer", app.functions.setCcipPeer(other.ccip_selector, peer)
+                )
             off_ramp = await deploy_contract(
                 sender,
                 "MockCCIPOffRamp",
@@ -97,4 +100,6 @@ async def wire_peers(
                 here.contracts.ccip_router,
                 relayer,
             )
-            await sender.transact("setOffRamp", router.functions.setOffRamp(other.ccip_selector, off_ramp))
+            await sender.transact(
+                "setOffRamp", router.functions.setOffRamp(other.ccip_selector, off_ramp)
+            )

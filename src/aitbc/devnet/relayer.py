@@ -196,7 +196,9 @@ class Relayer:
             message_id = "0x" + bytes(args["message"]["messageId"]).hex()
             self._record("ccip", message_id, "unroutable", False, detail="unknown destination")
             return
-        await self._schedule("ccip", packet.message_id, self._by_selector.get(packet.dst_selector), packet)
+        await self._schedule(
+            "ccip", packet.message_id, self._by_selector.get(packet.dst_selector), packet
+        )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(self._logged(coro))
@@ -302,19 +304,26 @@ class Relayer:
         await self._step(dst, "ccip", key, "commit", commit)
         limit = gas if gas is not None else p.gas_limit
         exec_gas = limit + limit // 63 + CCIP_EXECUTE_OVERHEAD
-        report = ([p.message], [[]], [], 0)
+        report: tuple[Any, ...] = ([p.message], [[]], [], 0)
         await self._step(dst, "ccip", key, "execute", fns.execute(report), exec_gas)
 
     async def _report(self, dst: _Chain, paid: Any) -> None:
         """The liquidity provider's keeper: send the Paid outcome back to the source."""
-        bridge, route, settlement = int(paid["bridge"]), int(paid["sourceRoute"]), paid["settlementId"]
+        bridge, route, settlement = (
+            int(paid["bridge"]),
+            int(paid["sourceRoute"]),
+            paid["settlementId"],
+        )
         fns = dst.destination.functions
         fee = await guarded("quoteReport", fns.quoteReport(bridge, route, settlement).call())
         name = "layerzero" if bridge == 1 else "ccip"
         message_id = "0x" + bytes(paid["messageId"]).hex()
         try:
             outcome = await dst.sender.transact(
-                "report", fns.report(bridge, route, settlement), value=int(fee), gas=STEP_GAS["report"]
+                "report",
+                fns.report(bridge, route, settlement),
+                value=int(fee),
+                gas=STEP_GAS["report"],
             )
         except AITBCError as exc:
             self._record(name, message_id, "report", False, detail=str(exc))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from eth_abi.abi import encode
+from eth_typing import HexStr
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
@@ -236,7 +237,6 @@ class EvmSettlementBridge(BridgeAdapter):
             )
         return src, dst, bytes.fromhex(match.group(1))
 
-
     # -- bridge-specific hooks -------------------------------------------------------
 
     bridge_code: int = 0
@@ -263,7 +263,7 @@ class EvmSettlementBridge(BridgeAdapter):
     def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
         """The bridge's record of the order in the send transaction's ``logs``."""
 
-    async def after_cancel(self, prepared: PreparedSettlement) -> None:  # noqa: B027
+    async def after_cancel(self, prepared: PreparedSettlement) -> None:
         """Bridge housekeeping once an order is cancelled; nothing by default."""
 
     # -- time, quotes, prepare, send -------------------------------------------------
@@ -277,14 +277,18 @@ class EvmSettlementBridge(BridgeAdapter):
         # The fee depends on route, payload size and gas only: quoted once per shape.
         key = (src.chain_id, dst.chain_id, len(payload), gas)
         if key not in self._fees:
-            call = src.source.functions.quoteMessage(self.bridge_code, self.route(dst), payload, gas)
+            call = src.source.functions.quoteMessage(
+                self.bridge_code, self.route(dst), payload, gas
+            )
             self._fees[key] = int(await guarded("quoteMessage", call.call(), src.source.abi))
         return self._fees[key]
 
     async def estimate_cost(self, message: SettlementMessage) -> CostEstimate:
         """Quote the bridge fee for ``message`` (nothing is sent)."""
         src, dst, receipt = self.check_message(message)
-        payload = encode_order(src.sender.address, receipt, message.recipient, message.payment_amount, 0)
+        payload = encode_order(
+            src.sender.address, receipt, message.recipient, message.payment_amount, 0
+        )
         fee = await self._fee(src, dst, payload, message.gas_limit)
         return CostEstimate(self.name, native_fee=fee, gas_limit=message.gas_limit)
 
@@ -371,7 +375,8 @@ class EvmSettlementBridge(BridgeAdapter):
         entry = logs[-1]
         tx_hash = "0x" + bytes(entry["transactionHash"]).hex()
         message_id = bytes(entry["args"]["messageId"])
-        receipt = await guarded("eth_getTransactionReceipt", src.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
+        lookup = src.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+        receipt = await guarded("eth_getTransactionReceipt", lookup)
         sent = SentMessage(tx_hash, message_id, self.decode_sent(src, receipt["logs"], message_id))
         self._sends[prepared.message_id] = sent
         return sent
@@ -425,9 +430,10 @@ class EvmSettlementBridge(BridgeAdapter):
         """Re-execute the order's delivery (more gas allowed) while the destination has no
         outcome; raises BridgeTransactionError when there is nothing to re-execute."""
         sent = await self.require_sent(prepared)
-        if await self.source_state(prepared) != SRC_PENDING or await self.destination_outcome(
-            prepared
-        ) != DST_NONE:
+        if (
+            await self.source_state(prepared) != SRC_PENDING
+            or await self.destination_outcome(prepared) != DST_NONE
+        ):
             return await self.get_status(prepared)
         limit = max(gas_limit or 0, prepared.message.gas_limit)
         outcome = await self.reexecute(prepared, sent, limit)

@@ -64,7 +64,9 @@ class CCIPBridge(EvmSettlementBridge):
 
     def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
         """The EVM2EVMMessage (as a call tuple) that ``CCIPSendRequested`` carried."""
-        for entry in src.router.events.CCIPSendRequested().process_receipt({"logs": logs}, errors=DISCARD):
+        for entry in src.router.events.CCIPSendRequested().process_receipt(
+            {"logs": logs}, errors=DISCARD
+        ):
             m = entry["args"]["message"]
             if bytes(m["messageId"]) == message_id:
                 values = [m[name] for name in _FIELDS]
@@ -98,7 +100,9 @@ class CCIPBridge(EvmSettlementBridge):
         if await self._state(prepared, sent) != FAILURE:
             return None
         reason = await self._failure_reason(prepared, sent)
-        return self.result(prepared, BridgeStatus.FAILED, sent.tx_hash, f"ccipReceive failed: {reason}")
+        return self.result(
+            prepared, BridgeStatus.FAILED, sent.tx_hash, f"ccipReceive failed: {reason}"
+        )
 
     async def _failure_reason(self, prepared: PreparedSettlement, sent: SentMessage) -> str:
         ramp = await self._off_ramp(prepared)
@@ -112,17 +116,23 @@ class CCIPBridge(EvmSettlementBridge):
             return "unknown"
         data = bytes(logs[-1]["args"]["returnData"])
         dst = self.chain(prepared.message.target_chain_id)
-        return revert_reason("0x" + data.hex(), dst.destination.abi) if data else "out of gas or empty revert"
+        return (
+            revert_reason("0x" + data.hex(), dst.destination.abi)
+            if data
+            else "out of gas or empty revert"
+        )
 
     async def reexecute(
         self, prepared: PreparedSettlement, sent: SentMessage, gas_limit: int
     ) -> TxOutcome:
         state = await self._state(prepared, sent)
         if state not in (FAILURE, UNTOUCHED):
-            raise BridgeTransactionError(f"{prepared.message_id} is not re-executable (state {state})")
+            raise BridgeTransactionError(
+                f"{prepared.message_id} is not re-executable (state {state})"
+            )
         ramp = await self._off_ramp(prepared)
         dst = self.chain(prepared.message.target_chain_id)
-        report = ([sent.packet], [[]], [], 0)
+        report: tuple[Any, ...] = ([sent.packet], [[]], [], 0)
         call = ramp.functions.manuallyExecute(report, [(gas_limit, [])])
         return await dst.sender.transact(
             "manuallyExecute",

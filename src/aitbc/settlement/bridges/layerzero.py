@@ -53,11 +53,17 @@ class LayerZeroBridge(EvmSettlementBridge):
 
     def _origin(self, prepared: PreparedSettlement, sent: SentMessage) -> tuple[int, bytes, int]:
         src = self.chain(prepared.message.source_chain_id)
-        return (int(prepared.extra["source_route"]), address_to_bytes32(src.source.address), int(sent.packet[0]))
+        return (
+            int(prepared.extra["source_route"]),
+            address_to_bytes32(src.source.address),
+            int(sent.packet[0]),
+        )
 
     async def _executable(self, prepared: PreparedSettlement, sent: SentMessage) -> int:
         dst = self.chain(prepared.message.target_chain_id)
-        call = dst.endpoint.functions.executable(self._origin(prepared, sent), dst.destination.address)
+        call = dst.endpoint.functions.executable(
+            self._origin(prepared, sent), dst.destination.address
+        )
         return int(await guarded("executable", call.call()))
 
     async def bridge_result(
@@ -79,7 +85,10 @@ class LayerZeroBridge(EvmSettlementBridge):
                 return None  # executed since the outcome was read: the next read sees it
             # consumed without an outcome: cleared or burnt by the delegate
             return self.result(
-                prepared, BridgeStatus.FAILED, sent.tx_hash, "cleared without execution: refundable after the deadline"
+                prepared,
+                BridgeStatus.FAILED,
+                sent.tx_hash,
+                "cleared without execution: refundable after the deadline",
             )
         if state == EXECUTABLE:
             reason = await self._last_alert(prepared, sent)
@@ -98,7 +107,9 @@ class LayerZeroBridge(EvmSettlementBridge):
             ),
         )
         reasons = [
-            revert_reason("0x" + bytes(e["args"]["reason"]).hex(), [*dst.endpoint.abi, *dst.destination.abi])
+            revert_reason(
+                "0x" + bytes(e["args"]["reason"]).hex(), [*dst.endpoint.abi, *dst.destination.abi]
+            )
             for e in logs
             if bytes(e["args"]["guid"]) == sent.message_id
         ]
@@ -112,9 +123,15 @@ class LayerZeroBridge(EvmSettlementBridge):
         if state == VERIFIED_NOT_EXECUTABLE:
             await self._unblock(prepared, sent)
         elif state != EXECUTABLE:
-            raise BridgeTransactionError(f"{prepared.message_id} has no verified payload to execute")
+            raise BridgeTransactionError(
+                f"{prepared.message_id} has no verified payload to execute"
+            )
         call = dst.endpoint.functions.lzReceive(
-            self._origin(prepared, sent), dst.destination.address, sent.message_id, sent.packet[1], b""
+            self._origin(prepared, sent),
+            dst.destination.address,
+            sent.message_id,
+            sent.packet[1],
+            b"",
         )
         return await dst.sender.transact(
             "lzReceive",
