@@ -129,7 +129,7 @@ async def _drive(
                     await harness.set_accepting(message, True)
                     fixed = True
                 await _try(adapter.retry(prepared, 300_000))
-        elif status.status is BridgeStatus.IN_PROGRESS and polls and polls % 60 == 0:
+        elif status.status is BridgeStatus.IN_PROGRESS and polls and polls % 20 == 0:
             # stuck (a dropped packet, an execution that ran out of gas): re-execute if the
             # bridge holds it, else let the deadline pass on the destination and refund
             if not fixed:
@@ -222,7 +222,7 @@ def test_every_settlement_ends_once_and_conserves_value(
     devnet: BackgroundDevnet, bridge: str
 ) -> None:
     @settings(
-        max_examples=6,
+        max_examples=10,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -417,9 +417,10 @@ class BridgeManager:
         record.attempts += 1
         try:
             result = await _guard(record.bridge_name, adapter.retry(record.prepared, gas_limit))
-        except BridgeTransactionError as exc:  # still failed: keep the newest reason
-            await self._store_failure(record, BridgeStatus.FAILED, str(exc))
-            raise
+        except BridgeTransactionError as exc:
+            if record.result.status is BridgeStatus.FAILED:  # still failed: newest reason
+                await self._store_failure(record, BridgeStatus.FAILED, str(exc))
+            raise  # an in-progress one the bridge had nothing to re-execute stays as it was
         record = with_result(record, result)
         await self.store.update(record)
         self._track_if_active(record)
