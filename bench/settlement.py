@@ -18,19 +18,21 @@ medians of ``--rounds`` pairs; prints the SDK/raw ratio per bridge.
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import statistics
 import time
 from dataclasses import dataclass
 
 from eth_account import Account
+from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import TransactionNotFound
 
 from aitbc.contracts import load_artifact
 from aitbc.devnet import BackgroundDevnet
 from aitbc.devnet.harness import DevnetHarness
 from aitbc.devnet.nodes import find_anvil
-from aitbc.settlement.bridges._evm import Web3Client, close_web3, open_web3
+from aitbc.settlement.bridges._evm import CHAIN_ID_CACHE, Web3Client, close_web3
 from aitbc.settlement.bridges._evm_bridge import SETTLE_GAS, encode_order, settlement_id
 from aitbc.settlement.bridges.base import BridgeAdapter, BridgeStatus, PreparedSettlement
 from aitbc.settlement.bridges.ccip import CCIPBridge
@@ -90,8 +92,9 @@ class RawSettler:
         self.bridge, self.harness = BRIDGE_CODES[bridge], harness
         self.src_info, self.dst_info = cfg.chain(1), cfg.chain(42161)
         self.account = Account.from_key(cfg.keys["payer"])
-        self.src: Web3Client = open_web3(self.src_info.rpc_url)
-        self.dst: Web3Client = open_web3(self.dst_info.rpc_url)
+        # plain web3.py, given the same chain-id cache the SDK's connections have
+        self.src: Web3Client = AsyncWeb3(AsyncHTTPProvider(self.src_info.rpc_url, **CHAIN_ID_CACHE))
+        self.dst: Web3Client = AsyncWeb3(AsyncHTTPProvider(self.dst_info.rpc_url, **CHAIN_ID_CACHE))
         abi_src = load_artifact("AitbcSettlementSource").abi
         abi_dst = load_artifact("AitbcSettlementDestination").abi
         self.source = self.src.eth.contract(address=self.src_info.contracts.source, abi=abi_src)  # type: ignore[call-overload]
@@ -177,6 +180,14 @@ async def _versus_raw(harness: DevnetHarness, bridge: str, rounds: int) -> tuple
             else:
                 raw_times.append(await raw.settle())
                 sdk_times.append(await _sdk_once(adapter, harness))
+        if os.environ.get("AITBC_BENCH_SAMPLES"):
+            print(
+                bridge,
+                "sdk",
+                [round(t, 2) for t in sdk_times],
+                "raw",
+                [round(t, 2) for t in raw_times],
+            )
         return statistics.median(sdk_times), statistics.median(raw_times)
     finally:
         await adapter.close()

@@ -249,8 +249,8 @@ class EvmSettlementBridge(BridgeAdapter):
     async def bridge_result(
         self, prepared: PreparedSettlement, sent: SentMessage
     ) -> SettlementResult | None:
-        """FAILED (with why) when the bridge shows the order's delivery failed or blocked;
-        None while it is on its way."""
+        """FAILED (with why) when the bridge shows the order's delivery failed; IN_PROGRESS
+        with a note when it is held up (blocked path); None while it is on its way."""
 
     @abstractmethod
     async def reexecute(
@@ -295,7 +295,8 @@ class EvmSettlementBridge(BridgeAdapter):
     async def prepare(self, message: SettlementMessage) -> PreparedSettlement:
         """Fix our settlement id, the deadline (destination time) and the fee; no side effects."""
         src, dst, receipt = self.check_message(message)
-        dst_now = await self.chain_time(dst)
+        block = await guarded("eth_getBlockByNumber", dst.w3.eth.get_block("latest"))
+        dst_now = int(block["timestamp"])
         deadline = -(-(dst_now + self.refund_timeout_s) // DEADLINE_STEP_S) * DEADLINE_STEP_S
         payer = src.sender.address
         recipient = checksum(message.recipient)
@@ -308,6 +309,8 @@ class EvmSettlementBridge(BridgeAdapter):
             "route": self.route(dst),
             "source_route": self.route(src),
             "src_from_block": await guarded("eth_blockNumber", src.w3.eth.block_number),
+            # where the destination's event lookups (failure reasons) start
+            "dst_from_block": int(block["number"]),
         }
         estimate = CostEstimate(self.name, native_fee=fee, gas_limit=message.gas_limit)
         return PreparedSettlement("0x" + sid.hex(), message, estimate, extra)
@@ -382,40 +385,38 @@ class EvmSettlementBridge(BridgeAdapter):
         return sent
 
     async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Source escrow, then destination outcome, then the bridge, then the deadline."""
-        state = await self.source_state(prepared)
-        if state == SRC_NONE:
-            return self.result(prepared, BridgeStatus.PENDING)
+        """Our contracts first (the destination's outcome, then the source escrow), then the
+        bridge, then the deadline. ``SettlementSent`` is emitted with the escrow in one
+        transaction, so no event means never sent; the escrow can only have moved once the
+        destination has an outcome."""
         sent = await self.sent_message(prepared)
-        tx_hash = sent.tx_hash if sent else None
-        if state == SRC_RELEASED:
-            return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
-        if state == SRC_REFUNDED:
-            return self.result(prepared, BridgeStatus.REFUNDED, tx_hash)
+        if sent is None:
+            return self.result(prepared, BridgeStatus.PENDING)
         outcome = await self.destination_outcome(prepared)
         if outcome == DST_PAID:
-            return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
+            return self.result(prepared, BridgeStatus.COMPLETED, sent.tx_hash)
         if outcome == DST_CANCELLED:
+            if await self.source_state(prepared) == SRC_REFUNDED:
+                return self.result(prepared, BridgeStatus.REFUNDED, sent.tx_hash)
             return self.result(
                 prepared,
                 BridgeStatus.FAILED,
-                tx_hash,
+                sent.tx_hash,
                 "cancelled on the destination; refund() sends the payer's refund",
             )
-        if sent is not None:
-            failed = await self.bridge_result(prepared, sent)
-            if failed is not None:
-                return failed
+        seen = await self.bridge_result(prepared, sent)
+        if seen is not None and seen.status is BridgeStatus.FAILED:
+            return seen
         dst = self.chain(prepared.message.target_chain_id)
         deadline = int(prepared.extra["deadline"])
         if await self.chain_time(dst) > deadline:
             return self.result(
                 prepared,
                 BridgeStatus.FAILED,
-                tx_hash,
+                sent.tx_hash,
                 f"not delivered before its deadline (destination time {deadline}): refundable",
             )
-        return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
+        return seen or self.result(prepared, BridgeStatus.IN_PROGRESS, sent.tx_hash)
 
     async def require_sent(self, prepared: PreparedSettlement) -> SentMessage:
         """The send of this order; BridgeTransactionError if the source never saw it."""

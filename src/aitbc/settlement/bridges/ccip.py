@@ -109,7 +109,8 @@ class CCIPBridge(EvmSettlementBridge):
         logs = await guarded(
             "eth_getLogs",
             ramp.events.ExecutionStateChanged().get_logs(
-                from_block=0, argument_filters={"sequenceNumber": int(sent.packet[3])}
+                from_block=int(prepared.extra.get("dst_from_block", 0)),
+                argument_filters={"sequenceNumber": int(sent.packet[3])},
             ),
         )
         if not logs:

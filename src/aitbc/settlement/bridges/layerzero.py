@@ -103,7 +103,8 @@ class LayerZeroBridge(EvmSettlementBridge):
         logs = await guarded(
             "eth_getLogs",
             dst.endpoint.events.LzReceiveAlert().get_logs(
-                from_block=0, argument_filters={"receiver": dst.destination.address}
+                from_block=int(prepared.extra.get("dst_from_block", 0)),
+                argument_filters={"receiver": dst.destination.address},
             ),
         )
         reasons = [
