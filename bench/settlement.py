@@ -18,8 +18,8 @@ medians of ``--rounds`` pairs; prints the SDK/raw ratio per bridge.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import statistics
 import time
 from dataclasses import dataclass
