@@ -398,6 +398,13 @@ class EvmSettlementBridge(BridgeAdapter):
         if outcome == DST_CANCELLED:
             if await self.source_state(prepared) == SRC_REFUNDED:
                 return self.result(prepared, BridgeStatus.REFUNDED, sent.tx_hash)
+            if await self._cancel_reported(prepared):  # tracked until the refund lands
+                return self.result(
+                    prepared,
+                    BridgeStatus.IN_PROGRESS,
+                    sent.tx_hash,
+                    "cancelled on the destination; the refund is on its way",
+                )
             return self.result(
                 prepared,
                 BridgeStatus.FAILED,
@@ -417,6 +424,18 @@ class EvmSettlementBridge(BridgeAdapter):
                 f"not delivered before its deadline (destination time {deadline}): refundable",
             )
         return seen or self.result(prepared, BridgeStatus.IN_PROGRESS, sent.tx_hash)
+
+    async def _cancel_reported(self, prepared: PreparedSettlement) -> bool:
+        """Whether the destination has sent this order's outcome back (``Reported``)."""
+        dst = self.chain(prepared.message.target_chain_id)
+        logs = await guarded(
+            "eth_getLogs",
+            dst.destination.events.Reported().get_logs(
+                from_block=int(prepared.extra.get("dst_from_block", 0)),
+                argument_filters={"settlementId": hex_bytes(prepared.message_id)},
+            ),
+        )
+        return bool(logs)
 
     async def require_sent(self, prepared: PreparedSettlement) -> SentMessage:
         """The send of this order; BridgeTransactionError if the source never saw it."""
@@ -491,11 +510,7 @@ class EvmSettlementBridge(BridgeAdapter):
             receipt_timeout_s=self.receipt_timeout_s,
         )
         await self.after_cancel(prepared)
-        result = await self.get_status(prepared)
-        if result.status is BridgeStatus.FAILED:  # cancelled; the report is on its way
-            result = self.result(
-                prepared, BridgeStatus.IN_PROGRESS, result.transaction_hash, result.error_message
-            )
+        result = await self.get_status(prepared)  # in progress: the report is on its way
         result.gas_used = outcome.gas_used
         return result
 
