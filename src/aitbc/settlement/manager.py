@@ -18,8 +18,8 @@ record a receipt, and a manager only recovers records it wrote or found unfinish
 it started, never one another live process is sending.
 
 On a live chain a transaction can sit unmined while recovery looks: resending is then
-still safe, because the source contract refuses a stale nonce/id and the destination
-accepts each receipt hash once.
+still safe, because the source contract accepts one open settlement per (payer, receipt)
+and uses each settlement id once (docs/settlement.md).
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ class BridgeManager:
         return await self._existing(existing)
 
     def _lock(self, bridge: str) -> asyncio.Lock:
-        # prepare() may derive the id from the next on-chain nonce: two concurrent
+        # prepare() may derive the id from chain state (a nonce, a block time): two concurrent
         # prepares on one bridge would get the same id, so prepare→send is serialized.
         return self._send_locks.setdefault(bridge, asyncio.Lock())
 
@@ -329,7 +329,7 @@ class BridgeManager:
     async def _reprepare(
         self, adapter: BridgeAdapter, record: SettlementRecord, gas_limit: int | None
     ) -> SettlementRecord:
-        """Prepare a never-sent record again: the chain's nonce (so the id) may have moved
+        """Prepare a never-sent record again: the chain state the id derives from may have moved
         on meanwhile, and a retry may raise the gas limit."""
         message = record.prepared.message
         if gas_limit is not None:
