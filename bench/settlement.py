@@ -1,24 +1,39 @@
-"""Settlement throughput and latency per bridge, py-evm vs anvil, in one run.
+"""Settlement throughput and latency per bridge, py-evm vs anvil, in one run, plus the SDK's
+overhead against raw web3.
 
 For each backend (anvil only when installed) a two-chain devnet is started; for each bridge
 it measures the time from send to COMPLETED of single settlements (median of N), and the
 settlements per second of a batch sent back to back and awaited together. Prints absolute
 numbers and anvil/py-evm ratios measured in this same run.
 
-    .venv/bin/python bench/settlement.py [--rounds 5] [--batch 10]
+SDK vs raw web3 (py-evm): the adapter's prepare → send → get_status until COMPLETED,
+against the same transactions built and signed with plain web3.py (deadline from the
+destination block, fee quoted once, nonce and gas price once, fixed gas, receipt polled,
+then the destination's ``outcomeOf`` polled until paid), alternating which goes first,
+medians of ``--rounds`` pairs; prints the SDK/raw ratio per bridge.
+
+    .venv/bin/python bench/settlement.py [--rounds 5] [--batch 10] [--raw-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from dataclasses import dataclass
 
+from eth_account import Account
+from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3.exceptions import TransactionNotFound
+
+from aitbc.contracts import load_artifact
 from aitbc.devnet import BackgroundDevnet
 from aitbc.devnet.harness import DevnetHarness
 from aitbc.devnet.nodes import find_anvil
+from aitbc.settlement.bridges._evm import CHAIN_ID_CACHE, Web3Client, close_web3
+from aitbc.settlement.bridges._evm_bridge import SETTLE_GAS, encode_order, settlement_id
 from aitbc.settlement.bridges.base import BridgeAdapter, BridgeStatus, PreparedSettlement
 from aitbc.settlement.bridges.ccip import CCIPBridge
 from aitbc.settlement.bridges.conformance import wait_for_status
@@ -53,7 +68,7 @@ async def _measure(harness: DevnetHarness, rounds: int, batch: int) -> tuple[flo
         messages = [await harness.message() for _ in range(batch)]
         started = time.perf_counter()
         sent = []
-        for message in messages:  # prepare→send is serial: the id comes from the next nonce
+        for message in messages:
             prepared = await adapter.prepare(message)
             await adapter.send(prepared)
             sent.append(prepared)
@@ -62,6 +77,131 @@ async def _measure(harness: DevnetHarness, rounds: int, batch: int) -> tuple[flo
         return statistics.median(latencies), batch / (time.perf_counter() - started)
     finally:
         await adapter.close()
+
+
+BRIDGE_CODES = {"layerzero": 1, "ccip": 2}
+POLL_S = 0.02  # the adapter's receipt poll interval: both sides poll alike
+
+
+class RawSettler:
+    """The SDK's settle → paid, done with plain web3.py and nothing cached beyond what a
+    careful script would cache."""
+
+    def __init__(self, harness: DevnetHarness, bridge: str) -> None:
+        cfg = harness.config
+        self.bridge, self.harness = BRIDGE_CODES[bridge], harness
+        self.src_info, self.dst_info = cfg.chain(1), cfg.chain(42161)
+        self.account = Account.from_key(cfg.keys["payer"])
+        # plain web3.py, given the same chain-id cache the SDK's connections have
+        self.src: Web3Client = AsyncWeb3(AsyncHTTPProvider(self.src_info.rpc_url, **CHAIN_ID_CACHE))
+        self.dst: Web3Client = AsyncWeb3(AsyncHTTPProvider(self.dst_info.rpc_url, **CHAIN_ID_CACHE))
+        abi_src = load_artifact("AitbcSettlementSource").abi
+        abi_dst = load_artifact("AitbcSettlementDestination").abi
+        self.source = self.src.eth.contract(address=self.src_info.contracts.source, abi=abi_src)  # type: ignore[call-overload]
+        self.destination = self.dst.eth.contract(
+            address=self.dst_info.contracts.destination, abi=abi_dst
+        )  # type: ignore[call-overload]
+        self.route = self.dst_info.lz_eid if bridge == "layerzero" else self.dst_info.ccip_selector
+        self.src_route = (
+            self.src_info.lz_eid if bridge == "layerzero" else self.src_info.ccip_selector
+        )
+        self.fee: int | None = None
+        self.gas_price: int | None = None
+
+    async def settle(self) -> float:
+        message = await self.harness.message()
+        receipt = bytes.fromhex(message.receipt_hash.removeprefix("sha256:"))
+        started = time.perf_counter()
+        block = await self.dst.eth.get_block("latest")
+        deadline = int(block["timestamp"]) + 3600
+        payer, amount = self.account.address, message.payment_amount
+        if self.fee is None:
+            payload = encode_order(payer, receipt, message.recipient, amount, deadline)
+            self.fee = int(
+                await self.source.functions.quoteMessage(
+                    self.bridge, self.route, payload, 200_000
+                ).call()
+            )
+            self.gas_price = int(await self.src.eth.gas_price)
+        nonce = await self.src.eth.get_transaction_count(payer, "pending")
+        tx = await self.source.functions.settle(
+            self.bridge, self.route, receipt, message.recipient, amount, deadline, 200_000
+        ).build_transaction(
+            {
+                "from": payer,
+                "value": amount + self.fee,
+                "gas": SETTLE_GAS,
+                "gasPrice": self.gas_price,
+                "nonce": nonce,
+                "chainId": self.src_info.chain_id,
+            }
+        )
+        tx_hash = await self.src.eth.send_raw_transaction(
+            self.account.sign_transaction(tx).raw_transaction
+        )
+        while True:
+            try:
+                await self.src.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:  # not mined yet
+                await asyncio.sleep(POLL_S)
+        sid = settlement_id(payer, receipt, message.recipient, amount, deadline)
+        outcome = self.destination.functions.outcomeOf(self.bridge, self.src_route, sid)
+        # polled like wait_for_status polls the adapter (a chain has no event to await)
+        while int(await outcome.call()) != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        return time.perf_counter() - started
+
+    async def close(self) -> None:
+        await close_web3(self.src)
+        await close_web3(self.dst)
+
+
+async def _sdk_once(adapter: BridgeAdapter, harness: DevnetHarness) -> float:
+    message = await harness.message()
+    started = time.perf_counter()
+    prepared = await adapter.prepare(message)
+    await adapter.send(prepared)
+    await wait_for_status(adapter, prepared, {BridgeStatus.COMPLETED}, timeout_s=120)
+    return time.perf_counter() - started
+
+
+async def _versus_raw(harness: DevnetHarness, bridge: str, rounds: int) -> tuple[float, float]:
+    adapter = await harness.new_adapter()
+    raw = RawSettler(harness, bridge)
+    try:
+        await _sdk_once(adapter, harness)  # warm-up both
+        await raw.settle()
+        sdk_times, raw_times = [], []
+        for i in range(rounds):
+            if i % 2 == 0:
+                sdk_times.append(await _sdk_once(adapter, harness))
+                raw_times.append(await raw.settle())
+            else:
+                raw_times.append(await raw.settle())
+                sdk_times.append(await _sdk_once(adapter, harness))
+        if os.environ.get("AITBC_BENCH_SAMPLES"):
+            print(
+                bridge,
+                "sdk",
+                [round(t, 2) for t in sdk_times],
+                "raw",
+                [round(t, 2) for t in raw_times],
+            )
+        return statistics.median(sdk_times), statistics.median(raw_times)
+    finally:
+        await adapter.close()
+        await raw.close()
+
+
+def run_versus_raw(rounds: int) -> None:
+    """SDK vs raw web3 on py-evm, both bridges, same devnet, same run."""
+    print(f"{'bridge':10} {'sdk median':>12} {'raw web3 median':>16} {'sdk/raw':>8}")
+    with BackgroundDevnet([1, 42161]) as devnet:
+        for bridge, cls in ADAPTERS.items():
+            harness = DevnetHarness(devnet.config, devnet.relayer, cls, bridge, 1, 42161)
+            sdk, raw = asyncio.run(_versus_raw(harness, bridge, rounds))
+            print(f"{bridge:10} {sdk * 1000:9.0f} ms {raw * 1000:13.0f} ms {sdk / raw:8.2f}")
 
 
 def run_backend(backend: str, rounds: int, batch: int) -> list[Measurement]:
@@ -79,7 +219,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="single settlements per bridge")
     parser.add_argument("--batch", type=int, default=10, help="settlements in the batch")
+    parser.add_argument("--raw-only", action="store_true", help="only the SDK vs raw web3 part")
     args = parser.parse_args()
+    run_versus_raw(args.rounds)
+    if args.raw_only:
+        return
     backends = ["pyevm"] + (["anvil"] if find_anvil() else [])
     if "anvil" not in backends:
         print("anvil not installed (`npm install`): measuring py-evm only")

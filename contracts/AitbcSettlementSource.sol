@@ -1,178 +1,138 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {MessagingParams, MessagingFee, MessagingReceipt, ILayerZeroEndpointV2Like} from "./LayerZeroTypes.sol";
-import {EVMTokenAmount, EVM2AnyMessage, IRouterClientLike} from "./CCIPTypes.sol";
+import {AitbcBridgeApp} from "./AitbcBridgeApp.sol";
 
-/// @notice Source side of an AITBC settlement: escrows the payment, sends the settlement
-/// message through LayerZero or CCIP, and refunds the payer if no acknowledgement of the
-/// delivery arrives before the message's deadline plus a grace period.
-///
-/// Safety argument: the destination refuses a message after its `deadline`; the acknowledger
-/// (the relayer watching destination deliveries) must report a delivery within `ackGrace`;
-/// `refund` opens only after `deadline + ackGrace`. So a delivered message is acknowledged
-/// (and can no longer be refunded) and a dropped one is refundable.
-contract AitbcSettlementSource {
+/// @notice Source side of an AITBC settlement: escrows the payment and sends the order to
+/// the destination through LayerZero or CCIP. The escrow moves only when the destination
+/// answers through the same bridge, from the peer the order went to: "paid" releases it to
+/// the liquidity provider whose pool paid the recipient, "cancelled" refunds the payer.
+/// This contract never reads a clock: the deadline is in destination time and is judged
+/// only there (see docs/settlement.md).
+contract AitbcSettlementSource is AitbcBridgeApp {
     enum State {
         None,
         Pending,
-        Acknowledged,
+        Released,
         Refunded
     }
 
-    struct Settlement {
+    struct Order {
         address payer;
         uint96 amount;
-        uint64 deadline;
         uint8 bridge; // 1 = LayerZero, 2 = CCIP
+        uint64 route; // destination eid / chain selector
         State state;
-        uint256 feePaid;
-        bytes32 receiptHash;
     }
 
-    address public owner;
-    address public acknowledger;
-    ILayerZeroEndpointV2Like public immutable lzEndpoint;
-    IRouterClientLike public immutable ccipRouter;
-    uint64 public immutable maxTimeout;
-    uint64 public immutable ackGrace;
-    mapping(bytes32 => Settlement) public settlements;
+    uint8 internal constant OUTCOME_PAID = 1;
+    uint8 internal constant OUTCOME_CANCELLED = 2;
 
-    event SettlementSent(bytes32 indexed messageId, bytes32 indexed receiptHash, uint8 bridge, uint256 amount, uint256 fee);
-    event SettlementAcknowledged(bytes32 indexed messageId);
-    event SettlementRefunded(bytes32 indexed messageId, address payer, uint256 amount);
+    mapping(bytes32 => Order) public orders; // settlement id => order
+    mapping(bytes32 => bytes32) public messageOf; // settlement id => bridge message id
+    mapping(bytes32 => bytes32) public openOrder; // keccak(payer, receiptHash) => settlement id
 
-    error Unauthorized();
-    error InvalidDeadline(uint64 deadline, uint256 nowTs);
-    error InsufficientValue(uint256 required, uint256 supplied);
-    error MessageIdMismatch(bytes32 expected, bytes32 actual);
-    error UnknownSettlement(bytes32 messageId);
-    error NotPending(bytes32 messageId, State state);
-    error RefundNotYetAvailable(bytes32 messageId, uint256 availableAt);
-    error TransferFailed();
+    event SettlementSent(
+        bytes32 indexed settlementId, bytes32 indexed messageId, bytes32 indexed receiptHash, uint8 bridge, uint256 amount, uint256 fee
+    );
+    event EscrowReleased(bytes32 indexed settlementId, address liquidityProvider, uint256 amount);
+    event SettlementRefunded(bytes32 indexed settlementId, address payer, uint256 amount);
+    event ReportIgnored(bytes32 indexed settlementId, uint8 bridge, uint64 route, uint8 outcome);
 
-    constructor(address lzEndpoint_, address ccipRouter_, address acknowledger_, uint64 maxTimeout_, uint64 ackGrace_) {
-        owner = msg.sender;
-        lzEndpoint = ILayerZeroEndpointV2Like(lzEndpoint_);
-        ccipRouter = IRouterClientLike(ccipRouter_);
-        acknowledger = acknowledger_;
-        maxTimeout = maxTimeout_;
-        ackGrace = ackGrace_;
+    error AlreadyOpen(bytes32 settlementId);
+    error InvalidOrder();
+
+    constructor(address lzEndpoint_, address ccipRouter_, address delegate_)
+        AitbcBridgeApp(lzEndpoint_, ccipRouter_, delegate_)
+    {}
+
+    /// @notice Our own id of a settlement, known before anything is sent.
+    function settlementId(address payer, bytes32 receiptHash, address recipient, uint256 amount, uint64 deadline)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(payer, receiptHash, recipient, amount, deadline));
     }
 
-    function setAcknowledger(address acknowledger_) external {
-        if (msg.sender != owner) revert Unauthorized();
-        acknowledger = acknowledger_;
-    }
-
-    /// @notice The bytes the destination contract decodes.
-    function encodePayload(bytes32 receiptHash, address recipient, uint256 amount, uint64 deadline)
+    /// @notice The bytes the destination decodes.
+    function encodeOrder(address payer, bytes32 receiptHash, address recipient, uint256 amount, uint64 deadline)
         public
         pure
         returns (bytes memory)
     {
-        return abi.encode(receiptHash, recipient, amount, deadline);
+        return abi.encode(payer, receiptHash, recipient, amount, deadline);
     }
 
-    function settleViaLayerZero(
-        bytes32 expectedGuid,
+    /// @notice Escrow `amount` and send the order to the destination on `route` over `bridge`.
+    /// `deadline` is in the destination chain's time. One open settlement per (payer,
+    /// receipt); another may be opened only after the previous one was refunded.
+    function settle(
+        uint8 bridge,
+        uint64 route,
         bytes32 receiptHash,
         address recipient,
         uint96 amount,
         uint64 deadline,
-        uint32 dstEid,
-        bytes32 dstReceiver,
-        bytes calldata options
-    ) external payable returns (bytes32 guid) {
-        _checkDeadline(deadline);
-        MessagingParams memory params =
-            MessagingParams(dstEid, dstReceiver, encodePayload(receiptHash, recipient, amount, deadline), options, false);
-        MessagingFee memory fee = lzEndpoint.quote(params, address(this));
-        uint256 excess = _checkValue(amount, fee.nativeFee);
-        MessagingReceipt memory receipt = lzEndpoint.send{value: fee.nativeFee}(params, msg.sender);
-        guid = receipt.guid;
-        if (guid != expectedGuid) revert MessageIdMismatch(expectedGuid, guid);
-        _record(guid, receiptHash, amount, deadline, 1, fee.nativeFee);
-        _returnExcess(excess);
-    }
-
-    function settleViaCcip(
-        bytes32 expectedMessageId,
-        bytes32 receiptHash,
-        address recipient,
-        uint96 amount,
-        uint64 deadline,
-        uint64 destSelector,
-        address dstReceiver,
-        bytes calldata extraArgs
-    ) external payable returns (bytes32 messageId) {
-        _checkDeadline(deadline);
-        EVM2AnyMessage memory message = EVM2AnyMessage(
-            abi.encode(dstReceiver),
-            encodePayload(receiptHash, recipient, amount, deadline),
-            new EVMTokenAmount[](0),
-            address(0),
-            extraArgs
+        uint256 gasLimit
+    ) external payable returns (bytes32 id, bytes32 messageId) {
+        if (amount == 0 || recipient == address(0) || deadline == 0) revert InvalidOrder();
+        id = settlementId(msg.sender, receiptHash, recipient, amount, deadline);
+        _open(id, receiptHash, amount, bridge, route);
+        messageId = _send(
+            id, receiptHash, amount, bridge, route, encodeOrder(msg.sender, receiptHash, recipient, amount, deadline), gasLimit
         );
-        uint256 fee = ccipRouter.getFee(destSelector, message);
-        uint256 excess = _checkValue(amount, fee);
-        messageId = ccipRouter.ccipSend{value: fee}(destSelector, message);
-        if (messageId != expectedMessageId) revert MessageIdMismatch(expectedMessageId, messageId);
-        _record(messageId, receiptHash, amount, deadline, 2, fee);
-        _returnExcess(excess);
     }
 
-    /// @notice The acknowledger reports that the destination executed `messageId`.
-    function acknowledge(bytes32 messageId) external {
-        if (msg.sender != acknowledger) revert Unauthorized();
-        Settlement storage s = _pending(messageId);
-        s.state = State.Acknowledged;
-        emit SettlementAcknowledged(messageId);
+    function _open(bytes32 id, bytes32 receiptHash, uint96 amount, uint8 bridge, uint64 route) internal {
+        bytes32 slot = keccak256(abi.encode(msg.sender, receiptHash));
+        bytes32 previous = openOrder[slot];
+        if (previous != bytes32(0) && orders[previous].state != State.Refunded) revert AlreadyOpen(previous);
+        if (orders[id].state != State.None) revert AlreadyOpen(id); // an id is used once
+        openOrder[slot] = id;
+        orders[id] = Order(msg.sender, amount, bridge, route, State.Pending);
     }
 
-    /// @notice Anyone may trigger the refund to the payer once it is available.
-    function refund(bytes32 messageId) external {
-        Settlement storage s = _pending(messageId);
-        uint256 availableAt = refundAvailableAt(messageId);
-        if (block.timestamp < availableAt) revert RefundNotYetAvailable(messageId, availableAt);
-        s.state = State.Refunded;
-        emit SettlementRefunded(messageId, s.payer, s.amount);
-        (bool ok,) = s.payer.call{value: s.amount}("");
-        if (!ok) revert TransferFailed();
-    }
-
-    function refundAvailableAt(bytes32 messageId) public view returns (uint256) {
-        return uint256(settlements[messageId].deadline) + ackGrace + 1;
-    }
-
-    function _checkDeadline(uint64 deadline) internal view {
-        if (deadline <= block.timestamp || deadline > block.timestamp + maxTimeout) {
-            revert InvalidDeadline(deadline, block.timestamp);
-        }
-    }
-
-    /// @return excess what the caller sent beyond amount + fee (returned last, after all
-    /// state is written, so a re-entering caller finds a consistent contract).
-    function _checkValue(uint96 amount, uint256 fee) internal view returns (uint256 excess) {
+    function _send(
+        bytes32 id,
+        bytes32 receiptHash,
+        uint96 amount,
+        uint8 bridge,
+        uint64 route,
+        bytes memory payload,
+        uint256 gasLimit
+    ) internal returns (bytes32 messageId) {
+        uint256 fee;
+        (messageId, fee) = _sendMessage(bridge, route, payload, gasLimit);
         uint256 required = uint256(amount) + fee;
         if (msg.value < required) revert InsufficientValue(required, msg.value);
-        return msg.value - required;
+        messageOf[id] = messageId;
+        emit SettlementSent(id, messageId, receiptHash, bridge, amount, fee);
+        _pay(msg.sender, msg.value - required);
     }
 
-    function _returnExcess(uint256 excess) internal {
-        if (excess == 0) return;
-        (bool ok,) = msg.sender.call{value: excess}("");
-        if (!ok) revert TransferFailed();
-    }
+    receive() external payable {} // fee refunds from the endpoint
 
-    function _record(bytes32 id, bytes32 receiptHash, uint96 amount, uint64 deadline, uint8 bridge, uint256 fee) internal {
-        settlements[id] = Settlement(msg.sender, amount, deadline, bridge, State.Pending, fee, receiptHash);
-        emit SettlementSent(id, receiptHash, bridge, amount, fee);
-    }
-
-    function _pending(bytes32 messageId) internal view returns (Settlement storage s) {
-        s = settlements[messageId];
-        if (s.state == State.None) revert UnknownSettlement(messageId);
-        if (s.state != State.Pending) revert NotPending(messageId, s.state);
+    function _onMessage(uint8 bridge, uint64 route, bytes32, bytes calldata payload) internal override {
+        (uint8 outcome, bytes32 id, address liquidityProvider) = abi.decode(payload, (uint8, bytes32, address));
+        Order storage o = orders[id];
+        // Only the destination the order went to, through the same bridge, may settle it;
+        // a report for a finished or unknown order changes nothing (and must not revert, or
+        // it would sit on the bridge as a failed message).
+        if (o.state != State.Pending || o.bridge != bridge || o.route != route) {
+            emit ReportIgnored(id, bridge, route, outcome);
+            return;
+        }
+        if (outcome == OUTCOME_PAID) {
+            o.state = State.Released;
+            emit EscrowReleased(id, liquidityProvider, o.amount);
+            _pay(liquidityProvider, o.amount);
+        } else if (outcome == OUTCOME_CANCELLED) {
+            o.state = State.Refunded;
+            emit SettlementRefunded(id, o.payer, o.amount);
+            _pay(o.payer, o.amount);
+        } else {
+            emit ReportIgnored(id, bridge, route, outcome);
+        }
     }
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-// Types and interfaces ABI-compatible with Chainlink CCIP (Client library, IRouterClient,
-// IAny2EVMMessageReceiver). Written from the published interface shapes; no CCIP source is copied.
+// Types and interfaces ABI-compatible with Chainlink CCIP v1.5 (Client and Internal
+// libraries, IRouterClient, IRouter, IAny2EVMMessageReceiver, EVM2EVMOffRamp). Written from
+// the published interface shapes; no CCIP source is copied.
 
 struct EVMTokenAmount {
     address token;
@@ -25,6 +26,40 @@ struct Any2EVMMessage {
     EVMTokenAmount[] destTokenAmounts;
 }
 
+/// @notice The message an OnRamp emits in CCIPSendRequested and an OffRamp executes.
+struct EVM2EVMMessage {
+    uint64 sourceChainSelector;
+    address sender;
+    address receiver;
+    uint64 sequenceNumber;
+    uint256 gasLimit;
+    bool strict;
+    uint64 nonce;
+    address feeToken;
+    uint256 feeTokenAmount;
+    bytes data;
+    EVMTokenAmount[] tokenAmounts;
+    bytes[] sourceTokenData;
+    bytes32 messageId;
+}
+
+struct ExecutionReport {
+    EVM2EVMMessage[] messages;
+    bytes[][] offchainTokenData;
+    bytes32[] proofs;
+    uint256 proofFlagBits;
+}
+
+struct GasLimitOverride {
+    uint256 receiverExecutionGasLimit;
+    uint256[] tokenGasOverrides;
+}
+
+struct OffRampInfo {
+    uint64 sourceChainSelector;
+    address offRamp;
+}
+
 interface IRouterClientLike {
     function getFee(uint64 destinationChainSelector, EVM2AnyMessage calldata message)
         external
@@ -35,11 +70,12 @@ interface IRouterClientLike {
         external
         payable
         returns (bytes32 messageId);
+}
 
-    function previewMessageId(uint64 destinationChainSelector, address sender, EVM2AnyMessage calldata message)
+interface IRouterLike {
+    function routeMessage(Any2EVMMessage calldata message, uint16 gasForCallExactCheck, uint256 gasLimit, address receiver)
         external
-        view
-        returns (bytes32 messageId);
+        returns (bool success, bytes memory retData, uint256 gasUsed);
 }
 
 interface IAny2EVMMessageReceiverLike {

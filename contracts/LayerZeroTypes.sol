@@ -29,6 +29,7 @@ struct Origin {
     uint64 nonce;
 }
 
+/// @notice The EndpointV2 functions our OApps call (a subset of the real interface).
 interface ILayerZeroEndpointV2Like {
     function quote(MessagingParams calldata params, address sender) external view returns (MessagingFee memory);
 
@@ -37,7 +38,7 @@ interface ILayerZeroEndpointV2Like {
         payable
         returns (MessagingReceipt memory);
 
-    function outboundNonce(address sender, uint32 dstEid, bytes32 receiver) external view returns (uint64);
+    function setDelegate(address delegate) external;
 }
 
 interface ILayerZeroReceiverLike {

@@ -1,90 +1,75 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {EVMTokenAmount, EVM2AnyMessage, Any2EVMMessage, IAny2EVMMessageReceiverLike} from "./CCIPTypes.sol";
+import {
+    EVMTokenAmount,
+    EVM2AnyMessage,
+    Any2EVMMessage,
+    EVM2EVMMessage,
+    OffRampInfo,
+    IAny2EVMMessageReceiverLike
+} from "./CCIPTypes.sol";
 
-/// @notice A local stand-in for a Chainlink CCIP Router (plus the on/off-ramp roles) with the
-/// real `getFee` / `ccipSend` signatures. Delivery is asynchronous: `ccipSend` emits
-/// CCIPMessageSent; an off-chain relayer later `commit`s the message on the destination
-/// router and `execute`s it. A failed execution is recorded as FAILURE (the transaction
-/// itself succeeds, as on CCIP's OffRamp) and can be re-executed with a gas override.
-///
-/// Message ids are deterministic: keccak256(abi.encode(sourceSelector, destSelector,
-/// sequenceNumber, sender, keccak256(receiver), keccak256(data), gasLimit)) where
-/// sequenceNumber is the router's next outbound sequence number for destSelector.
+/// @notice A local stand-in for a Chainlink CCIP v1.5 Router with the real `getFee`,
+/// `ccipSend`, `isChainSupported`, `getOffRamps`, `isOffRamp` and `routeMessage`
+/// signatures. It also plays the OnRamp: `ccipSend` emits `CCIPSendRequested` with the
+/// whole EVM2EVMMessage (the real OnRamp does), whose id hashes the whole message, so
+/// nobody can predict it: senders take it from `ccipSend`'s return value or the event.
+/// Receivers are called only through `routeMessage` by a registered OffRamp.
 contract MockCCIPRouter {
-    enum MessageExecutionState {
-        UNTOUCHED,
-        IN_PROGRESS,
-        SUCCESS,
-        FAILURE
-    }
-
-    struct Committed {
-        uint64 sourceChainSelector;
-        uint64 sequenceNumber;
-        address receiver;
-        uint256 gasLimit;
-        bytes sender;
-        bytes data;
-    }
-
     bytes4 public constant GENERIC_EXTRA_ARGS_V1_TAG = 0x97a657c9;
     bytes4 public constant GENERIC_EXTRA_ARGS_V2_TAG = 0x181dcf10;
     uint256 public constant DEFAULT_GAS_LIMIT = 200_000;
+    bytes32 internal constant METADATA_TAG = keccak256("EVM2EVMMessageHashV2");
 
     uint64 public immutable chainSelector;
     address public owner;
-    address public committer;
     uint256 public baseFee;
     uint256 public gasPrice;
     uint256 public feePerByte;
 
-    mapping(uint64 => uint64) public outboundSequenceNumber;
-    mapping(bytes32 => Committed) internal committed;
-    mapping(bytes32 => MessageExecutionState) public getExecutionState;
+    mapping(uint64 => uint64) internal outboundSequence;
+    mapping(uint64 => mapping(address => uint64)) internal senderNonce;
+    mapping(uint64 => address) internal offRampOf;
+    uint64[] internal offRampSources;
 
-    event CCIPMessageSent(
-        uint64 indexed destChainSelector,
-        uint64 indexed sequenceNumber,
-        bytes32 indexed messageId,
-        address sender,
-        bytes receiver,
-        bytes data,
-        uint256 gasLimit,
-        bool allowOutOfOrderExecution,
-        uint256 feePaid
-    );
-    event MessageCommitted(bytes32 indexed messageId, uint64 indexed sourceChainSelector, uint64 sequenceNumber);
-    event ExecutionStateChanged(
-        uint64 indexed sourceChainSelector,
-        uint64 indexed sequenceNumber,
-        bytes32 indexed messageId,
-        MessageExecutionState state,
-        bytes returnData,
-        uint256 gasUsed
-    );
+    event CCIPSendRequested(EVM2EVMMessage message);
+    event OffRampAdded(uint64 indexed sourceChainSelector, address offRamp);
 
     error CCIP_Unauthorized();
-    error CCIP_UnsupportedDestinationChain(uint64 destChainSelector);
-    error CCIP_InsufficientFeeTokenAmount(uint256 required, uint256 supplied);
-    error CCIP_UnsupportedFeeToken(address token);
-    error CCIP_UnsupportedTokenTransfer();
-    error CCIP_InvalidExtraArgsTag();
-    error CCIP_InvalidEVMAddress(bytes encoded);
-    error CCIP_AlreadyCommitted(bytes32 messageId);
-    error CCIP_NotCommitted(bytes32 messageId);
-    error CCIP_InvalidExecutionState(bytes32 messageId, MessageExecutionState state);
-    error CCIP_GasOverrideTooLow(uint256 minimum, uint256 supplied);
-    error CCIP_InsufficientGasForCall();
+    error UnsupportedDestinationChain(uint64 destChainSelector);
+    error InsufficientFeeTokenAmount();
+    error UnsupportedFeeToken(address token);
+    error UnsupportedTokenTransfer();
+    error InvalidExtraArgsTag();
+    error InvalidEVMAddress(bytes encoded);
+    error OnlyOffRamp();
+    error InsufficientGasForCallWithExact();
 
-    constructor(uint64 chainSelector_, address committer_, uint256 baseFee_, uint256 gasPrice_, uint256 feePerByte_) {
+    constructor(uint64 chainSelector_, uint256 baseFee_, uint256 gasPrice_, uint256 feePerByte_) {
         chainSelector = chainSelector_;
         owner = msg.sender;
-        committer = committer_;
         baseFee = baseFee_;
         gasPrice = gasPrice_;
         feePerByte = feePerByte_;
+    }
+
+    function setOffRamp(uint64 sourceChainSelector, address offRamp) external {
+        if (msg.sender != owner) revert CCIP_Unauthorized();
+        if (offRampOf[sourceChainSelector] == address(0)) offRampSources.push(sourceChainSelector);
+        offRampOf[sourceChainSelector] = offRamp;
+        emit OffRampAdded(sourceChainSelector, offRamp);
+    }
+
+    function getOffRamps() external view returns (OffRampInfo[] memory ramps) {
+        ramps = new OffRampInfo[](offRampSources.length);
+        for (uint256 i = 0; i < offRampSources.length; ++i) {
+            ramps[i] = OffRampInfo(offRampSources[i], offRampOf[offRampSources[i]]);
+        }
+    }
+
+    function isOffRamp(uint64 sourceChainSelector, address offRamp) public view returns (bool) {
+        return offRamp != address(0) && offRampOf[sourceChainSelector] == offRamp;
     }
 
     function isChainSupported(uint64 destChainSelector) public view returns (bool) {
@@ -93,10 +78,10 @@ contract MockCCIPRouter {
 
     function getFee(uint64 destinationChainSelector, EVM2AnyMessage calldata message) public view returns (uint256) {
         if (!isChainSupported(destinationChainSelector)) {
-            revert CCIP_UnsupportedDestinationChain(destinationChainSelector);
+            revert UnsupportedDestinationChain(destinationChainSelector);
         }
-        if (message.feeToken != address(0)) revert CCIP_UnsupportedFeeToken(message.feeToken);
-        if (message.tokenAmounts.length != 0) revert CCIP_UnsupportedTokenTransfer();
+        if (message.feeToken != address(0)) revert UnsupportedFeeToken(message.feeToken);
+        if (message.tokenAmounts.length != 0) revert UnsupportedTokenTransfer();
         (uint256 gasLimit,) = decodeExtraArgs(message.extraArgs);
         return baseFee + gasLimit * gasPrice + message.data.length * feePerByte;
     }
@@ -104,111 +89,80 @@ contract MockCCIPRouter {
     function ccipSend(uint64 destinationChainSelector, EVM2AnyMessage calldata message)
         external
         payable
-        returns (bytes32 messageId)
+        returns (bytes32)
     {
         uint256 fee = getFee(destinationChainSelector, message);
         // CCIP keeps all of msg.value: an overpayment is not refunded.
-        if (msg.value < fee) revert CCIP_InsufficientFeeTokenAmount(fee, msg.value);
-        _decodeReceiver(message.receiver);
+        if (msg.value < fee) revert InsufficientFeeTokenAmount();
+        address receiver = _decodeReceiver(message.receiver);
         (uint256 gasLimit, bool outOfOrder) = decodeExtraArgs(message.extraArgs);
-        uint64 seq = ++outboundSequenceNumber[destinationChainSelector];
-        messageId = _messageId(destinationChainSelector, seq, msg.sender, message, gasLimit);
-        emit CCIPMessageSent(
-            destinationChainSelector, seq, messageId, msg.sender, message.receiver, message.data, gasLimit, outOfOrder, msg.value
-        );
+        EVM2EVMMessage memory m = EVM2EVMMessage({
+            sourceChainSelector: chainSelector,
+            sender: msg.sender,
+            receiver: receiver,
+            sequenceNumber: ++outboundSequence[destinationChainSelector],
+            gasLimit: gasLimit,
+            strict: false,
+            nonce: outOfOrder ? 0 : ++senderNonce[destinationChainSelector][msg.sender],
+            feeToken: address(0),
+            feeTokenAmount: msg.value,
+            data: message.data,
+            tokenAmounts: new EVMTokenAmount[](0),
+            sourceTokenData: new bytes[](0),
+            messageId: bytes32(0)
+        });
+        m.messageId = hashMessage(m, destinationChainSelector);
+        emit CCIPSendRequested(m);
+        return m.messageId;
     }
 
-    /// @notice The id `ccipSend` would assign to `message` sent now by `sender`.
-    function previewMessageId(uint64 destinationChainSelector, address sender, EVM2AnyMessage calldata message)
-        external
-        view
-        returns (bytes32)
-    {
-        (uint256 gasLimit,) = decodeExtraArgs(message.extraArgs);
-        uint64 seq = outboundSequenceNumber[destinationChainSelector] + 1;
-        return _messageId(destinationChainSelector, seq, sender, message, gasLimit);
+    /// @notice The id of `m`: a hash over the whole message and its lane.
+    function hashMessage(EVM2EVMMessage memory m, uint64 destChainSelector) public pure returns (bytes32) {
+        bytes32 metadata = keccak256(abi.encode(METADATA_TAG, m.sourceChainSelector, destChainSelector));
+        return keccak256(
+            abi.encode(
+                metadata,
+                m.sender,
+                m.receiver,
+                m.sequenceNumber,
+                m.gasLimit,
+                m.strict,
+                m.nonce,
+                m.feeToken,
+                m.feeTokenAmount,
+                keccak256(m.data)
+            )
+        );
     }
 
     function decodeExtraArgs(bytes calldata extraArgs) public pure returns (uint256 gasLimit, bool outOfOrder) {
         if (extraArgs.length == 0) return (DEFAULT_GAS_LIMIT, false);
-        if (extraArgs.length < 4) revert CCIP_InvalidExtraArgsTag();
+        if (extraArgs.length < 4) revert InvalidExtraArgsTag();
         bytes4 tag = bytes4(extraArgs[0:4]);
         if (tag == GENERIC_EXTRA_ARGS_V2_TAG) return abi.decode(extraArgs[4:], (uint256, bool));
         if (tag == GENERIC_EXTRA_ARGS_V1_TAG) return (abi.decode(extraArgs[4:], (uint256)), false);
-        revert CCIP_InvalidExtraArgsTag();
+        revert InvalidExtraArgsTag();
     }
 
-    /// @notice Destination side, committer role: accept a message the source router emitted.
-    function commit(
-        bytes32 messageId,
-        uint64 sourceChainSelector,
-        uint64 sequenceNumber,
-        bytes calldata sender,
-        address receiver,
-        bytes calldata data,
-        uint256 gasLimit
-    ) external {
-        if (msg.sender != committer) revert CCIP_Unauthorized();
-        if (committed[messageId].receiver != address(0)) revert CCIP_AlreadyCommitted(messageId);
-        committed[messageId] = Committed(sourceChainSelector, sequenceNumber, receiver, gasLimit, sender, data);
-        emit MessageCommitted(messageId, sourceChainSelector, sequenceNumber);
-    }
-
-    /// @notice Executor role (any caller): first execution of a committed message.
-    function execute(bytes32 messageId) external {
-        MessageExecutionState state = getExecutionState[messageId];
-        if (state != MessageExecutionState.UNTOUCHED) revert CCIP_InvalidExecutionState(messageId, state);
-        _execute(messageId, committed[messageId].gasLimit);
-    }
-
-    /// @notice Re-execute a FAILURE (or a committed message no executor ran) with a gas
-    /// limit at least the original one; 0 keeps the original.
-    function manuallyExecute(bytes32 messageId, uint256 gasLimitOverride) external {
-        MessageExecutionState state = getExecutionState[messageId];
-        if (state != MessageExecutionState.FAILURE && state != MessageExecutionState.UNTOUCHED) {
-            revert CCIP_InvalidExecutionState(messageId, state);
-        }
-        uint256 minimum = committed[messageId].gasLimit;
-        if (gasLimitOverride != 0 && gasLimitOverride < minimum) revert CCIP_GasOverrideTooLow(minimum, gasLimitOverride);
-        _execute(messageId, gasLimitOverride == 0 ? minimum : gasLimitOverride);
-    }
-
-    function _execute(bytes32 messageId, uint256 gasLimit) internal {
-        Committed storage m = committed[messageId];
-        if (m.receiver == address(0)) revert CCIP_NotCommitted(messageId);
+    /// @notice OffRamp role: call the receiver with exactly `gasLimit` gas.
+    function routeMessage(Any2EVMMessage calldata message, uint16 gasForCallExactCheck, uint256 gasLimit, address receiver)
+        external
+        returns (bool success, bytes memory retData, uint256 gasUsed)
+    {
+        if (!isOffRamp(message.sourceChainSelector, msg.sender)) revert OnlyOffRamp();
         // Like CCIP's callWithExactGas: refuse to start unless the full gas limit is available,
         // so an under-funded *transaction* cannot masquerade as a receiver failure.
-        if (gasleft() < gasLimit + gasLimit / 63 + 10_000) revert CCIP_InsufficientGasForCall();
-        getExecutionState[messageId] = MessageExecutionState.IN_PROGRESS;
-        Any2EVMMessage memory message =
-            Any2EVMMessage(messageId, m.sourceChainSelector, m.sender, m.data, new EVMTokenAmount[](0));
+        if (gasleft() < gasLimit + gasLimit / 63 + gasForCallExactCheck) revert InsufficientGasForCallWithExact();
         uint256 before = gasleft();
-        (bool ok, bytes memory ret) =
-            m.receiver.call{gas: gasLimit}(abi.encodeCall(IAny2EVMMessageReceiverLike.ccipReceive, (message)));
-        uint256 used = before - gasleft();
-        MessageExecutionState result = ok ? MessageExecutionState.SUCCESS : MessageExecutionState.FAILURE;
-        getExecutionState[messageId] = result;
-        emit ExecutionStateChanged(m.sourceChainSelector, m.sequenceNumber, messageId, result, ret, used);
-    }
-
-    function getCommitted(bytes32 messageId) external view returns (Committed memory) {
-        return committed[messageId];
-    }
-
-    function _messageId(uint64 dest, uint64 seq, address sender, EVM2AnyMessage calldata message, uint256 gasLimit)
-        internal
-        view
-        returns (bytes32)
-    {
-        return keccak256(
-            abi.encode(chainSelector, dest, seq, sender, keccak256(message.receiver), keccak256(message.data), gasLimit)
-        );
+        (success, retData) =
+            receiver.call{gas: gasLimit}(abi.encodeCall(IAny2EVMMessageReceiverLike.ccipReceive, (message)));
+        gasUsed = before - gasleft();
     }
 
     function _decodeReceiver(bytes calldata encoded) internal pure returns (address) {
-        if (encoded.length != 32) revert CCIP_InvalidEVMAddress(encoded);
+        if (encoded.length != 32) revert InvalidEVMAddress(encoded);
         uint256 word = abi.decode(encoded, (uint256));
-        if (word > type(uint160).max) revert CCIP_InvalidEVMAddress(encoded);
+        if (word > type(uint160).max) revert InvalidEVMAddress(encoded);
         return address(uint160(word));
     }
 }

@@ -3,11 +3,16 @@ pragma solidity ^0.8.24;
 
 import {MessagingParams, MessagingFee, MessagingReceipt, Origin, ILayerZeroReceiverLike} from "./LayerZeroTypes.sol";
 
-/// @notice A local stand-in for LayerZero's EndpointV2 with the same external signatures.
-/// Delivery is asynchronous: `send` only emits PacketSent; an off-chain relayer (playing
-/// DVN and executor) later calls `verify` and then `lzReceive` on the destination endpoint.
-/// A receiver that reverts reverts the whole `lzReceive`, so the payload stays verified
-/// and anyone may retry it with more gas, as on the real endpoint.
+/// @notice A local stand-in for LayerZero's EndpointV2 with the same external signatures and
+/// the same inbound rules. Delivery is asynchronous: `send` only emits PacketSent; an
+/// off-chain relayer (playing DVN/receive library and executor) later calls `verify` and
+/// then `lzReceive` on the destination endpoint. As on the real endpoint:
+/// - nonce n of a path executes only when every nonce up to n is verified (`inboundNonce`
+///   is the lazy nonce advanced over consecutive verified payloads), so one lost message
+///   blocks the later ones until the OApp's delegate `skip`s it;
+/// - a receiver that reverts reverts the whole `lzReceive`: the payload stays verified and
+///   anyone may retry it with more gas;
+/// - the OApp or its delegate may `skip`, `clear`, `nilify` or `burn` inbound nonces.
 contract MockLayerZeroEndpoint {
     enum ExecutionState {
         NotExecutable,
@@ -28,13 +33,21 @@ contract MockLayerZeroEndpoint {
     uint256 public gasPrice;
     uint256 public feePerByte;
 
+    bytes32 internal constant EMPTY_PAYLOAD_HASH = bytes32(0);
+    bytes32 internal constant NIL_PAYLOAD_HASH = bytes32(type(uint256).max);
+
     mapping(address => mapping(uint32 => mapping(bytes32 => uint64))) public outboundNonce;
+    mapping(address => mapping(uint32 => mapping(bytes32 => uint64))) public lazyInboundNonce;
     mapping(address => mapping(uint32 => mapping(bytes32 => mapping(uint64 => bytes32)))) public inboundPayloadHash;
-    mapping(address => mapping(uint32 => mapping(bytes32 => mapping(uint64 => bool)))) public executed;
+    mapping(address => address) public delegates;
 
     event PacketSent(bytes encodedPayload, bytes options, address sendLibrary);
     event PacketVerified(Origin origin, address receiver, bytes32 payloadHash);
     event PacketDelivered(Origin origin, address receiver);
+    event InboundNonceSkipped(uint32 srcEid, bytes32 sender, address receiver, uint64 nonce);
+    event PacketNilified(uint32 srcEid, bytes32 sender, address receiver, uint64 nonce, bytes32 payloadHash);
+    event PacketBurnt(uint32 srcEid, bytes32 sender, address receiver, uint64 nonce, bytes32 payloadHash);
+    event DelegateSet(address sender, address delegate);
     event LzReceiveAlert(
         address indexed receiver,
         address indexed executor,
@@ -55,6 +68,10 @@ contract MockLayerZeroEndpoint {
     error LZ_AlreadyExecuted();
     error LZ_PayloadHashNotFound(bytes32 expected, bytes32 actual);
     error LZ_RefundFailed();
+    error LZ_InvalidNonce(uint64 nonce);
+    error LZ_PathNotInitializable();
+    error LZ_PathNotVerifiable();
+    error LZ_InvalidPayloadHash();
 
     constructor(uint32 eid_, address verifier_, uint256 baseFee_, uint256 gasPrice_, uint256 feePerByte_) {
         eid = eid_;
@@ -96,12 +113,32 @@ contract MockLayerZeroEndpoint {
         return MessagingReceipt(guid, nonce, fee);
     }
 
-    /// @notice Called by the configured verifier (the relayer's DVN role) on the destination.
+    function setDelegate(address delegate) external {
+        delegates[msg.sender] = delegate;
+        emit DelegateSet(msg.sender, delegate);
+    }
+
+    /// @notice Receive-library role (the relayer's DVN): record a verified payload hash.
     function verify(Origin calldata origin, address receiver, bytes32 payloadHash) external {
         if (msg.sender != verifier) revert LZ_Unauthorized();
-        if (executed[receiver][origin.srcEid][origin.sender][origin.nonce]) revert LZ_AlreadyExecuted();
+        uint64 lazyNonce = lazyInboundNonce[receiver][origin.srcEid][origin.sender];
+        if (lazyNonce == 0 && !ILayerZeroReceiverLike(receiver).allowInitializePath(origin)) {
+            revert LZ_PathNotInitializable();
+        }
+        if (origin.nonce <= lazyNonce && !_hasPayloadHash(receiver, origin.srcEid, origin.sender, origin.nonce)) {
+            revert LZ_PathNotVerifiable();
+        }
+        if (payloadHash == EMPTY_PAYLOAD_HASH) revert LZ_InvalidPayloadHash();
         inboundPayloadHash[receiver][origin.srcEid][origin.sender][origin.nonce] = payloadHash;
         emit PacketVerified(origin, receiver, payloadHash);
+    }
+
+    /// @notice The highest nonce up to which every payload is verified (or executed/skipped).
+    function inboundNonce(address receiver, uint32 srcEid, bytes32 sender) public view returns (uint64 nonce) {
+        nonce = lazyInboundNonce[receiver][srcEid][sender];
+        while (_hasPayloadHash(receiver, srcEid, sender, nonce + 1)) {
+            ++nonce;
+        }
     }
 
     /// @notice Permissionless execution of a verified payload (executor, or anyone retrying).
@@ -112,14 +149,49 @@ contract MockLayerZeroEndpoint {
         bytes calldata message,
         bytes calldata extraData
     ) external payable {
-        bytes32 expected = inboundPayloadHash[receiver][origin.srcEid][origin.sender][origin.nonce];
-        bytes32 actual = keccak256(abi.encodePacked(guid, message));
-        if (executed[receiver][origin.srcEid][origin.sender][origin.nonce]) revert LZ_AlreadyExecuted();
-        if (expected == bytes32(0) || expected != actual) revert LZ_PayloadHashNotFound(expected, actual);
-        executed[receiver][origin.srcEid][origin.sender][origin.nonce] = true;
-        delete inboundPayloadHash[receiver][origin.srcEid][origin.sender][origin.nonce];
+        _clearPayload(receiver, origin.srcEid, origin.sender, origin.nonce, abi.encodePacked(guid, message));
         ILayerZeroReceiverLike(receiver).lzReceive{value: msg.value}(origin, guid, message, msg.sender, extraData);
         emit PacketDelivered(origin, receiver);
+    }
+
+    /// @notice The OApp (or its delegate) consumes a verified payload without executing it.
+    function clear(address oapp, Origin calldata origin, bytes32 guid, bytes calldata message) external {
+        _assertAuthorized(oapp);
+        _clearPayload(oapp, origin.srcEid, origin.sender, origin.nonce, abi.encodePacked(guid, message));
+        emit PacketDelivered(origin, oapp);
+    }
+
+    /// @notice Skip the next unverified nonce: it can never be verified or executed after.
+    function skip(address oapp, uint32 srcEid, bytes32 sender, uint64 nonce) external {
+        _assertAuthorized(oapp);
+        if (nonce != inboundNonce(oapp, srcEid, sender) + 1) revert LZ_InvalidNonce(nonce);
+        lazyInboundNonce[oapp][srcEid][sender] = nonce;
+        emit InboundNonceSkipped(srcEid, sender, oapp, nonce);
+    }
+
+    /// @notice Mark a nonce (verified or not yet) as nil: it counts as verified for ordering
+    /// but can only execute after being verified again.
+    function nilify(address oapp, uint32 srcEid, bytes32 sender, uint64 nonce, bytes32 payloadHash) external {
+        _assertAuthorized(oapp);
+        bytes32 current = inboundPayloadHash[oapp][srcEid][sender][nonce];
+        if (current != payloadHash) revert LZ_PayloadHashNotFound(current, payloadHash);
+        if (nonce <= lazyInboundNonce[oapp][srcEid][sender] && current == EMPTY_PAYLOAD_HASH) {
+            revert LZ_InvalidNonce(nonce);
+        }
+        inboundPayloadHash[oapp][srcEid][sender][nonce] = NIL_PAYLOAD_HASH;
+        emit PacketNilified(srcEid, sender, oapp, nonce, payloadHash);
+    }
+
+    /// @notice Delete a verified payload at or below the lazy nonce for good.
+    function burn(address oapp, uint32 srcEid, bytes32 sender, uint64 nonce, bytes32 payloadHash) external {
+        _assertAuthorized(oapp);
+        bytes32 current = inboundPayloadHash[oapp][srcEid][sender][nonce];
+        if (current != payloadHash) revert LZ_PayloadHashNotFound(current, payloadHash);
+        if (current == EMPTY_PAYLOAD_HASH || nonce > lazyInboundNonce[oapp][srcEid][sender]) {
+            revert LZ_InvalidNonce(nonce);
+        }
+        delete inboundPayloadHash[oapp][srcEid][sender][nonce];
+        emit PacketBurnt(srcEid, sender, oapp, nonce, payloadHash);
     }
 
     /// @notice An executor reports a failed lzReceive so that the failure is visible on chain.
@@ -137,11 +209,42 @@ contract MockLayerZeroEndpoint {
     }
 
     function executable(Origin calldata origin, address receiver) external view returns (ExecutionState) {
-        if (executed[receiver][origin.srcEid][origin.sender][origin.nonce]) return ExecutionState.Executed;
-        if (inboundPayloadHash[receiver][origin.srcEid][origin.sender][origin.nonce] != bytes32(0)) {
-            return ExecutionState.Executable;
+        bytes32 payloadHash = inboundPayloadHash[receiver][origin.srcEid][origin.sender][origin.nonce];
+        if (origin.nonce <= lazyInboundNonce[receiver][origin.srcEid][origin.sender] && payloadHash == EMPTY_PAYLOAD_HASH) {
+            return ExecutionState.Executed;
+        }
+        if (
+            payloadHash != EMPTY_PAYLOAD_HASH && payloadHash != NIL_PAYLOAD_HASH
+                && origin.nonce <= inboundNonce(receiver, origin.srcEid, origin.sender)
+        ) return ExecutionState.Executable;
+        if (payloadHash != EMPTY_PAYLOAD_HASH && payloadHash != NIL_PAYLOAD_HASH) {
+            return ExecutionState.VerifiedButNotExecutable;
         }
         return ExecutionState.NotExecutable;
+    }
+
+    function _hasPayloadHash(address receiver, uint32 srcEid, bytes32 sender, uint64 nonce) internal view returns (bool) {
+        return inboundPayloadHash[receiver][srcEid][sender][nonce] != EMPTY_PAYLOAD_HASH;
+    }
+
+    function _clearPayload(address receiver, uint32 srcEid, bytes32 sender, uint64 nonce, bytes memory payload)
+        internal
+    {
+        uint64 current = lazyInboundNonce[receiver][srcEid][sender];
+        if (nonce > current) {
+            for (uint64 i = current + 1; i < nonce; ++i) {
+                if (!_hasPayloadHash(receiver, srcEid, sender, i)) revert LZ_InvalidNonce(i);
+            }
+            lazyInboundNonce[receiver][srcEid][sender] = nonce;
+        }
+        bytes32 expected = inboundPayloadHash[receiver][srcEid][sender][nonce];
+        bytes32 actual = keccak256(payload);
+        if (expected != actual) revert LZ_PayloadHashNotFound(expected, actual);
+        delete inboundPayloadHash[receiver][srcEid][sender][nonce];
+    }
+
+    function _assertAuthorized(address oapp) internal view {
+        if (msg.sender != oapp && msg.sender != delegates[oapp]) revert LZ_Unauthorized();
     }
 
     /// @notice Sum of executor lzReceive gas in type-3 options; reverts on any other format.

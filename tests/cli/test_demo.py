@@ -45,7 +45,8 @@ def test_demo_runs_the_whole_story_and_balances_the_books(tmp_path: Path) -> Non
     proc = _demo(tmp_path)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
-    assert "all 10 checks passed" in out
+    assert "all 11 checks passed" in out
+    assert "liquidity provider repaid exactly the payouts" in out
     assert "✗" not in out
     lines = out.splitlines()
     assert len(lines) <= SCREEN_LINES, out

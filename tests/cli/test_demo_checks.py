@@ -6,7 +6,7 @@ from __future__ import annotations
 from aitbc.demo.checks import BalanceRow, Checks
 from aitbc.demo.jobs import JobRecord
 from aitbc.demo.plan import PRICES, expected_result, plan_jobs
-from aitbc.demo.run import check_chain, check_ledger
+from aitbc.demo.run import LIQUIDITY_PROVIDER, check_chain, check_ledger
 from aitbc.demo.settle import SettlementRecord, plan_settlements
 
 
@@ -37,13 +37,29 @@ def _settled(address: str, bridge: str, amount: int) -> SettlementRecord:
 def test_chain_check_fails_when_a_recipient_got_less_than_settled() -> None:
     a, b = "0x" + "aa" * 20, "0x" + "bb" * 20
     settlements = [_settled(a, "layerzero", 3_000), _settled(b, "ccip", 1_000)]
-    paid = [BalanceRow("chain", "a", 0, 3_000, a), BalanceRow("chain", "b", 5, 1_005, b)]
-    short = [BalanceRow("chain", "a", 0, 3_000, a), BalanceRow("chain", "b", 0, 999, b)]
+    lp = BalanceRow("chain 1", LIQUIDITY_PROVIDER, 10, 4_010, "0x" + "1f" * 20)
+    paid = [BalanceRow("chain", "a", 0, 3_000, a), BalanceRow("chain", "b", 5, 1_005, b), lp]
+    short = [BalanceRow("chain", "a", 0, 3_000, a), BalanceRow("chain", "b", 0, 999, b), lp]
     ok, missing = Checks(), Checks()
     check_chain(ok, settlements, paid)
     check_chain(missing, settlements, short)
     assert ok.passed
     assert missing.failure_reason() == "recipients got exactly the settled amounts"
+
+
+def test_chain_check_fails_when_the_liquidity_provider_was_not_repaid_exactly() -> None:
+    a = "0x" + "aa" * 20
+    settlements = [_settled(a, "layerzero", 3_000), _settled(a, "ccip", 1_000)]
+    for repaid in (3_000, 4_001):
+        rows = [
+            BalanceRow("chain", "a", 0, 4_000, a),
+            BalanceRow("chain 1", LIQUIDITY_PROVIDER, 0, repaid, "0x" + "1f" * 20),
+        ]
+        checks = Checks()
+        check_chain(checks, settlements, rows)
+        assert checks.failure_reason() == (
+            f"liquidity provider repaid exactly the payouts ({repaid:,} wei)"
+        )
 
 
 def test_the_batch_covers_every_type_on_both_transports_and_settles_on_both_bridges() -> None:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "AitbcSettlementDestination",
     "AitbcSettlementSource",
+    "MockCCIPOffRamp",
     "MockCCIPRouter",
     "MockLayerZeroEndpoint",
     "TestRecipient",

@@ -12,6 +12,8 @@ pytest.importorskip("eth_tester", reason="needs the evm extra")
 
 from eth_abi.abi import encode
 from eth_account import Account
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from aitbc.devnet import DEV_KEYS
 from aitbc.devnet.deploy import deploy_contract
@@ -19,8 +21,6 @@ from aitbc.devnet.pyevm_rpc import JsonRpcServer, PyEvmChain
 from aitbc.errors import BridgeTransactionError
 from aitbc.settlement.bridges._codec import (
     address_to_bytes32,
-    ccip_message_id,
-    encode_generic_extra_args_v2,
     encode_lz_receive_option,
     lz_guid,
 )
@@ -29,6 +29,9 @@ from aitbc.settlement.bridges._evm import TxSender, Web3Client, guarded, web3_se
 CHAIN_ID = 8453
 EID, SELECTOR, OTHER_EID, OTHER_SELECTOR = 30184, 15971525489660198786, 30101, 5009297550715157269
 LZ_FEES = (10**13, 10**9, 10**10)
+LP = to_checksum_address("0x" + "1f" * 20)
+PAYER, STRANGER = to_checksum_address("0x" + "a1" * 20), to_checksum_address("0x" + "b2" * 20)
+VERIFIED_NOT_EXECUTABLE, EXECUTABLE, EXECUTED = 1, 2, 3
 
 
 class Chain:
@@ -99,77 +102,147 @@ async def test_endpoint_refuses_bad_options_and_lz_token(chain: Chain) -> None:
         await guarded("quote", call.call(), endpoint.abi)
 
 
-async def test_only_the_verifier_verifies(chain: Chain) -> None:
-    endpoint = await chain.deploy("MockLayerZeroEndpoint", EID, chain.relayer.address, *LZ_FEES)
-    origin = (OTHER_EID, address_to_bytes32(chain.user.address), 1)
-    verify = endpoint.functions.verify(origin, chain.user.address, b"\x01" * 32)
-    with pytest.raises(BridgeTransactionError, match="LZ_Unauthorized"):
-        await chain.user.transact("verify", verify, abi=endpoint.abi)
-    await chain.relayer.transact("verify", verify)
-    assert await endpoint.functions.executable(origin, chain.user.address).call() == 2
+class Destination:
+    """Endpoint + router + our destination on one chain, a fake peer source on OTHER_EID."""
 
+    def __init__(self, chain: Chain, endpoint: Any, destination: Any) -> None:
+        self.chain, self.endpoint, self.destination = chain, endpoint, destination
+        self.peer = address_to_bytes32(chain.user.address)
 
-async def test_router_keeps_the_whole_payment_and_previews_ids(chain: Chain) -> None:
-    router = await chain.deploy(
-        "MockCCIPRouter", SELECTOR, chain.relayer.address, 2 * 10**13, 10**9, 10**10
-    )
-    receiver = encode(["address"], ["0x" + "33" * 20])
-    message = (receiver, b"data", [], "0x" + "00" * 20, b"")
-    fee = await router.functions.getFee(OTHER_SELECTOR, message).call()
-    assert fee == 2 * 10**13 + 200_000 * 10**9 + 4 * 10**10  # empty extraArgs: 200k gas
-    v2 = (receiver, b"data", [], "0x" + "00" * 20, encode_generic_extra_args_v2(50_000, True))
-    assert (
-        await router.functions.getFee(OTHER_SELECTOR, v2).call()
-        == 2 * 10**13 + 50_000 * 10**9 + 4 * 10**10
-    )
-    preview = bytes(
-        await router.functions.previewMessageId(OTHER_SELECTOR, chain.user.address, v2).call()
-    )
-    assert preview == ccip_message_id(
-        SELECTOR, OTHER_SELECTOR, 1, chain.user.address, receiver, b"data", 50_000
-    )
-    await chain.user.transact(
-        "ccipSend", router.functions.ccipSend(OTHER_SELECTOR, v2), value=fee * 3
-    )
-    assert await chain.w3.eth.get_balance(router.address) == fee * 3
-    bad = (receiver, b"", [], "0x" + "00" * 20, b"\xde\xad\xbe\xef")
-    with pytest.raises(BridgeTransactionError, match="CCIP_InvalidExtraArgsTag"):
-        await guarded("getFee", router.functions.getFee(OTHER_SELECTOR, bad).call(), router.abi)
-    with pytest.raises(BridgeTransactionError, match="CCIP_UnsupportedDestinationChain"):
-        await guarded("getFee", router.functions.getFee(SELECTOR, message).call(), router.abi)
-
-
-async def test_destination_accepts_only_its_endpoint_and_router(chain: Chain) -> None:
-    destination = await chain.deploy(
-        "AitbcSettlementDestination", chain.relayer.address, chain.relayer.address
-    )
-    payload = encode(
-        ["bytes32", "address", "uint256", "uint64"], [b"\x01" * 32, chain.user.address, 1, 2**63]
-    )
-    origin = (OTHER_EID, address_to_bytes32(chain.user.address), 1)
-    call = destination.functions.lzReceive(origin, b"\x02" * 32, payload, chain.user.address, b"")
-    with pytest.raises(BridgeTransactionError, match="Unauthorized"):
-        await chain.user.transact("lzReceive", call, abi=destination.abi)
-    with pytest.raises(BridgeTransactionError, match="UnknownPeer"):
-        await chain.relayer.transact("lzReceive", call, abi=destination.abi)
-    assert await destination.functions.allowInitializePath(origin).call() is False
-
-
-async def test_source_refunds_only_after_the_deadline_and_only_acknowledger_acks(
-    chain: Chain,
-) -> None:
-    source = await chain.deploy(
-        "AitbcSettlementSource",
-        chain.relayer.address,
-        chain.relayer.address,
-        chain.relayer.address,
-        3600,
-        2,
-    )
-    unknown = b"\x05" * 32
-    with pytest.raises(BridgeTransactionError, match="UnknownSettlement"):
-        await chain.user.transact("refund", source.functions.refund(unknown), abi=source.abi)
-    with pytest.raises(BridgeTransactionError, match="Unauthorized"):
-        await chain.user.transact(
-            "acknowledge", source.functions.acknowledge(unknown), abi=source.abi
+    def order(
+        self, payer: str, receipt: bytes, recipient: str, amount: int, deadline: int
+    ) -> bytes:
+        return encode(
+            ["address", "bytes32", "address", "uint256", "uint64"],
+            [payer, receipt, recipient, amount, deadline],
         )
+
+    async def deliver(self, nonce: int, message: bytes, *, verify: bool = True) -> Any:
+        origin = (OTHER_EID, self.peer, nonce)
+        guid = keccak(nonce.to_bytes(8, "big"))
+        if verify:
+            verify_call = self.endpoint.functions.verify(
+                origin, self.destination.address, keccak(guid + message)
+            )
+            await self.chain.relayer.transact("verify", verify_call)
+        return origin, guid
+
+    async def execute(self, origin: Any, guid: bytes, message: bytes) -> None:
+        call = self.endpoint.functions.lzReceive(
+            origin, self.destination.address, guid, message, b""
+        )
+        await self.chain.relayer.transact(
+            "lzReceive", call, gas=400_000, abi=[*self.endpoint.abi, *self.destination.abi]
+        )
+
+    async def state(self, origin: Any) -> int:
+        return int(
+            await self.endpoint.functions.executable(origin, self.destination.address).call()
+        )
+
+    async def now(self) -> int:
+        return int((await self.chain.w3.eth.get_block("latest"))["timestamp"])
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def dst(chain: Chain) -> Destination:
+    endpoint = await chain.deploy("MockLayerZeroEndpoint", EID, chain.relayer.address, *LZ_FEES)
+    router = await chain.deploy("MockCCIPRouter", SELECTOR, *LZ_FEES)
+    destination = await chain.deploy(
+        "AitbcSettlementDestination", endpoint.address, router.address, chain.owner.address, LP
+    )
+    d = Destination(chain, endpoint, destination)
+    await chain.owner.transact("setLzPeer", destination.functions.setLzPeer(OTHER_EID, d.peer))
+    await chain.owner.transfer(destination.address, 10**18, action="fund pool")
+    return d
+
+
+async def _balance(chain: Chain, address: str) -> int:
+    return int(await chain.w3.eth.get_balance(address))  # type: ignore[arg-type]
+
+
+async def test_endpoint_orders_execution_and_the_delegate_skips_a_lost_nonce(
+    dst: Destination,
+) -> None:
+    recipient = Account.create().address
+    message = dst.order(PAYER, b"\x01" * 32, recipient, 1000, await dst.now() + 600)
+    # nonce 1 is never verified (a lost message): nonce 2 is verified but blocked
+    origin, guid = await dst.deliver(2, message)
+    assert await dst.state(origin) == VERIFIED_NOT_EXECUTABLE
+    with pytest.raises(BridgeTransactionError):
+        await dst.execute(origin, guid, message)
+    assert (
+        await dst.endpoint.functions.inboundNonce(
+            dst.destination.address, OTHER_EID, dst.peer
+        ).call()
+        == 0
+    )
+    skip = dst.endpoint.functions.skip(dst.destination.address, OTHER_EID, dst.peer, 1)
+    with pytest.raises(BridgeTransactionError, match="LZ_Unauthorized"):
+        await dst.chain.user.transact("skip", skip, abi=dst.endpoint.abi)
+    await dst.chain.owner.transact("skip", skip)  # the OApp's delegate
+    assert await dst.state(origin) == EXECUTABLE
+    await dst.execute(origin, guid, message)
+    assert await dst.state(origin) == EXECUTED
+    assert await _balance(dst.chain, recipient) == 1000
+    # the skipped nonce can never be verified afterwards
+    late = dst.endpoint.functions.verify(
+        (OTHER_EID, dst.peer, 1), dst.destination.address, b"\x02" * 32
+    )
+    with pytest.raises(BridgeTransactionError):
+        await dst.chain.relayer.transact("verify", late, abi=dst.endpoint.abi)
+
+
+async def test_a_stranger_replaying_a_receipt_changes_nothing_for_the_payer(
+    dst: Destination,
+) -> None:
+    # Loss 3 of the issue: orders are keyed by (payer, receipt, ...), so a stranger's order
+    # for the same receipt hash is a different settlement.
+    receipt = b"\x03" * 32
+    genuine_recipient, stranger_recipient = Account.create().address, Account.create().address
+    deadline = await dst.now() + 600
+    inbound = await dst.endpoint.functions.inboundNonce(
+        dst.destination.address, OTHER_EID, dst.peer
+    ).call()
+    stranger = dst.order(STRANGER, receipt, stranger_recipient, 1, deadline)
+    genuine = dst.order(PAYER, receipt, genuine_recipient, 5000, deadline)
+    for offset, message in enumerate((stranger, genuine), start=1):
+        origin, guid = await dst.deliver(inbound + offset, message)
+        await dst.execute(origin, guid, message)
+    assert await _balance(dst.chain, genuine_recipient) == 5000
+    assert await _balance(dst.chain, stranger_recipient) == 1
+
+
+async def test_destination_clock_alone_decides_paid_or_cancelled(dst: Destination) -> None:
+    # Losses 1 and 2: one clock, one atomic outcome. A cancel before the deadline is
+    # refused, a paid order cannot be cancelled, and an order arriving after its deadline
+    # is cancelled, never paid.
+    fns = dst.destination.functions
+    recipient = Account.create().address
+    now = await dst.now()
+    inbound = await dst.endpoint.functions.inboundNonce(
+        dst.destination.address, OTHER_EID, dst.peer
+    ).call()
+    on_time = (PAYER, b"\x04" * 32, recipient, 700, now + 600)
+    early = fns.cancel(1, OTHER_EID, *on_time)
+    with pytest.raises(BridgeTransactionError, match="NotExpired"):
+        await dst.chain.user.transact("cancel", early, abi=dst.destination.abi)
+    message = dst.order(*on_time)
+    origin, guid = await dst.deliver(inbound + 1, message)
+    await dst.execute(origin, guid, message)
+    sid = await fns.settlementId(*on_time).call()
+    assert await fns.outcomeOf(1, OTHER_EID, sid).call() == 1  # paid
+    await dst.chain.w3.provider.make_request("evm_increaseTime", [700])  # type: ignore[arg-type]
+    await dst.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    with pytest.raises(BridgeTransactionError, match="AlreadyPaid"):
+        await dst.chain.user.transact(
+            "cancel", fns.cancel(1, OTHER_EID, *on_time), abi=dst.destination.abi
+        )
+    late_recipient = Account.create().address
+    late = (PAYER, b"\x05" * 32, late_recipient, 900, now + 600)  # already expired
+    message = dst.order(*late)
+    origin, guid = await dst.deliver(inbound + 2, message)
+    await dst.execute(origin, guid, message)
+    late_sid = await fns.settlementId(*late).call()
+    assert await fns.outcomeOf(1, OTHER_EID, late_sid).call() == 2  # cancelled
+    assert await _balance(dst.chain, late_recipient) == 0

@@ -123,17 +123,31 @@ async def test_too_little_gas_fails_then_retry_with_more_gas_completes(
     assert (await manager.retry(sent.message_id, gas_limit=400_000)).status is COMPLETED
 
 
-async def test_retry_refused_unless_failed(
+async def test_retry_of_an_in_progress_settlement_is_left_to_the_bridge(
     open_manager: Any, make_message: Any, chains: MemoryChains
 ) -> None:
+    # in progress may mean stuck (a CCIP execution that ran out of gas): the adapter
+    # decides; when it has nothing to re-execute, the record is left as it was
     manager = await open_manager()
     chains.drop = True
     sent = await manager.settle_cross_chain(make_message(), "memory")
-    with pytest.raises(ConflictError, match="in_progress") as info:
+    with pytest.raises(BridgeTransactionError, match="only a failed delivery"):
         await manager.retry(sent.message_id)
-    assert info.value.code == "invalid_state"
+    record = await manager.store.get(sent.message_id)
+    assert record is not None and record.result.status is BridgeStatus.IN_PROGRESS
     with pytest.raises(ConfigurationError):
         await manager.retry(sent.message_id, gas_limit=0)
+
+
+async def test_retry_of_a_completed_settlement_is_refused(
+    open_manager: Any, make_message: Any
+) -> None:
+    manager = await open_manager()
+    sent = await manager.settle_cross_chain(make_message(), "memory")
+    await stored_status(manager, sent.message_id, COMPLETED)
+    with pytest.raises(ConflictError, match="completed") as info:
+        await manager.retry(sent.message_id)
+    assert info.value.code == "invalid_state"
 
 
 async def test_reverted_send_is_recorded_and_retry_sends_it(

@@ -86,6 +86,19 @@ async def test_recipient_from_the_signed_result(
     assert chains.packets[settlement.message_id].prepared.message.recipient == PAYOUT
 
 
+async def test_a_recipient_other_than_the_signed_payout_address_is_refused(
+    client: AITBCClient, node: StandinNode, coordinator_key: SigningKey, chains: MemoryChains
+) -> None:
+    result = {"y": 2, "payout_address": PAYOUT}
+    job_id = node.add_job(_receipt_with_output(coordinator_key, result), result)
+    with pytest.raises(SettlementValidationError, match="wrong recipient"):
+        await client.settlement.settle_cross_chain(job_id, 2, recipient=RECIPIENT)
+    client.settlement.payout_addresses["prn_miner"] = RECIPIENT
+    with pytest.raises(SettlementValidationError, match="wrong recipient"):
+        await client.settlement.settle_cross_chain(job_id, 2)
+    assert chains.sends == 0  # refused before anything was sent
+
+
 async def test_payout_address_not_covered_by_the_receipt_is_ignored(
     client: AITBCClient, node: StandinNode, coordinator_key: SigningKey, chains: MemoryChains
 ) -> None:

@@ -12,6 +12,9 @@ Who gets paid (``recipient``, an EVM address), first match wins:
 3. ``result["payout_address"]`` when the job's result carries one: the result's hash is
    the receipt's ``output_hash``, signed by the miner and the coordinator, so the
    address cannot be swapped in transit.
+
+When the signed result names a payout address, 1. and 2. must agree with it: another
+recipient is refused (SettlementValidationError) before anything is sent.
 """
 
 from __future__ import annotations
@@ -219,6 +222,12 @@ class SettlementAPI(ResourceAPI):
         await self._receipts.verify(job.receipt, chain_id=chain_id)
         receipt = job.receipt.to_wire()
         payee = recipient or self._recipient_for(job, receipt)
+        signed = _signed_payout(job, receipt)
+        if signed is not None and payee is not None and payee.lower() != signed.lower():
+            raise SettlementValidationError(
+                f"wrong recipient {payee}: the miner's signed result names {signed} as the "
+                "payout address"
+            )
         if payee is None:
             if not for_quote:
                 raise SettlementValidationError(
@@ -236,10 +245,14 @@ class SettlementAPI(ResourceAPI):
         mapped = self.payout_addresses.get(str(receipt.get("miner_id")))
         if mapped:
             return mapped
-        result = job.result
-        if not isinstance(result, Mapping) or not isinstance(result.get("payout_address"), str):
-            return None
-        # Only trust it if the signed output hash covers this very result.
-        if content_hash(result) != receipt.get("output_hash"):
-            return None
-        return str(result["payout_address"])
+        return _signed_payout(job, receipt)
+
+
+def _signed_payout(job: JobResult, receipt: Mapping[str, Any]) -> str | None:
+    """The payout address of the job's result, when the signed output hash covers it."""
+    result = job.result
+    if not isinstance(result, Mapping) or not isinstance(result.get("payout_address"), str):
+        return None
+    if content_hash(result) != receipt.get("output_hash"):
+        return None
+    return str(result["payout_address"])

@@ -40,14 +40,11 @@ def devnet(
     config_out: Annotated[
         Path, typer.Option("--config-out", help="Where to write the devnet config JSON.")
     ] = DEFAULT_CONFIG,
-    ack_grace: Annotated[
-        int, typer.Option("--ack-grace", help="Seconds the relayer has to ack.")
-    ] = 2,
 ) -> None:
     """Start a local multi-chain devnet and keep it running until Ctrl-C."""
     chain_ids = _parse_chain_ids(chains)
     try:
-        asyncio.run(_run(chain_ids, backend, config_out, ack_grace))
+        asyncio.run(_run(chain_ids, backend, config_out))
     except ConfigurationError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -55,10 +52,10 @@ def devnet(
         pass
 
 
-async def _run(chain_ids: list[int], backend: str, config_out: Path, ack_grace: int) -> None:
+async def _run(chain_ids: list[int], backend: str, config_out: Path) -> None:
     from ..devnet import Devnet  # the devnet extra is only needed when the command runs
 
-    async with Devnet(chain_ids, backend, ack_grace_s=ack_grace, config_out=config_out) as net:
+    async with Devnet(chain_ids, backend, config_out=config_out) as net:
         for chain in net.config.chains:
             typer.echo(
                 f"chain {chain.chain_id}: {chain.rpc_url} (LayerZero eid {chain.lz_eid}, "

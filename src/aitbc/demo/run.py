@@ -19,10 +19,12 @@ from .settle import (
     BRIDGES,
     SettlementRecord,
     chain_balances,
+    liquidity_provider,
     new_payout_address,
     plan_settlements,
     settle_all,
     settlement_client,
+    wait_for_repayment,
 )
 from .stack import (
     DevnetHandle,
@@ -36,6 +38,7 @@ from .stack import (
 from .view import DemoView
 
 SOURCE_CHAIN, TARGET_CHAIN = 1, 42161
+LIQUIDITY_PROVIDER = "liquidity provider"
 FUNDS = 100_000
 MINERS = ("miner-a", "miner-b")
 OFFER_PRICES = (900, 1_000)
@@ -190,10 +193,17 @@ class _Scenario:
         self.view.doing("settling on chain 42161")
         addresses = list(payouts.values())
         chain_before = await chain_balances(config, TARGET_CHAIN, addresses)
+        provider = await liquidity_provider(config, TARGET_CHAIN)
+        (provider_before,) = await chain_balances(config, SOURCE_CHAIN, [provider])
         storage = self.workdir / "settlements.db"
         async with settlement_client(self.node.url, self.alice.api_key, config, storage) as sc:
             await settle_all(sc, settlements, TARGET_CHAIN, self.view.changed, self.options.timeout)
         chain_after = await chain_balances(config, TARGET_CHAIN, addresses)
+        # the escrows of paid settlements come back to the pool's provider on the source
+        paid_out = sum(s.amount for s in settlements if s.status == "completed")
+        provider_after = await wait_for_repayment(
+            config, SOURCE_CHAIN, provider, provider_before, paid_out, self.options.timeout
+        )
         done = sum(s.status == "completed" for s in settlements)
         per_bridge = ", ".join(f"{sum(s.bridge == b for s in settlements)} {b}" for b in BRIDGES)
         self.view.done(f"{done}/{len(settlements)} settlements completed ({per_bridge})")
@@ -202,6 +212,15 @@ class _Scenario:
             BalanceRow(f"chain {TARGET_CHAIN}", f"{names[a]} {a[:10]}…", b, c, address=a)
             for a, b, c in zip(addresses, chain_before, chain_after, strict=True)
         ]
+        rows.append(
+            BalanceRow(
+                f"chain {SOURCE_CHAIN}",
+                LIQUIDITY_PROVIDER,
+                provider_before,
+                provider_after,
+                address=provider,
+            )
+        )
         return settlements, rows
 
     async def _node_balances(self) -> dict[str, int]:
@@ -244,6 +263,12 @@ def check_chain(
     owed: dict[str, int] = {}
     for s in completed:
         owed[s.recipient] = owed.get(s.recipient, 0) + s.amount
-    received = {row.address: row.change for row in rows}
-    expected = {row.address: owed.get(row.address, 0) for row in rows}
+    payees = [row for row in rows if row.account != LIQUIDITY_PROVIDER]
+    received = {row.address: row.change for row in payees}
+    expected = {row.address: owed.get(row.address, 0) for row in payees}
     checks.add("recipients got exactly the settled amounts", received == expected)
+    repaid = sum(row.change for row in rows if row.account == LIQUIDITY_PROVIDER)
+    paid_out = sum(owed.values())
+    checks.add(
+        "liquidity provider repaid exactly the payouts", repaid == paid_out, f"{repaid:,} wei"
+    )

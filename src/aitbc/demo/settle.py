@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import AITBCClient, HTTPTransport
+from ..contracts import load_artifact
 from ..devnet import DevnetConfig
 from ..settlement.bridges._evm import close_web3, open_web3
 from ..transports.crosschain import CrossChainTransport
@@ -121,3 +122,33 @@ async def chain_balances(
         return [int(await w3.eth.get_balance(w3.to_checksum_address(a))) for a in addresses]
     finally:
         await close_web3(w3)
+
+
+async def liquidity_provider(devnet: DevnetConfig, chain_id: int) -> str:
+    """The address the destination pool on ``chain_id`` repays (its liquidity provider)."""
+    w3 = open_web3(devnet.chain(chain_id).rpc_url)
+    try:
+        abi = load_artifact("AitbcSettlementDestination").abi
+        contract = w3.eth.contract(address=devnet.chain(chain_id).contracts.destination, abi=abi)  # type: ignore[call-overload]
+        return str(await contract.functions.liquidityProvider().call())
+    finally:
+        await close_web3(w3)
+
+
+async def wait_for_repayment(
+    devnet: DevnetConfig,
+    chain_id: int,
+    address: str,
+    before: int,
+    expected: int,
+    timeout: float,  # noqa: ASYNC109 (the demo's deadline)
+) -> int:
+    """Poll ``address``'s balance on ``chain_id`` until it grew by ``expected`` (the paid
+    escrows released through the bridges' reports) or ``timeout`` passes; returns it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        (now,) = await chain_balances(devnet, chain_id, [address])
+        if now - before >= expected or loop.time() > end:
+            return now
+        await asyncio.sleep(0.1)

@@ -5,7 +5,6 @@ Format (JSON, version 1)::
     {
       "version": 1,
       "backend": "pyevm",
-      "ack_grace_s": 2,
       "keys": {"deployer": "0x..", "relayer": "0x..", "payer": "0x..", "user": "0x.."},
       "chains": [
         {"chain_id": 1, "rpc_url": "http://127.0.0.1:40001/", "lz_eid": 30101,
@@ -67,7 +66,6 @@ class DevnetConfig:
     backend: str
     chains: list[ChainInfo]
     keys: dict[str, str] = field(default_factory=lambda: dict(DEV_KEYS))
-    ack_grace_s: int = 2
 
     def chain(self, chain_id: int) -> ChainInfo:
         """The chain with ``chain_id``; raises ConfigurationError if the devnet has none."""
@@ -102,7 +100,7 @@ class DevnetConfig:
                 )
                 for c in raw["chains"]
             ]
-            return cls(str(raw["backend"]), chains, dict(raw["keys"]), int(raw["ack_grace_s"]))
+            return cls(str(raw["backend"]), chains, dict(raw["keys"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"malformed devnet config: {exc}") from exc
 
@@ -133,4 +131,6 @@ class DevnetConfig:
             }
             for c in self.chains
         }
-        return {"private_key": private_key, "chains": chains, **overrides}
+        # The deployer is the OApps' LayerZero delegate: it may skip a blocking nonce.
+        delegate = self.keys.get("deployer")
+        return {"private_key": private_key, "delegate_key": delegate, "chains": chains, **overrides}

@@ -16,7 +16,6 @@ from .config import ChainContracts, ChainInfo
 # Fee schedule of the mock endpoint/router: base + gas * price + bytes * per-byte (wei).
 LZ_FEES = (10**13, 10**9, 10**10)
 CCIP_FEES = (2 * 10**13, 10**9, 10**10)
-MAX_TIMEOUT_S = 7 * 24 * 3600
 DESTINATION_POOL_WEI = 10_000 * 10**18
 DEVNET_EID_BASE = 50_000
 
@@ -47,34 +46,60 @@ async def deploy_chain(
     chain_id: int,
     eid: int,
     selector: int,
-    ack_grace_s: int,
 ) -> ChainContracts:
-    """Deploy endpoint, router, source and destination on one chain; fund the destination pool."""
+    """Deploy endpoint, router, source and destination on one chain and fund the
+    destination pool. The deployer is the OApps' LayerZero delegate and the pool's
+    liquidity provider (escrows of paid settlements are released to it)."""
     sender = TxSender(w3, deployer_key, chain_id)
     endpoint = await deploy_contract(sender, "MockLayerZeroEndpoint", eid, relayer, *LZ_FEES)
-    router = await deploy_contract(sender, "MockCCIPRouter", selector, relayer, *CCIP_FEES)
-    source = await deploy_contract(
-        sender, "AitbcSettlementSource", endpoint, router, relayer, MAX_TIMEOUT_S, ack_grace_s
+    router = await deploy_contract(sender, "MockCCIPRouter", selector, *CCIP_FEES)
+    operator = sender.address
+    source = await deploy_contract(sender, "AitbcSettlementSource", endpoint, router, operator)
+    destination = await deploy_contract(
+        sender, "AitbcSettlementDestination", endpoint, router, operator, operator
     )
-    destination = await deploy_contract(sender, "AitbcSettlementDestination", endpoint, router)
     await sender.transfer(destination, DESTINATION_POOL_WEI, action="fund destination pool")
     return ChainContracts(endpoint, router, source, destination)
 
 
+def _contract(sender: TxSender, name: str, address: str) -> Any:
+    return sender.w3.eth.contract(address=address, abi=load_artifact(name).abi)  # type: ignore[call-overload]
+
+
 async def wire_peers(
-    chains: Sequence[ChainInfo], web3s: dict[int, Web3Client], deployer_key: str
+    chains: Sequence[ChainInfo], web3s: dict[int, Web3Client], deployer_key: str, relayer: str
 ) -> None:
-    """Let every chain's destination accept messages from every other chain's source."""
-    dest_abi = load_artifact("AitbcSettlementDestination").abi
-    for dst in chains:
-        sender = TxSender(web3s[dst.chain_id], deployer_key, dst.chain_id)
-        contract = sender.w3.eth.contract(address=dst.contracts.destination, abi=dest_abi)  # type: ignore[call-overload]
-        for src in chains:
-            if src.chain_id == dst.chain_id:
+    """Make every pair of chains peers both ways: each destination accepts orders from the
+    other chains' sources, each source accepts reports from the destinations it sends to,
+    and each router has an OffRamp (transmitter: the relayer) per source chain."""
+    for here in chains:
+        sender = TxSender(web3s[here.chain_id], deployer_key, here.chain_id)
+        source = _contract(sender, "AitbcSettlementSource", here.contracts.source)
+        destination = _contract(sender, "AitbcSettlementDestination", here.contracts.destination)
+        router = _contract(sender, "MockCCIPRouter", here.contracts.ccip_router)
+        for other in chains:
+            if other.chain_id == here.chain_id:
                 continue
-            peer = bytes(12) + bytes.fromhex(src.contracts.source[2:])
-            await sender.transact("setLzPeer", contract.functions.setLzPeer(src.lz_eid, peer))
+            for app, peer in (
+                (destination, other.contracts.source),
+                (source, other.contracts.destination),
+            ):
+                await sender.transact(
+                    "setLzPeer",
+                    app.functions.setLzPeer(other.lz_eid, bytes(12) + bytes.fromhex(peer[2:])),
+                )
+                await sender.transact(
+                    "setCcipPeer", app.functions.setCcipPeer(other.ccip_selector, peer)
+                )
+            off_ramp = await deploy_contract(
+                sender,
+                "MockCCIPOffRamp",
+                other.ccip_selector,
+                here.ccip_selector,
+                other.contracts.ccip_router,
+                here.contracts.ccip_router,
+                relayer,
+            )
             await sender.transact(
-                "setCcipPeer",
-                contract.functions.setCcipPeer(src.ccip_selector, src.contracts.source),
+                "setOffRamp", router.functions.setOffRamp(other.ccip_selector, off_ramp)
             )

@@ -104,6 +104,10 @@ class DevnetHarness:
             if not a.ok and a.tx_hash and a.step != "ack"
         )
 
+    def executions(self, message_id: str) -> int:
+        """Execution attempts the relayer made for ``message_id`` (ok or not)."""
+        return sum(1 for a in self.relayer.attempts_for(message_id) if a.step == "execute")
+
     async def advance_time(self, chain_id: int, seconds: int) -> None:
         """evm_increaseTime + evm_mine on ``chain_id`` (py-evm and anvil both answer them)."""
         async with web3_session(self.config.chain(chain_id).rpc_url) as w3:

@@ -39,16 +39,26 @@ class LzPacket:
 
 @dataclass(frozen=True)
 class CcipPacket:
-    """A CCIP message decoded from the router's ``CCIPMessageSent``."""
+    """A CCIP message decoded from ``CCIPSendRequested`` (the whole EVM2EVMMessage)."""
 
-    message_id_bytes: bytes
-    src_selector: int
+    message: tuple[Any, ...]
     dst_selector: int
-    sequence_number: int
-    sender: str
-    receiver: str
-    data: bytes
-    gas_limit: int
+
+    @property
+    def src_selector(self) -> int:
+        return int(self.message[0])
+
+    @property
+    def sequence_number(self) -> int:
+        return int(self.message[3])
+
+    @property
+    def gas_limit(self) -> int:
+        return int(self.message[4])
+
+    @property
+    def message_id_bytes(self) -> bytes:
+        return bytes(self.message[12])
 
     @property
     def message_id(self) -> str:
@@ -71,16 +81,30 @@ def decode_packet_sent(args: Any) -> LzPacket:
     )
 
 
-def decode_ccip_sent(args: Any, src_selector: int) -> CcipPacket:
-    """Decode a CCIPMessageSent event emitted by the router of chain ``src_selector``."""
-    receiver = bytes(args["receiver"])
-    return CcipPacket(
-        message_id_bytes=bytes(args["messageId"]),
-        src_selector=src_selector,
-        dst_selector=int(args["destChainSelector"]),
-        sequence_number=int(args["sequenceNumber"]),
-        sender=to_checksum_address(args["sender"]),
-        receiver=to_checksum_address(receiver[-20:]),
-        data=bytes(args["data"]),
-        gas_limit=int(args["gasLimit"]),
-    )
+EVM2EVM_FIELDS = (
+    "sourceChainSelector",
+    "sender",
+    "receiver",
+    "sequenceNumber",
+    "gasLimit",
+    "strict",
+    "nonce",
+    "feeToken",
+    "feeTokenAmount",
+    "data",
+    "tokenAmounts",
+    "sourceTokenData",
+    "messageId",
+)
+
+
+def evm2evm_tuple(message: Any) -> tuple[Any, ...]:
+    """An EVM2EVMMessage event argument as the tuple a contract call takes."""
+    values = [message[name] for name in EVM2EVM_FIELDS]
+    values[10] = [(t["token"], t["amount"]) if not isinstance(t, tuple) else t for t in values[10]]
+    return tuple(values)
+
+
+def decode_ccip_sent(args: Any, dst_selector: int) -> CcipPacket:
+    """Decode a CCIPSendRequested event whose message goes to ``dst_selector``."""
+    return CcipPacket(evm2evm_tuple(args["message"]), dst_selector)

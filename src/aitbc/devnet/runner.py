@@ -47,7 +47,6 @@ class Devnet:
         chain_ids: Sequence[int],
         backend: str = "pyevm",
         *,
-        ack_grace_s: int = 2,
         config_out: str | Path | None = None,
         relayer_poll_s: float = 0.05,
     ) -> None:
@@ -59,7 +58,6 @@ class Devnet:
             raise ConfigurationError(f"unknown devnet backend {backend!r}; use one of {BACKENDS}")
         self.chain_ids = list(chain_ids)
         self.backend = backend
-        self.ack_grace_s = ack_grace_s
         self.config_out = Path(config_out) if config_out else None
         self._poll_s = relayer_poll_s
         self._nodes: list[_Node] = []
@@ -85,7 +83,7 @@ class Devnet:
         try:
             urls = [await self._start_node(chain_id) for chain_id in self.chain_ids]
             chains = await self._deploy(urls)
-            self._config = DevnetConfig(self.backend, chains, dict(DEV_KEYS), self.ack_grace_s)
+            self._config = DevnetConfig(self.backend, chains, dict(DEV_KEYS))
             self._relayer = Relayer(chains, DEV_KEYS["relayer"], self._poll_s)
             await self._relayer.start()
         except BaseException:
@@ -135,10 +133,9 @@ class Devnet:
                     chain_id,
                     eid,
                     selector,
-                    self.ack_grace_s,
                 )
                 chains.append(ChainInfo(chain_id, url, eid, selector, contracts))
-            await wire_peers(chains, web3s, DEV_KEYS["deployer"])
+            await wire_peers(chains, web3s, DEV_KEYS["deployer"], _address(DEV_KEYS["relayer"]))
             return chains
         finally:
             for w3 in web3s.values():

@@ -18,8 +18,8 @@ record a receipt, and a manager only recovers records it wrote or found unfinish
 it started, never one another live process is sending.
 
 On a live chain a transaction can sit unmined while recovery looks: resending is then
-still safe, because the source contract refuses a stale nonce/id and the destination
-accepts each receipt hash once.
+still safe, because the source contract accepts one open settlement per (payer, receipt)
+and uses each settlement id once (docs/settlement.md).
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ class BridgeManager:
         return await self._existing(existing)
 
     def _lock(self, bridge: str) -> asyncio.Lock:
-        # prepare() may derive the id from the next on-chain nonce: two concurrent
+        # prepare() may derive the id from chain state (a nonce, a block time): two concurrent
         # prepares on one bridge would get the same id, so prepare→send is serialized.
         return self._send_locks.setdefault(bridge, asyncio.Lock())
 
@@ -329,7 +329,7 @@ class BridgeManager:
     async def _reprepare(
         self, adapter: BridgeAdapter, record: SettlementRecord, gas_limit: int | None
     ) -> SettlementRecord:
-        """Prepare a never-sent record again: the chain's nonce (so the id) may have moved
+        """Prepare a never-sent record again: the chain state the id derives from may have moved
         on meanwhile, and a retry may raise the gas limit."""
         message = record.prepared.message
         if gas_limit is not None:
@@ -406,8 +406,10 @@ class BridgeManager:
             BridgeStatus.PENDING,
         ):
             return (await self._recover(record, gas_limit)).result
-        if record.result.status is not BridgeStatus.FAILED:
-            raise _invalid_state(record, "only failed settlements can be retried")
+        if record.result.status not in (BridgeStatus.FAILED, BridgeStatus.IN_PROGRESS):
+            # IN_PROGRESS too: a CCIP execution whose transaction ran out of gas stays
+            # untouched on the OffRamp, and the adapter can re-execute it.
+            raise _invalid_state(record, "only failed or in-progress settlements can be retried")
         return await self._reexecute(record, gas_limit)
 
     async def _reexecute(self, record: SettlementRecord, gas_limit: int | None) -> SettlementResult:
@@ -415,9 +417,10 @@ class BridgeManager:
         record.attempts += 1
         try:
             result = await _guard(record.bridge_name, adapter.retry(record.prepared, gas_limit))
-        except BridgeTransactionError as exc:  # still failed: keep the newest reason
-            await self._store_failure(record, BridgeStatus.FAILED, str(exc))
-            raise
+        except BridgeTransactionError as exc:
+            if record.result.status is BridgeStatus.FAILED:  # still failed: newest reason
+                await self._store_failure(record, BridgeStatus.FAILED, str(exc))
+            raise  # an in-progress one the bridge had nothing to re-execute stays as it was
         record = with_result(record, result)
         await self.store.update(record)
         self._track_if_active(record)

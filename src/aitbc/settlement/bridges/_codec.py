@@ -1,5 +1,5 @@
 """Byte-level encodings the bridges define: LayerZero GUIDs and type-3 options, CCIP
-extraArgs, and our settlement payload. Pure functions, no I/O."""
+extraArgs. Pure functions, no I/O."""
 
 from __future__ import annotations
 
@@ -55,40 +55,3 @@ def lz_receive_gas(options: bytes) -> int:
 def encode_generic_extra_args_v2(gas_limit: int, allow_out_of_order: bool) -> bytes:
     """CCIP GenericExtraArgsV2: tag 0x181dcf10 + abi.encode(uint256 gasLimit, bool)."""
     return GENERIC_EXTRA_ARGS_V2_TAG + encode(["uint256", "bool"], [gas_limit, allow_out_of_order])
-
-
-def encode_settlement_payload(
-    receipt_hash: bytes, recipient: str, amount: int, deadline: int
-) -> bytes:
-    """abi.encode(bytes32 receiptHash, address recipient, uint256 amount, uint64 deadline),
-    the payload our destination contract decodes."""
-    return encode(
-        ["bytes32", "address", "uint256", "uint64"], [receipt_hash, recipient, amount, deadline]
-    )
-
-
-def ccip_message_id(
-    src_selector: int,
-    dst_selector: int,
-    sequence: int,
-    sender: str,
-    receiver: bytes,
-    data: bytes,
-    gas_limit: int,
-) -> bytes:
-    """The id our mock router assigns: keccak256(abi.encode(srcSelector, dstSelector,
-    sequenceNumber, sender, keccak256(receiver), keccak256(data), gasLimit))."""
-    return keccak(
-        encode(
-            ["uint64", "uint64", "uint64", "address", "bytes32", "bytes32", "uint256"],
-            [
-                src_selector,
-                dst_selector,
-                sequence,
-                sender,
-                keccak(receiver),
-                keccak(data),
-                gas_limit,
-            ],
-        )
-    )

@@ -30,6 +30,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
+from web3.types import RPCEndpoint
 
 from aitbc.errors import (
     AITBCError,
@@ -50,9 +51,20 @@ DEFAULT_RECEIPT_TIMEOUT_S = 30.0
 def open_web3(rpc_url: str, timeout_s: float = 30.0) -> Web3Client:
     """An AsyncWeb3 over HTTP; close it with ``close_web3``."""
     provider = AsyncHTTPProvider(
-        rpc_url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)}
+        rpc_url,
+        request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
+        # web3's validation asks eth_chainId before every call and send; a connection's
+        # chain never changes, so ask once
+        **CHAIN_ID_CACHE,
     )
     return AsyncWeb3(provider)
+
+
+CHAIN_ID_CACHE: dict[str, Any] = {
+    "cache_allowed_requests": True,
+    "cacheable_requests": {RPCEndpoint("eth_chainId")},
+    "request_cache_validation_threshold": None,
+}
 
 
 async def close_web3(w3: Web3Client) -> None:

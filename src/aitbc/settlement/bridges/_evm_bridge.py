@@ -1,6 +1,15 @@
-"""What the ``layerzero`` and ``ccip`` adapters share: config, connections, validation,
-the source settlement contract (escrow, deadline, send, refund) and the status steps
-read from it before the destination-specific check."""
+"""What the ``layerzero`` and ``ccip`` adapters share: config, connections, validation and
+everything that is about *our* contracts (docs/settlement.md has the state machine):
+
+- prepare: our own settlement id ``keccak256(abi.encode(payer, receiptHash, recipient,
+  amount, deadline))``, with the deadline in the *destination* chain's time, and the fee,
+  quoted once; nothing is predicted about the bridge's own message id;
+- send: one ``settle`` call on the source contract with a fixed gas limit;
+- status / retry / refund read our contracts first (source escrow, destination outcome)
+  and the bridge's execution state only while the destination has no outcome;
+- refund: ``cancel`` on the destination after the deadline (destination time); the escrow
+  comes back to the payer when the cancel report arrives through the same bridge.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eth_abi.abi import encode
+from eth_typing import HexStr
 from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
 
 from aitbc.contracts import load_artifact
@@ -25,7 +37,7 @@ from aitbc.errors import (
 )
 
 from ..chains import ChainRegistry, default_registry
-from ._evm import TxSender, Web3Client, checksum, close_web3, guarded, open_web3
+from ._evm import TxOutcome, TxSender, Web3Client, checksum, close_web3, guarded, open_web3
 from .base import (
     BridgeAdapter,
     BridgeStatus,
@@ -38,8 +50,16 @@ from .base import (
 _RECEIPT_HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
 MAX_AMOUNT = 2**96 - 1
 DEFAULT_REFUND_TIMEOUT_S = 3600
-SOURCE_STATES = {1: BridgeStatus.IN_PROGRESS, 2: BridgeStatus.COMPLETED, 3: BridgeStatus.REFUNDED}
 ADDRESS_KEYS = ("lz_endpoint", "ccip_router", "source", "destination")
+# Source order states and destination outcomes (AitbcSettlementSource / ...Destination).
+SRC_NONE, SRC_PENDING, SRC_RELEASED, SRC_REFUNDED = 0, 1, 2, 3
+DST_NONE, DST_PAID, DST_CANCELLED = 0, 1, 2
+# Fixed gas for our own calls (no eth_estimateGas per send): settle pays the bridge and
+# emits the packet; cancel also sends the report back.
+SETTLE_GAS = 450_000
+CANCEL_GAS = 450_000
+# Deadlines are rounded up to this many seconds so that prepare() is repeatable.
+DEADLINE_STEP_S = 60
 
 
 @dataclass
@@ -62,19 +82,13 @@ def hex_bytes(value: object) -> bytes:
     return bytes.fromhex(str(value)[2:])
 
 
-def escrow_arguments(
-    prepared: PreparedSettlement, receipt: bytes
-) -> tuple[bytes, bytes, str, int, int]:
-    """The leading arguments of every ``settleVia*`` call on the source contract: message
-    id, receipt hash, recipient, payment and deadline."""
-    m = prepared.message
-    deadline = int(prepared.extra["deadline"])
-    return (
-        hex_bytes(prepared.message_id),
-        receipt,
-        checksum(m.recipient),
-        m.payment_amount,
-        deadline,
+def settlement_id(payer: str, receipt: bytes, recipient: str, amount: int, deadline: int) -> bytes:
+    """Our id of a settlement, as the contracts compute it."""
+    return keccak(
+        encode(
+            ["address", "bytes32", "address", "uint256", "uint64"],
+            [payer, receipt, recipient, amount, deadline],
+        )
     )
 
 
@@ -108,6 +122,9 @@ class EvmSettlementBridge(BridgeAdapter):
         self.registry: ChainRegistry = default_registry()
         self.refund_timeout_s = DEFAULT_REFUND_TIMEOUT_S
         self.receipt_timeout_s = 30.0
+        self.delegate_key: str | None = None
+        self._fees: dict[tuple[int, int, int, int], int] = {}
+        self._sends: dict[str, Any] = {}
 
     async def initialize(self, config: Mapping[str, Any]) -> None:
         """Connect to every chain in ``config``; raises ConfigurationError when it is bad."""
@@ -121,6 +138,8 @@ class EvmSettlementBridge(BridgeAdapter):
             )
         self.refund_timeout_s = int(cfg.get("refund_timeout_s", DEFAULT_REFUND_TIMEOUT_S))
         self.receipt_timeout_s = float(cfg.get("receipt_timeout_s", 30.0))
+        delegate = cfg.get("delegate_key")
+        self.delegate_key = str(delegate) if delegate else None
         if self.refund_timeout_s <= 0:
             raise ConfigurationError(f"{self.name}: refund_timeout_s must be positive")
         await self.close()
@@ -218,143 +237,280 @@ class EvmSettlementBridge(BridgeAdapter):
             )
         return src, dst, bytes.fromhex(match.group(1))
 
+    # -- bridge-specific hooks -------------------------------------------------------
+
+    bridge_code: int = 0
+
+    @abstractmethod
+    def route(self, chain: ChainHandle) -> int:
+        """This bridge's id of ``chain`` (LayerZero eid / CCIP chain selector)."""
+
+    @abstractmethod
+    async def bridge_result(
+        self, prepared: PreparedSettlement, sent: SentMessage
+    ) -> SettlementResult | None:
+        """FAILED (with why) when the bridge shows the order's delivery failed; IN_PROGRESS
+        with a note when it is held up (blocked path); None while it is on its way."""
+
+    @abstractmethod
+    async def reexecute(
+        self, prepared: PreparedSettlement, sent: SentMessage, gas_limit: int
+    ) -> TxOutcome:
+        """Run the order's delivery again on the destination with ``gas_limit``; raises
+        BridgeTransactionError when the bridge holds nothing to execute."""
+
+    @abstractmethod
+    def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
+        """The bridge's record of the order in the send transaction's ``logs``."""
+
+    async def after_cancel(self, prepared: PreparedSettlement) -> None:
+        """Bridge housekeeping once an order is cancelled; nothing by default."""
+
+    # -- time, quotes, prepare, send -------------------------------------------------
+
     async def chain_time(self, chain: ChainHandle) -> int:
         """The timestamp of ``chain``'s latest block (deadlines are in chain time)."""
         block = await guarded("eth_getBlockByNumber", chain.w3.eth.get_block("latest"))
         return int(block["timestamp"])
 
-    async def deadline_for(self, src: ChainHandle) -> int:
-        """Deadline of a message prepared now, in the source chain's time."""
-        return await self.chain_time(src) + self.refund_timeout_s
+    async def _fee(self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas: int) -> int:
+        # The fee depends on route, payload size and gas only: quoted once per shape.
+        key = (src.chain_id, dst.chain_id, len(payload), gas)
+        if key not in self._fees:
+            call = src.source.functions.quoteMessage(
+                self.bridge_code, self.route(dst), payload, gas
+            )
+            self._fees[key] = int(await guarded("quoteMessage", call.call(), src.source.abi))
+        return self._fees[key]
 
-    async def block_marks(self, src: ChainHandle, dst: ChainHandle) -> dict[str, int]:
-        """``src_from_block`` / ``dst_from_block`` for a prepared message's extra: where
-        the event lookups of its status start on each chain."""
-        return {
+    async def estimate_cost(self, message: SettlementMessage) -> CostEstimate:
+        """Quote the bridge fee for ``message`` (nothing is sent)."""
+        src, dst, receipt = self.check_message(message)
+        payload = encode_order(
+            src.sender.address, receipt, message.recipient, message.payment_amount, 0
+        )
+        fee = await self._fee(src, dst, payload, message.gas_limit)
+        return CostEstimate(self.name, native_fee=fee, gas_limit=message.gas_limit)
+
+    async def prepare(self, message: SettlementMessage) -> PreparedSettlement:
+        """Fix our settlement id, the deadline (destination time) and the fee; no side effects."""
+        src, dst, receipt = self.check_message(message)
+        block = await guarded("eth_getBlockByNumber", dst.w3.eth.get_block("latest"))
+        dst_now = int(block["timestamp"])
+        deadline = -(-(dst_now + self.refund_timeout_s) // DEADLINE_STEP_S) * DEADLINE_STEP_S
+        payer = src.sender.address
+        recipient = checksum(message.recipient)
+        payload = encode_order(payer, receipt, recipient, message.payment_amount, deadline)
+        fee = await self._fee(src, dst, payload, message.gas_limit)
+        sid = settlement_id(payer, receipt, recipient, message.payment_amount, deadline)
+        extra = {
+            "deadline": deadline,
+            "payer": payer,
+            "route": self.route(dst),
+            "source_route": self.route(src),
             "src_from_block": await guarded("eth_blockNumber", src.w3.eth.block_number),
-            "dst_from_block": await guarded("eth_blockNumber", dst.w3.eth.block_number),
+            # where the destination's event lookups (failure reasons) start
+            "dst_from_block": int(block["number"]),
         }
+        estimate = CostEstimate(self.name, native_fee=fee, gas_limit=message.gas_limit)
+        return PreparedSettlement("0x" + sid.hex(), message, estimate, extra)
 
-    async def send_escrowed(
-        self,
-        prepared: PreparedSettlement,
-        function: str,
-        call: Any,
-        fee: CostEstimate,
-        abi: Sequence[Any],
-    ) -> SettlementResult:
-        """Send the source contract ``call`` with the payment plus the bridge fee as value;
-        IN_PROGRESS with its hash, gas and fee. Raises BridgeTransactionError on revert."""
-        src = self.chain(prepared.message.source_chain_id)
+    async def send(self, prepared: PreparedSettlement) -> SettlementResult:
+        """Escrow the payment and send the order: one ``settle`` transaction with the fee
+        quoted at prepare. Raises BridgeTransactionError when it reverts."""
+        m, x = prepared.message, prepared.extra
+        src, _, receipt = self.check_message(m)
+        call = src.source.functions.settle(
+            self.bridge_code,
+            int(x["route"]),
+            receipt,
+            checksum(m.recipient),
+            m.payment_amount,
+            int(x["deadline"]),
+            m.gas_limit,
+        )
         outcome = await src.sender.transact(
-            function,
+            "settle",
             call,
-            value=prepared.message.payment_amount + fee.native_fee,
-            abi=abi,
+            value=m.payment_amount + prepared.fee.native_fee,
+            gas=SETTLE_GAS,
+            abi=[*src.source.abi, *src.endpoint.abi, *src.router.abi],
             receipt_timeout_s=self.receipt_timeout_s,
         )
         result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
-        result.gas_used, result.fee_paid = outcome.gas_used, fee.native_fee
+        result.gas_used, result.fee_paid = outcome.gas_used, prepared.fee.native_fee
         return result
 
-    # -- the source contract: status, refund ---------------------------------------
+    # -- our contracts first -----------------------------------------------------------
 
-    async def source_record(self, prepared: PreparedSettlement) -> tuple[int, int]:
-        """(state, refund-available-at) of the message on our source contract.
-
-        State 0 (never sent) also when the id is recorded for *another* message: a
-        LayerZero GUID depends only on the path and nonce, so a stale prepared message
-        shares its id with whichever message took that nonce, and must not adopt its fate.
-        """
+    async def source_state(self, prepared: PreparedSettlement) -> int:
+        """The order's state on our source contract (0 = never sent)."""
         src = self.chain(prepared.message.source_chain_id)
-        message_id = hex_bytes(prepared.message_id)
-        record = await guarded("settlements", src.source.functions.settlements(message_id).call())
-        _, _, receipt = self.check_message(prepared.message)
-        if bytes(record[6]) != receipt or int(record[1]) != prepared.message.payment_amount:
-            return 0, 0
-        available = await guarded(
-            "refundAvailableAt", src.source.functions.refundAvailableAt(message_id).call()
+        order = await guarded(
+            "orders", src.source.functions.orders(hex_bytes(prepared.message_id)).call()
         )
-        return int(record[4]), int(available)
+        return int(order[4])
 
-    async def require_sent(self, prepared: PreparedSettlement) -> None:
-        """Raise BridgeTransactionError unless the source chain holds this very message."""
-        state, _ = await self.source_record(prepared)
-        if state == 0:
-            raise BridgeTransactionError(f"{prepared.message_id} was never sent from the source")
-
-    async def undelivered_error(
-        self, prepared: PreparedSettlement, available_at: int
-    ) -> str | None:
-        """An error text when the refund of a still-pending message is open (its deadline
-        passed without delivery), else None."""
-        src = self.chain(prepared.message.source_chain_id)
-        if await self.chain_time(src) < available_at:
-            return None
-        return f"not delivered before its deadline; refundable since chain time {available_at}"
-
-    async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
-        """The message's state: the source contract first (pending, refunded, delivered and
-        acknowledged), then the destination's own view, then whether its deadline passed."""
-        state, available_at = await self.source_record(prepared)
-        if state == 0:
-            return self.result(prepared, BridgeStatus.PENDING)
-        tx_hash, _ = await self.sent_tx(prepared)
-        if state != 1:
-            return self.result(prepared, SOURCE_STATES[state], tx_hash)
+    async def destination_outcome(self, prepared: PreparedSettlement) -> int:
+        """The order's outcome on our destination contract (0 none, 1 paid, 2 cancelled)."""
         dst = self.chain(prepared.message.target_chain_id)
-        delivered = await self.destination_result(dst, prepared, tx_hash)
-        if delivered is not None:
-            return delivered
-        expired = await self.undelivered_error(prepared, available_at)
-        if expired is not None:
-            return self.result(prepared, BridgeStatus.FAILED, tx_hash, expired)
-        return self.result(prepared, BridgeStatus.IN_PROGRESS, tx_hash)
+        call = dst.destination.functions.outcomeOf(
+            self.bridge_code, int(prepared.extra["source_route"]), hex_bytes(prepared.message_id)
+        )
+        return int(await guarded("outcomeOf", call.call()))
 
-    @abstractmethod
-    async def destination_result(
-        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
-    ) -> SettlementResult | None:
-        """COMPLETED or FAILED as the destination chain shows a sent, unacknowledged
-        message; None while it shows neither."""
-
-    async def sent_tx(self, prepared: PreparedSettlement) -> tuple[str | None, int | None]:
-        """(tx hash, block) of the SettlementSent event of this message, if any."""
+    async def sent_message(self, prepared: PreparedSettlement) -> SentMessage | None:
+        """The send of this order, found by our settlement id in the source contract's
+        events (so a restarted process finds it without knowing the bridge's id)."""
+        cached = self._sends.get(prepared.message_id)
+        if cached is not None:
+            return cast(SentMessage, cached)
         src = self.chain(prepared.message.source_chain_id)
-        event = src.source.events.SettlementSent()
-        from_block = int(prepared.extra.get("src_from_block", 0))
         logs = await guarded(
             "eth_getLogs",
-            event.get_logs(
-                from_block=from_block,
-                argument_filters={"messageId": hex_bytes(prepared.message_id)},
+            src.source.events.SettlementSent().get_logs(
+                from_block=int(prepared.extra.get("src_from_block", 0)),
+                argument_filters={"settlementId": hex_bytes(prepared.message_id)},
             ),
         )
         if not logs:
-            return None, None
-        return "0x" + bytes(logs[-1]["transactionHash"]).hex(), int(logs[-1]["blockNumber"])
+            return None
+        entry = logs[-1]
+        tx_hash = "0x" + bytes(entry["transactionHash"]).hex()
+        message_id = bytes(entry["args"]["messageId"])
+        lookup = src.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+        receipt = await guarded("eth_getTransactionReceipt", lookup)
+        sent = SentMessage(tx_hash, message_id, self.decode_sent(src, receipt["logs"], message_id))
+        self._sends[prepared.message_id] = sent
+        return sent
+
+    async def get_status(self, prepared: PreparedSettlement) -> SettlementResult:
+        """Our contracts first (the destination's outcome, then the source escrow), then the
+        bridge, then the deadline. ``SettlementSent`` is emitted with the escrow in one
+        transaction, so no event means never sent; the escrow can only have moved once the
+        destination has an outcome."""
+        sent = await self.sent_message(prepared)
+        if sent is None:
+            return self.result(prepared, BridgeStatus.PENDING)
+        outcome = await self.destination_outcome(prepared)
+        if outcome == DST_PAID:
+            return self.result(prepared, BridgeStatus.COMPLETED, sent.tx_hash)
+        if outcome == DST_CANCELLED:
+            if await self.source_state(prepared) == SRC_REFUNDED:
+                return self.result(prepared, BridgeStatus.REFUNDED, sent.tx_hash)
+            if await self._cancel_reported(prepared):  # tracked until the refund lands
+                return self.result(
+                    prepared,
+                    BridgeStatus.IN_PROGRESS,
+                    sent.tx_hash,
+                    "cancelled on the destination; the refund is on its way",
+                )
+            return self.result(
+                prepared,
+                BridgeStatus.FAILED,
+                sent.tx_hash,
+                "cancelled on the destination; refund() sends the payer's refund",
+            )
+        seen = await self.bridge_result(prepared, sent)
+        if seen is not None and seen.status is BridgeStatus.FAILED:
+            return seen
+        dst = self.chain(prepared.message.target_chain_id)
+        deadline = int(prepared.extra["deadline"])
+        if await self.chain_time(dst) > deadline:
+            return self.result(
+                prepared,
+                BridgeStatus.FAILED,
+                sent.tx_hash,
+                f"not delivered before its deadline (destination time {deadline}): refundable",
+            )
+        return seen or self.result(prepared, BridgeStatus.IN_PROGRESS, sent.tx_hash)
+
+    async def _cancel_reported(self, prepared: PreparedSettlement) -> bool:
+        """Whether the destination has sent this order's outcome back (``Reported``)."""
+        dst = self.chain(prepared.message.target_chain_id)
+        logs = await guarded(
+            "eth_getLogs",
+            dst.destination.events.Reported().get_logs(
+                from_block=int(prepared.extra.get("dst_from_block", 0)),
+                argument_filters={"settlementId": hex_bytes(prepared.message_id)},
+            ),
+        )
+        return bool(logs)
+
+    async def require_sent(self, prepared: PreparedSettlement) -> SentMessage:
+        """The send of this order; BridgeTransactionError if the source never saw it."""
+        sent = await self.sent_message(prepared)
+        if sent is None:
+            raise BridgeTransactionError(f"{prepared.message_id} was never sent from the source")
+        return sent
+
+    async def retry(
+        self, prepared: PreparedSettlement, gas_limit: int | None = None
+    ) -> SettlementResult:
+        """Re-execute the order's delivery (more gas allowed) while the destination has no
+        outcome; raises BridgeTransactionError when there is nothing to re-execute."""
+        sent = await self.require_sent(prepared)
+        if (
+            await self.source_state(prepared) != SRC_PENDING
+            or await self.destination_outcome(prepared) != DST_NONE
+        ):
+            return await self.get_status(prepared)
+        limit = max(gas_limit or 0, prepared.message.gas_limit)
+        outcome = await self.reexecute(prepared, sent, limit)
+        result = await self.get_status(prepared)
+        if result.status is BridgeStatus.FAILED:
+            raise BridgeTransactionError(
+                f"re-execution of {prepared.message_id} failed again: {result.error_message}"
+            )
+        result.gas_used = outcome.gas_used
+        return result
 
     async def refund(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Reclaim the escrow of an unacknowledged message once its deadline + grace passed.
+        """Cancel the order on the destination after its deadline (destination time); the
+        report then refunds the payer on the source. Calling it again resends the report.
 
-        Raises BridgeTransactionError when the message is delivered, already refunded or
-        the refund is not yet available (with the time it will be).
+        Raises BridgeTransactionError when the order was paid or the deadline has not passed.
         """
-        src = self.chain(prepared.message.source_chain_id)
-        state, available_at = await self.source_record(prepared)
-        if state != 1:
+        state = await self.source_state(prepared)
+        if state != SRC_PENDING:
             raise BridgeTransactionError(
                 f"{prepared.message_id} is not refundable (source state {state})"
             )
-        if await self.chain_time(src) < available_at:
+        if await self.destination_outcome(prepared) == DST_PAID:
+            raise BridgeTransactionError(f"{prepared.message_id} was paid: not refundable")
+        dst = self.chain(prepared.message.target_chain_id)
+        deadline = int(prepared.extra["deadline"])
+        if await self.chain_time(dst) <= deadline:
             raise BridgeTransactionError(
-                f"refund of {prepared.message_id} not available before chain time {available_at}"
+                f"refund of {prepared.message_id} not available before destination time {deadline}"
             )
-        call = src.source.functions.refund(hex_bytes(prepared.message_id))
-        outcome = await src.sender.transact(
-            "refund", call, abi=src.source.abi, receipt_timeout_s=self.receipt_timeout_s
+        m, x = prepared.message, prepared.extra
+        _, _, receipt = self.check_message(m)
+        fns = dst.destination.functions
+        source_route = int(x["source_route"])
+        fee = await guarded(
+            "quoteReport",
+            fns.quoteReport(self.bridge_code, source_route, hex_bytes(prepared.message_id)).call(),
         )
-        result = self.result(prepared, BridgeStatus.REFUNDED, outcome.tx_hash)
+        call = fns.cancel(
+            self.bridge_code,
+            source_route,
+            str(x["payer"]),
+            receipt,
+            checksum(m.recipient),
+            m.payment_amount,
+            deadline,
+        )
+        outcome = await dst.sender.transact(
+            "cancel",
+            call,
+            value=int(fee),
+            gas=CANCEL_GAS,
+            abi=[*dst.destination.abi, *dst.endpoint.abi, *dst.router.abi],
+            receipt_timeout_s=self.receipt_timeout_s,
+        )
+        await self.after_cancel(prepared)
+        result = await self.get_status(prepared)  # in progress: the report is on its way
         result.gas_used = outcome.gas_used
         return result
 
@@ -377,3 +533,21 @@ class EvmSettlementBridge(BridgeAdapter):
             updated_at=now,
             completed_at=now if status.is_final else None,
         )
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """An order as sent: its transaction, the bridge's message id (from the send's return
+    value, recorded in our SettlementSent event) and the bridge's own record of it."""
+
+    tx_hash: str
+    message_id: bytes
+    packet: Any
+
+
+def encode_order(payer: str, receipt: bytes, recipient: str, amount: int, deadline: int) -> bytes:
+    """abi.encode(payer, receiptHash, recipient, amount, deadline): what the destination decodes."""
+    return encode(
+        ["address", "bytes32", "address", "uint256", "uint64"],
+        [payer, receipt, recipient, amount, deadline],
+    )

@@ -129,7 +129,8 @@ class BridgeAdapter(ABC):
 
     @abstractmethod
     async def refund(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Reclaim the escrowed payment of an unacknowledged message after its timeout."""
+        """Reclaim the escrowed payment of an unpaid message once its deadline passed (for
+        the EVM adapters: a cancel on the destination, reported back through the bridge)."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, default does nothing
         """Release connections; adapters holding none need not override."""

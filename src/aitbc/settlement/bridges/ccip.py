@@ -1,195 +1,144 @@
-"""The ``ccip`` adapter (alias ``chainlink``): Chainlink CCIP through our source contract.
+"""The ``ccip`` adapter (alias ``chainlink``): Chainlink CCIP through our settlement contracts.
 
-- estimate: ``Router.getFee(destSelector, EVM2AnyMessage)`` with GenericExtraArgsV2
-  (tag 0x181dcf10: gasLimit, allowOutOfOrderExecution);
-- prepare: the message id is computed before sending with the router's documented
-  formula (``_codec.ccip_message_id``: source/dest selectors, the router's next sequence
-  number for the destination, sender, receiver, data, gas limit) and cross-checked with the
-  router's ``previewMessageId`` view; the source contract reverts if the router assigns
-  another id (the sequence number moved), so nothing goes out under an unstored id;
-- status: the source contract, then the destination router's execution state
-  (UNTOUCHED / IN_PROGRESS / SUCCESS / FAILURE);
-- retry: ``manuallyExecute`` with a gas override; refund: the source contract's ``refund``.
+Only functions of the real Router and EVM2EVMOffRamp (v1.5) are called (checked against
+tests/settlement/fixtures/ccip_*.json): ``getFee``/``ccipSend`` happen inside our source
+contract, and the message id is the one ``ccipSend`` returned (recorded in our
+``SettlementSent`` event) — never predicted. The sequence number and the whole message
+come from the OnRamp's ``CCIPSendRequested`` in the send transaction. On the destination,
+the Router's ``getOffRamps`` names the OffRamp of the lane; status reads its
+``getExecutionState(sequenceNumber)``, retry calls its ``manuallyExecute`` with a receiver
+gas override — also for a committed message whose execution transaction ran out of gas
+(still UNTOUCHED).
 """
 
 from __future__ import annotations
 
-from eth_abi.abi import encode
+from collections.abc import Sequence
+from typing import Any
 
+from web3.contract import AsyncContract
+from web3.logs import DISCARD
+
+from aitbc.contracts import load_artifact
 from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
-from ._codec import ccip_message_id, encode_generic_extra_args_v2, encode_settlement_payload
-from ._evm import guarded, revert_reason
-from ._evm_bridge import ChainHandle, EvmSettlementBridge, escrow_arguments, hex_bytes
-from .base import (
-    BridgeStatus,
-    CostEstimate,
-    PreparedSettlement,
-    SettlementMessage,
-    SettlementResult,
-)
+from ._evm import TxOutcome, guarded, revert_reason
+from ._evm_bridge import ChainHandle, EvmSettlementBridge, SentMessage
+from .base import BridgeStatus, PreparedSettlement, SettlementResult
 
 UNTOUCHED, IN_PROGRESS, SUCCESS, FAILURE = 0, 1, 2, 3
-# Gas for the router's own work around the receiver call (it insists on the full limit).
+# Gas for the OffRamp's and Router's own work around the receiver call (it insists on
+# the full limit being available).
 EXECUTE_OVERHEAD = 120_000
+_FIELDS = (
+    "sourceChainSelector",
+    "sender",
+    "receiver",
+    "sequenceNumber",
+    "gasLimit",
+    "strict",
+    "nonce",
+    "feeToken",
+    "feeTokenAmount",
+    "data",
+    "tokenAmounts",
+    "sourceTokenData",
+    "messageId",
+)
 
 
 class CCIPBridge(EvmSettlementBridge):
     """Chainlink CCIP adapter (entry point names ``ccip`` and ``chainlink``)."""
 
     name = "ccip"
-    allow_out_of_order = True
+    bridge_code = 2
 
-    def _selector(self, chain: ChainHandle) -> int:
+    def __init__(self) -> None:
+        super().__init__()
+        self._off_ramps: dict[tuple[int, int], AsyncContract] = {}
+
+    def route(self, chain: ChainHandle) -> int:
         if chain.ccip_selector is None:
             raise UnsupportedChainError(f"ccip: chain {chain.chain_id} has no chain selector")
         return chain.ccip_selector
 
-    def _message(
-        self, dst: ChainHandle, payload: bytes, gas_limit: int
-    ) -> tuple[bytes, bytes, list[object], str, bytes]:
-        receiver = encode(["address"], [dst.destination.address])
-        extra_args = encode_generic_extra_args_v2(gas_limit, self.allow_out_of_order)
-        return (receiver, payload, [], "0x" + "00" * 20, extra_args)
+    def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
+        """The EVM2EVMMessage (as a call tuple) that ``CCIPSendRequested`` carried."""
+        for entry in src.router.events.CCIPSendRequested().process_receipt(
+            {"logs": logs}, errors=DISCARD
+        ):
+            m = entry["args"]["message"]
+            if bytes(m["messageId"]) == message_id:
+                values = [m[name] for name in _FIELDS]
+                values[10] = [(t["token"], t["amount"]) for t in values[10]]
+                return tuple(values)
+        raise BridgeTransactionError("the send transaction has no CCIPSendRequested for its id")
 
-    async def _fee(
-        self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas_limit: int
-    ) -> CostEstimate:
-        message = self._message(dst, payload, gas_limit)
-        fee = await guarded(
-            "getFee",
-            src.router.functions.getFee(self._selector(dst), message).call(),
-            src.router.abi,
-        )
-        return CostEstimate(self.name, native_fee=int(fee), gas_limit=gas_limit)
+    async def _off_ramp(self, prepared: PreparedSettlement) -> AsyncContract:
+        dst = self.chain(prepared.message.target_chain_id)
+        source_selector = int(prepared.extra["source_route"])
+        key = (dst.chain_id, source_selector)
+        if key not in self._off_ramps:
+            ramps = await guarded("getOffRamps", dst.router.functions.getOffRamps().call())
+            found = [address for selector, address in ramps if int(selector) == source_selector]
+            if not found:
+                raise BridgeTransactionError(
+                    f"ccip: chain {dst.chain_id} has no OffRamp for selector {source_selector}"
+                )
+            abi = load_artifact("MockCCIPOffRamp").abi
+            self._off_ramps[key] = dst.w3.eth.contract(address=found[-1], abi=abi)
+        return self._off_ramps[key]
 
-    async def estimate_cost(self, message: SettlementMessage) -> CostEstimate:
-        """Quote the router fee for ``message`` (nothing is sent)."""
-        src, dst, receipt = self.check_message(message)
-        payload = encode_settlement_payload(receipt, message.recipient, message.payment_amount, 0)
-        return await self._fee(src, dst, payload, message.gas_limit)
-
-    async def prepare(self, message: SettlementMessage) -> PreparedSettlement:
-        """Fix the message id, deadline and fee of ``message`` without sending."""
-        src, dst, receipt = self.check_message(message)
-        deadline = await self.deadline_for(src)
-        payload = encode_settlement_payload(
-            receipt, message.recipient, message.payment_amount, deadline
-        )
-        dst_selector = self._selector(dst)
-        sequence = 1 + await guarded(
-            "outboundSequenceNumber",
-            src.router.functions.outboundSequenceNumber(dst_selector).call(),
-        )
-        rx, data, _, _, _ = self._message(dst, payload, message.gas_limit)
-        message_id = ccip_message_id(
-            self._selector(src),
-            dst_selector,
-            sequence,
-            src.source.address,
-            rx,
-            data,
-            message.gas_limit,
-        )
-        await self._cross_check(src, dst, payload, message.gas_limit, message_id)
-        fee = await self._fee(src, dst, payload, message.gas_limit)
-        extra = {
-            "sequence_number": sequence,
-            "dst_selector": dst_selector,
-            "deadline": deadline,
-            "payload": "0x" + payload.hex(),
-            **await self.block_marks(src, dst),
-        }
-        return PreparedSettlement("0x" + message_id.hex(), message, fee, extra)
-
-    async def _cross_check(
-        self, src: ChainHandle, dst: ChainHandle, payload: bytes, gas: int, expected: bytes
-    ) -> None:
-        # The router's own view must agree with our formula; if not, this is not our router.
-        preview = src.router.functions.previewMessageId(
-            self._selector(dst), src.source.address, self._message(dst, payload, gas)
-        )
-        actual = bytes(await guarded("previewMessageId", preview.call()))
-        if actual != expected:
-            raise BridgeTransactionError("the router's message id formula differs from ours")
-
-    async def send(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Escrow the payment and ``ccipSend`` it; raises BridgeTransactionError on revert."""
-        m, x = prepared.message, prepared.extra
-        src, dst, receipt = self.check_message(m)
-        payload = hex_bytes(x["payload"])
-        fee = await self._fee(src, dst, payload, m.gas_limit)
-        extra_args = encode_generic_extra_args_v2(m.gas_limit, self.allow_out_of_order)
-        call = src.source.functions.settleViaCcip(
-            *escrow_arguments(prepared, receipt),
-            int(x["dst_selector"]),
-            dst.destination.address,
-            extra_args,
-        )
-        abi = [*src.source.abi, *src.router.abi]
-        return await self.send_escrowed(prepared, "settleViaCcip", call, fee, abi)
-
-    async def destination_result(
-        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
-    ) -> SettlementResult | None:
-        """The destination router's execution state: SUCCESS or FAILURE (with why)."""
-        execution = await self._execution_state(dst, prepared)
-        if execution == SUCCESS:
-            return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
-        if execution == FAILURE:
-            reason = await self._failure_reason(dst, prepared)
-            return self.result(
-                prepared, BridgeStatus.FAILED, tx_hash, f"ccipReceive failed: {reason}"
-            )
-        return None
-
-    async def _execution_state(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:
-        call = dst.router.functions.getExecutionState(hex_bytes(prepared.message_id))
+    async def _state(self, prepared: PreparedSettlement, sent: SentMessage) -> int:
+        ramp = await self._off_ramp(prepared)
+        call = ramp.functions.getExecutionState(int(sent.packet[3]))
         return int(await guarded("getExecutionState", call.call()))
 
-    async def _failure_reason(self, dst: ChainHandle, prepared: PreparedSettlement) -> str:
-        event = dst.router.events.ExecutionStateChanged()
+    async def bridge_result(
+        self, prepared: PreparedSettlement, sent: SentMessage
+    ) -> SettlementResult | None:
+        if await self._state(prepared, sent) != FAILURE:
+            return None
+        reason = await self._failure_reason(prepared, sent)
+        return self.result(
+            prepared, BridgeStatus.FAILED, sent.tx_hash, f"ccipReceive failed: {reason}"
+        )
+
+    async def _failure_reason(self, prepared: PreparedSettlement, sent: SentMessage) -> str:
+        ramp = await self._off_ramp(prepared)
         logs = await guarded(
             "eth_getLogs",
-            event.get_logs(
+            ramp.events.ExecutionStateChanged().get_logs(
                 from_block=int(prepared.extra.get("dst_from_block", 0)),
-                argument_filters={"messageId": hex_bytes(prepared.message_id)},
+                argument_filters={"sequenceNumber": int(sent.packet[3])},
             ),
         )
         if not logs:
             return "unknown"
         data = bytes(logs[-1]["args"]["returnData"])
+        dst = self.chain(prepared.message.target_chain_id)
         return (
             revert_reason("0x" + data.hex(), dst.destination.abi)
             if data
             else "out of gas or empty revert"
         )
 
-    async def retry(
-        self, prepared: PreparedSettlement, gas_limit: int | None = None
-    ) -> SettlementResult:
-        """``manuallyExecute`` a failed (or never executed) message, with ``gas_limit`` if
-        given; raises BridgeTransactionError when it is not re-executable."""
-        await self.require_sent(prepared)
-        dst = self.chain(prepared.message.target_chain_id)
-        execution = await self._execution_state(dst, prepared)
-        if execution not in (FAILURE, UNTOUCHED):
+    async def reexecute(
+        self, prepared: PreparedSettlement, sent: SentMessage, gas_limit: int
+    ) -> TxOutcome:
+        state = await self._state(prepared, sent)
+        if state not in (FAILURE, UNTOUCHED):
             raise BridgeTransactionError(
-                f"{prepared.message_id} is not re-executable (state {execution})"
+                f"{prepared.message_id} is not re-executable (state {state})"
             )
-        limit = max(gas_limit or 0, prepared.message.gas_limit)
-        call = dst.router.functions.manuallyExecute(hex_bytes(prepared.message_id), limit)
-        outcome = await dst.sender.transact(
+        ramp = await self._off_ramp(prepared)
+        dst = self.chain(prepared.message.target_chain_id)
+        report: tuple[Any, ...] = ([sent.packet], [[]], [], 0)
+        call = ramp.functions.manuallyExecute(report, [(gas_limit, [])])
+        return await dst.sender.transact(
             "manuallyExecute",
             call,
-            gas=limit + limit // 63 + EXECUTE_OVERHEAD,
-            abi=dst.router.abi,
+            gas=gas_limit + gas_limit // 63 + EXECUTE_OVERHEAD,
+            abi=[*ramp.abi, *dst.router.abi],
             receipt_timeout_s=self.receipt_timeout_s,
         )
-        result = await self.get_status(prepared)
-        if result.status is BridgeStatus.FAILED:
-            raise BridgeTransactionError(
-                f"manual execution of {prepared.message_id} failed again: {result.error_message}"
-            )
-        result.gas_used = outcome.gas_used
-        return result

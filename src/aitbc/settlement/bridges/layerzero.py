@@ -1,193 +1,178 @@
-"""The ``layerzero`` bridge adapter: LayerZero V2 through our source settlement contract.
+"""The ``layerzero`` bridge adapter: LayerZero V2 through our settlement contracts.
 
-- estimate: ``EndpointV2.quote(MessagingParams, sender)`` with type-3 options carrying the
-  lzReceive gas limit;
-- prepare: the message id is the GUID ``keccak256(abi.encodePacked(nonce, srcEid, sender,
-  dstEid, receiver))`` with nonce = the endpoint's outbound nonce + 1 for (our source
-  contract, dstEid, destination contract). The source contract reverts if the GUID it gets
-  differs, so a message never goes out under an id we did not store;
-- status: the source contract (pending / acknowledged / refunded), then the destination
-  endpoint's ``executable`` view and its ``LzReceiveAlert`` events (a failed lzReceive);
-- retry: re-execute the verified payload with ``lzReceive`` (permissionless), more gas
-  allowed; refund: the source contract's ``refund`` after the timeout.
+Only functions of the real EndpointV2 are called (checked against
+tests/settlement/fixtures/layerzero_endpoint_v2.json): ``quote`` happens inside our source
+contract; the GUID is read from our ``SettlementSent`` event (the endpoint's ``send``
+returned it) and the nonce from the endpoint's ``PacketSent`` in the same transaction.
+Status uses ``executable`` (NotExecutable / VerifiedButNotExecutable / Executable /
+Executed) and ``LzReceiveAlert`` events; retry runs ``lzReceive`` again and, when the path
+is blocked by an earlier nonce nobody verified, ``skip``s it with the OApp delegate's key
+(the skipped order can then only be cancelled and refunded after its deadline).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from web3.logs import DISCARD
 
 from aitbc.errors import BridgeTransactionError, UnsupportedChainError
 
-from ._codec import address_to_bytes32, encode_lz_receive_option, encode_settlement_payload, lz_guid
-from ._evm import guarded
-from ._evm_bridge import ChainHandle, EvmSettlementBridge, escrow_arguments, hex_bytes
-from .base import (
-    BridgeStatus,
-    CostEstimate,
-    PreparedSettlement,
-    SettlementMessage,
-    SettlementResult,
-)
+from ._codec import address_to_bytes32
+from ._evm import TxOutcome, TxSender, guarded, revert_reason
+from ._evm_bridge import DST_NONE, ChainHandle, EvmSettlementBridge, SentMessage
+from .base import BridgeStatus, PreparedSettlement, SettlementResult
 
-EXECUTABLE = 2
-EXECUTED = 3
+NOT_EXECUTABLE, VERIFIED_NOT_EXECUTABLE, EXECUTABLE, EXECUTED = 0, 1, 2, 3
 # Gas the executor adds on top of the receiver's lzReceive gas for the endpoint's own work.
 EXECUTOR_OVERHEAD = 60_000
+SKIP_GAS = 80_000
 
 
 class LayerZeroBridge(EvmSettlementBridge):
     """LayerZero V2 adapter (entry point name ``layerzero``)."""
 
     name = "layerzero"
+    bridge_code = 1
 
-    def _eid(self, chain: ChainHandle) -> int:
+    def route(self, chain: ChainHandle) -> int:
         if chain.lz_eid is None:
             raise UnsupportedChainError(f"layerzero: chain {chain.chain_id} has no endpoint id")
         return chain.lz_eid
 
-    async def estimate_cost(self, message: SettlementMessage) -> CostEstimate:
-        """Quote the endpoint fee for ``message`` (nothing is sent)."""
-        src, dst, receipt = self.check_message(message)
-        payload = encode_settlement_payload(receipt, message.recipient, message.payment_amount, 0)
-        options = encode_lz_receive_option(message.gas_limit)
-        return await self._quote(src, dst, payload, options, message.gas_limit)
+    def decode_sent(self, src: ChainHandle, logs: Sequence[Any], message_id: bytes) -> Any:
+        """(nonce, message) of the PacketSent carrying ``message_id`` (the GUID)."""
+        for entry in src.endpoint.events.PacketSent().process_receipt(
+            {"logs": logs}, errors=DISCARD
+        ):
+            raw = bytes(entry["args"]["encodedPayload"])
+            if raw[81:113] == message_id:
+                return int.from_bytes(raw[1:9], "big"), raw[113:]
+        raise BridgeTransactionError("the send transaction has no PacketSent for its GUID")
 
-    async def _quote(
-        self, src: ChainHandle, dst: ChainHandle, payload: bytes, options: bytes, gas: int
-    ) -> CostEstimate:
-        params = (
-            self._eid(dst),
-            address_to_bytes32(dst.destination.address),
-            payload,
-            options,
-            False,
+    def _origin(self, prepared: PreparedSettlement, sent: SentMessage) -> tuple[int, bytes, int]:
+        src = self.chain(prepared.message.source_chain_id)
+        return (
+            int(prepared.extra["source_route"]),
+            address_to_bytes32(src.source.address),
+            int(sent.packet[0]),
         )
-        fee = await guarded(
-            "quote",
-            src.endpoint.functions.quote(params, src.source.address).call(),
-            src.endpoint.abi,
-        )
-        return CostEstimate(self.name, native_fee=int(fee[0]), token_fee=int(fee[1]), gas_limit=gas)
 
-    async def prepare(self, message: SettlementMessage) -> PreparedSettlement:
-        """Fix the GUID, deadline and fee of ``message`` without sending."""
-        src, dst, receipt = self.check_message(message)
-        src_eid, dst_eid = self._eid(src), self._eid(dst)
-        receiver = address_to_bytes32(dst.destination.address)
-        nonce = 1 + await guarded(
-            "outboundNonce",
-            src.endpoint.functions.outboundNonce(src.source.address, dst_eid, receiver).call(),
+    async def _executable(self, prepared: PreparedSettlement, sent: SentMessage) -> int:
+        dst = self.chain(prepared.message.target_chain_id)
+        call = dst.endpoint.functions.executable(
+            self._origin(prepared, sent), dst.destination.address
         )
-        guid = lz_guid(nonce, src_eid, address_to_bytes32(src.source.address), dst_eid, receiver)
-        deadline = await self.deadline_for(src)
-        payload = encode_settlement_payload(
-            receipt, message.recipient, message.payment_amount, deadline
-        )
-        options = encode_lz_receive_option(message.gas_limit)
-        fee = await self._quote(src, dst, payload, options, message.gas_limit)
-        extra = {
-            "nonce": nonce,
-            "src_eid": src_eid,
-            "dst_eid": dst_eid,
-            "deadline": deadline,
-            "payload": "0x" + payload.hex(),
-            "options": "0x" + options.hex(),
-            **await self.block_marks(src, dst),
-        }
-        return PreparedSettlement("0x" + guid.hex(), message, fee, extra)
+        return int(await guarded("executable", call.call()))
 
-    async def send(self, prepared: PreparedSettlement) -> SettlementResult:
-        """Escrow the payment and send through the endpoint; raises BridgeTransactionError
-        when it reverts (nothing was sent: e.g. the nonce moved, re-prepare)."""
-        m, x = prepared.message, prepared.extra
-        src, dst, receipt = self.check_message(m)
-        options = hex_bytes(x["options"])
-        payload = hex_bytes(x["payload"])
-        fee = await self._quote(src, dst, payload, options, m.gas_limit)
-        call = src.source.functions.settleViaLayerZero(
-            *escrow_arguments(prepared, receipt),
-            int(x["dst_eid"]),
-            address_to_bytes32(dst.destination.address),
-            options,
-        )
-        return await self.send_escrowed(prepared, "settleViaLayerZero", call, fee, src.source.abi)
-
-    async def destination_result(
-        self, dst: ChainHandle, prepared: PreparedSettlement, tx_hash: str | None
+    async def bridge_result(
+        self, prepared: PreparedSettlement, sent: SentMessage
     ) -> SettlementResult | None:
-        """The destination endpoint: executed, or executable with an LzReceiveAlert for it
-        (a failed lzReceive)."""
-        executable = await guarded("executable", self._executable(dst, prepared))
-        if executable == EXECUTED:
-            return self.result(prepared, BridgeStatus.COMPLETED, tx_hash)
-        if executable == EXECUTABLE:
-            reason = await self._last_alert(dst, prepared)
+        state = await self._executable(prepared, sent)
+        if state == VERIFIED_NOT_EXECUTABLE:
+            # an earlier nonce of the path is not verified yet: it may still come (and the
+            # executor runs ours after it), or be lost; retry() skips it with the delegate
+            return self.result(
+                prepared,
+                BridgeStatus.IN_PROGRESS,
+                sent.tx_hash,
+                "verified but not executable: waiting for an earlier nonce on the path "
+                "(retry skips it with the delegate key)",
+            )
+        if state == EXECUTED:
+            if await self.destination_outcome(prepared) != DST_NONE:
+                return None  # executed since the outcome was read: the next read sees it
+            # consumed without an outcome: cleared or burnt by the delegate
+            return self.result(
+                prepared,
+                BridgeStatus.FAILED,
+                sent.tx_hash,
+                "cleared without execution: refundable after the deadline",
+            )
+        if state == EXECUTABLE:
+            reason = await self._last_alert(prepared, sent)
             if reason is not None:
                 return self.result(
-                    prepared, BridgeStatus.FAILED, tx_hash, f"lzReceive reverted: {reason}"
+                    prepared, BridgeStatus.FAILED, sent.tx_hash, f"lzReceive reverted: {reason}"
                 )
         return None
 
-    def _origin(self, prepared: PreparedSettlement) -> tuple[int, bytes, int]:
-        src = self.chain(prepared.message.source_chain_id)
-        x = prepared.extra
-        return (int(x["src_eid"]), address_to_bytes32(src.source.address), int(x["nonce"]))
-
-    async def _executable(self, dst: ChainHandle, prepared: PreparedSettlement) -> int:
-        call = dst.endpoint.functions.executable(self._origin(prepared), dst.destination.address)
-        return int(await call.call())
-
-    async def _last_alert(self, dst: ChainHandle, prepared: PreparedSettlement) -> str | None:
-        event = dst.endpoint.events.LzReceiveAlert()
+    async def _last_alert(self, prepared: PreparedSettlement, sent: SentMessage) -> str | None:
+        dst = self.chain(prepared.message.target_chain_id)
         logs = await guarded(
             "eth_getLogs",
-            event.get_logs(
+            dst.endpoint.events.LzReceiveAlert().get_logs(
                 from_block=int(prepared.extra.get("dst_from_block", 0)),
                 argument_filters={"receiver": dst.destination.address},
             ),
         )
-        guid = hex_bytes(prepared.message_id)
         reasons = [
-            _describe(entry["args"]["reason"], dst)
-            for entry in logs
-            if bytes(entry["args"]["guid"]) == guid
+            revert_reason(
+                "0x" + bytes(e["args"]["reason"]).hex(), [*dst.endpoint.abi, *dst.destination.abi]
+            )
+            for e in logs
+            if bytes(e["args"]["guid"]) == sent.message_id
         ]
         return reasons[-1] if reasons else None
 
-    async def retry(
-        self, prepared: PreparedSettlement, gas_limit: int | None = None
-    ) -> SettlementResult:
-        """Re-execute the verified payload with ``lzReceive``; raises BridgeTransactionError
-        when the message is not waiting for execution or the execution reverts again."""
-        await self.require_sent(prepared)
+    async def reexecute(
+        self, prepared: PreparedSettlement, sent: SentMessage, gas_limit: int
+    ) -> TxOutcome:
         dst = self.chain(prepared.message.target_chain_id)
-        if await guarded("executable", self._executable(dst, prepared)) != EXECUTABLE:
+        state = await self._executable(prepared, sent)
+        if state == VERIFIED_NOT_EXECUTABLE:
+            await self._unblock(prepared, sent)
+        elif state != EXECUTABLE:
             raise BridgeTransactionError(
-                f"{prepared.message_id} has no verified payload to re-execute"
+                f"{prepared.message_id} has no verified payload to execute"
             )
-        gas = (gas_limit or prepared.message.gas_limit) + EXECUTOR_OVERHEAD
-        payload = hex_bytes(prepared.extra["payload"])
         call = dst.endpoint.functions.lzReceive(
-            self._origin(prepared),
+            self._origin(prepared, sent),
             dst.destination.address,
-            hex_bytes(prepared.message_id),
-            payload,
+            sent.message_id,
+            sent.packet[1],
             b"",
         )
-        outcome = await dst.sender.transact(
+        return await dst.sender.transact(
             "lzReceive",
             call,
-            gas=gas,
+            gas=gas_limit + EXECUTOR_OVERHEAD,
             abi=[*dst.endpoint.abi, *dst.destination.abi],
             receipt_timeout_s=self.receipt_timeout_s,
         )
-        result = await self.get_status(prepared)
-        result.gas_used = outcome.gas_used
-        return result
+
+    async def after_cancel(self, prepared: PreparedSettlement) -> None:
+        """A cancelled order whose packet was never verified (lost) would block the path
+        for every later order: skip it with the delegate key, when we have it."""
+        sent = await self.sent_message(prepared)
+        if sent is None or self.delegate_key is None:
+            return
+        if await self._executable(prepared, sent) == NOT_EXECUTABLE:
+            await self._unblock(prepared, sent, include_own=True)
+
+    async def _unblock(
+        self, prepared: PreparedSettlement, sent: SentMessage, *, include_own: bool = False
+    ) -> None:
+        """Skip every unverified nonce before ours (the delegate's job on the real endpoint),
+        and ours too with ``include_own`` (a cancelled order that can never be paid)."""
+        if self.delegate_key is None:
+            raise BridgeTransactionError(
+                f"{prepared.message_id}: the path is blocked by an unverified earlier nonce; "
+                "the OApp delegate must skip it (configure delegate_key)"
+            )
+        dst = self.chain(prepared.message.target_chain_id)
+        delegate = TxSender(dst.w3, self.delegate_key, dst.chain_id)
+        src_eid, sender, nonce = self._origin(prepared, sent)
+        oapp = dst.destination.address
+        target = nonce if include_own else nonce - 1
+        while True:
+            call = dst.endpoint.functions.inboundNonce(oapp, src_eid, sender)
+            inbound = int(await guarded("inboundNonce", call.call()))
+            if inbound >= target:
+                return
+            skip = dst.endpoint.functions.skip(oapp, src_eid, sender, inbound + 1)
+            await delegate.transact("skip", skip, gas=SKIP_GAS, abi=dst.endpoint.abi)
 
 
-def _describe(reason: Any, dst: ChainHandle) -> str:
-    from ._evm import revert_reason
-
-    data = "0x" + bytes(reason).hex()
-    return revert_reason(data, [*dst.endpoint.abi, *dst.destination.abi])
+__all__ = ["LayerZeroBridge"]
