@@ -17,12 +17,11 @@ from aitbc.errors import (
     NotFoundError,
     NotReadyError,
 )
+from aitbc.api.routing import settlement_route, settling_chain
 from aitbc.multinetwork import (
     MultiNetworkClient,
     NetworkConfig,
     networks_from_config,
-    settlement_route,
-    settling_chain,
 )
 from aitbc.transports.failover import FailoverTransport
 from aitbc.transports.http import HTTPTransport

@@ -308,46 +308,16 @@ class HTTPTransport(Transport):
     ) -> JSONDict:
         """Send one request under one deadline (``timeout``), retrying per the policy.
 
-        Returns the decoded JSON object (``{}`` for an empty body). Raises an APIError
-        subclass for an error answer, TransportTimeout when the deadline passes,
-        TransportClosedError when ``disconnect()`` interrupts it, another TransportError
-        when the exchange failed.
+        For direct use of the transport; :class:`aitbc.AITBCClient` applies its own
+        policy around :meth:`request_once` instead. Returns the decoded JSON object
+        (``{}`` for an empty body). Raises an APIError subclass for an error answer,
+        TransportTimeout when the deadline passes, TransportClosedError when
+        ``disconnect()`` interrupts it, another TransportError when the exchange failed.
         """
-        task = asyncio.current_task()
-        if task is None:  # not inside a task: nothing disconnect() could interrupt
-            return await self._request(method, path, data, params, headers)
-        self._inflight.add(task)
-        try:
-            return await self._request(method, path, data, params, headers)
-        except asyncio.CancelledError:
-            # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
-            if task in self._interrupted and task.uncancel() == 0:
-                raise TransportClosedError(
-                    f"{method} {path}: interrupted by disconnect()"
-                ) from None
-            raise
-        finally:
-            self._inflight.discard(task)
-            self._interrupted.discard(task)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        data: Mapping[str, Any] | None,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-    ) -> JSONDict:
-        if not path.startswith("/"):
-            raise ConfigurationError(f"path must start with '/', got {path!r}")
-        session = self.ensure_session()
-        url = self.base_url + path
         deadline = Deadline(self.timeout)
-        body, send_headers = _encode(method, path, data, headers)
-        query = _query(params) if params else None
 
         async def attempt() -> JSONDict:
-            return await self._attempt(session, method, url, path, body, query, send_headers)
+            return await self.request_once(method, path, data, params, headers)
 
         try:
             async with asyncio.timeout(deadline.timeout):
@@ -361,11 +331,41 @@ class HTTPTransport(Transport):
                 f"{method} {path}: no answer within {deadline.timeout}s"
             ) from exc
 
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """One attempt, no retry, no deadline of its own (the caller's bounds it)."""
+        if not path.startswith("/"):
+            raise ConfigurationError(f"path must start with '/', got {path!r}")
+        session = self.ensure_session()
+        body, send_headers = _encode(method, path, data, headers)
+        query = _query(params) if params else None
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing disconnect() could interrupt
+            return await self._attempt(session, method, path, body, query, send_headers)
+        self._inflight.add(task)
+        try:
+            return await self._attempt(session, method, path, body, query, send_headers)
+        except asyncio.CancelledError:
+            # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
+            if task in self._interrupted and task.uncancel() == 0:
+                raise TransportClosedError(
+                    f"{method} {path}: interrupted by disconnect()"
+                ) from None
+            raise
+        finally:
+            self._inflight.discard(task)
+            self._interrupted.discard(task)
+
     async def _attempt(
         self,
         session: aiohttp.ClientSession,
         method: str,
-        url: str,
         path: str,
         body: bytes | None,
         params: Mapping[str, str] | None,
@@ -378,7 +378,7 @@ class HTTPTransport(Transport):
             payload = io.BytesIO(body)
         try:
             async with session.request(
-                method, url, data=payload, params=params, headers=headers
+                method, self.base_url + path, data=payload, params=params, headers=headers
             ) as resp:
                 answer = await resp.read()
         except _BACKEND_ERRORS as exc:

@@ -29,7 +29,7 @@ from ...errors import (
     TransportTimeout,
 )
 from ..base import JSONDict, Transport
-from ..retry import RetryPolicy
+from ..retry import Deadline, RetryPolicy, call_with_retries
 from .errors import api_error, gap_error, json_or_none, map_websockets_error
 from .settings import WSSettings
 from .subscription import SubscriptionState, WebSocketSubscription
@@ -38,8 +38,8 @@ __all__ = ["WebSocketTransport"]
 
 _log = logging.getLogger(__name__)
 _WX = websockets.exceptions
-#: How often a repeatable request is resent after the connection dropped under it.
-_MAX_RESENDS = 3
+#: How often ``connect()`` retries a first handshake that was cut (not a refusal).
+_CONNECT_RETRIES = 3
 
 
 class WebSocketTransport(Transport):
@@ -52,6 +52,7 @@ class WebSocketTransport(Transport):
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.settings = WSSettings(self.config)
+        self.retry_policy = RetryPolicy.from_config(self.config)
         self.ws_url = self.settings.url
         self.websocket: ClientConnection | None = None
         self._pending: dict[str, asyncio.Future[JSONDict]] = {}
@@ -81,7 +82,7 @@ class WebSocketTransport(Transport):
                 return
             self._closed_by_user = False
             self._broken = None
-            ws = await self._open()
+            ws = await self._open_retrying()
             self._attach(ws)
             self._supervisor = asyncio.create_task(self._supervise(ws), name="aitbc-ws-reader")
             self._connected = True
@@ -141,6 +142,22 @@ class WebSocketTransport(Transport):
             ws.transport.abort()
             raise
         return ws
+
+    async def _open_retrying(self) -> ClientConnection:
+        """Open the first socket; a handshake cut by the network (ConnectError) is tried
+        again with backoff. A refusal (bad key, wrong chain) is final at once."""
+        for attempt in itertools.count(1):
+            try:
+                return await self._open()
+            except (ConnectError, ServerError) as exc:
+                if attempt > _CONNECT_RETRIES:
+                    raise
+                delay = full_jitter_delay(
+                    attempt, base=self.settings.base_delay, cap=self.settings.max_delay
+                )
+                _log.debug("connect attempt %d failed (%s); again in %.3fs", attempt, exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - itertools.count is endless
 
     async def _check_chain(self, ws: ClientConnection) -> None:
         """Refuse a node on another chain. Runs before the reader starts: no recv race."""
@@ -316,12 +333,46 @@ class WebSocketTransport(Transport):
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> JSONDict:
-        """Send one request envelope and await its answer (matched by id).
+        """Send one request and await its answer, retrying per the config's policy
+        (``max_retries``...: 429/503 with Retry-After, and a connection lost before the
+        answer when repeating is harmless), all within ``timeout``.
 
-        Returns the answer's ``data`` (``{}`` for none). Raises the APIError of an error
-        answer, TransportTimeout after ``timeout``, ConnectionClosed if the socket
-        dropped before the answer (the request may have run), TransportClosedError after
-        ``disconnect()``.
+        For direct use of the transport; :class:`aitbc.AITBCClient` applies its own
+        policy around :meth:`request_once`. Returns the answer's ``data`` (``{}`` for
+        none). Raises the APIError of an error answer, TransportTimeout after
+        ``timeout``, ConnectionClosed if the socket dropped before the answer and the
+        request may not be repeated, TransportClosedError after ``disconnect()``.
+        """
+        deadline = Deadline(self.settings.timeout)
+
+        async def attempt() -> JSONDict:
+            return await self.request_once(method, path, data, params, headers)
+
+        try:
+            async with asyncio.timeout(deadline.timeout):
+                return await call_with_retries(
+                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
+                )
+        except TransportTimeout:
+            raise
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{method} {path}: no answer within {deadline.timeout}s"
+            ) from exc
+
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """One request envelope, one answer; no retry, no deadline of its own.
+
+        Waits for a connection if the socket is being re-established. If the socket
+        drops after the request went out, raises ConnectionClosed at once (the node may
+        have acted): the caller's policy decides whether to resend on the next socket.
         """
         message: JSONDict = {"method": method.upper(), "path": path}
         if data is not None:
@@ -330,7 +381,7 @@ class WebSocketTransport(Transport):
             message["params"] = {k: v for k, v in params.items() if v is not None}
         if headers:
             message["headers"] = dict(headers)
-        reply = await self._exchange_repeatable(message, headers)
+        reply = await self._exchange(message, None)
         status = int(reply.get("status") or 0)
         if status >= 400:
             raise api_error(status, reply)
@@ -341,33 +392,17 @@ class WebSocketTransport(Transport):
             raise ProtocolError(f"{method} {path}: expected a JSON object answer")
         return body
 
-    async def _exchange_repeatable(
-        self, message: JSONDict, headers: Mapping[str, str] | None
-    ) -> JSONDict:
-        """Exchange, resending after a dropped connection when repeating is harmless
-        (idempotent method or an Idempotency-Key), like HTTPTransport's retry policy."""
-        repeatable = RetryPolicy().may_repeat(str(message["method"]), headers)
-        for attempt in itertools.count(1):
-            try:
-                return await self._exchange(dict(message))
-            except TransportClosedError:
-                raise
-            except ConnectionClosed:
-                if not (repeatable and self.settings.reconnect) or attempt >= _MAX_RESENDS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _exchange(self, message: JSONDict) -> JSONDict:
+    async def _exchange(self, message: JSONDict, limit: float | None) -> JSONDict:
         await self._ensure_started()
         request_id = message.setdefault("id", f"r{next(self._ids)}")
         future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(self.settings.timeout):
+            async with asyncio.timeout(limit):
                 await self._send_when_connected(request_id, future, message)
                 return await future
         except TimeoutError as exc:
             what = f"{message.get('method')} {message.get('path')}"
-            raise TransportTimeout(f"{what}: no answer within {self.settings.timeout}s") from exc
+            raise TransportTimeout(f"{what}: no answer within {limit}s") from exc
         finally:
             self._pending.pop(request_id, None)
             if future.done() and not future.cancelled():
@@ -434,7 +469,8 @@ class WebSocketTransport(Transport):
         message: JSONDict = {"id": server_id, "method": "subscribe", "path": sub.topic}
         message["data"] = sub.resume_data()
         try:
-            await self._exchange(message)  # the reader applies the answer (_on_subscribed)
+            # the reader applies the answer (_on_subscribed)
+            await self._exchange(message, self.settings.timeout)
         except ConnectionClosed:
             return  # the reader resubscribes after reconnecting
         except AITBCError as exc:
@@ -464,7 +500,7 @@ class WebSocketTransport(Transport):
     async def _send_unsubscribe(self, server_id: str) -> None:
         with contextlib.suppress(AITBCError):
             message = {"method": "unsubscribe", "path": "", "data": {"subscription_id": server_id}}
-            await self._exchange(message)
+            await self._exchange(message, self.settings.timeout)
 
     def _forget(self, sub: SubscriptionState) -> None:
         """Drop ``sub`` locally and tell the node in the background (never blocks)."""
