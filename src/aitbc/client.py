@@ -74,6 +74,7 @@ class CallOptions:
 
     timeout: float | _Unset | None = _UNSET
     max_retries: int | None = None
+    sleep: Sleep = asyncio.sleep
 
     def timeout_for(self, transport: Transport) -> float | None:
         if not isinstance(self.timeout, _Unset):
@@ -98,7 +99,6 @@ class _Shared:
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     jobs: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> chain
     closed: bool = False
-    sleep: Sleep = asyncio.sleep
 
 
 class AITBCClient:
@@ -228,9 +228,11 @@ class AITBCClient:
         *,
         timeout: float | _Unset | None = _UNSET,
         max_retries: int | None = None,
+        sleep: Sleep | None = None,
     ) -> AITBCClient:
         """This client with another per-call policy: ``timeout`` (seconds for a whole
         call, retries included; None for none) and ``max_retries`` (0: no retry).
+        ``sleep`` replaces ``asyncio.sleep`` for backoff waits (tests move a clock).
 
         The copy shares transports, connection and caches with this client, so
         ``client.with_options(timeout=5).jobs.get(job_id)`` sets it for one call.
@@ -245,6 +247,7 @@ class AITBCClient:
         clone._options = CallOptions(
             timeout=current.timeout if isinstance(timeout, _Unset) else timeout,
             max_retries=current.max_retries if max_retries is None else max_retries,
+            sleep=current.sleep if sleep is None else sleep,
         )
         clone._init_apis()
         return clone
@@ -284,7 +287,7 @@ class AITBCClient:
                     method=method,
                     headers=headers,
                     deadline=deadline,
-                    sleep=self._shared.sleep,
+                    sleep=self._options.sleep,
                     what=what,
                 )
         except TimeoutError as exc:
