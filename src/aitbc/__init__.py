@@ -57,6 +57,7 @@ from .models import (
     Transfer,
 )
 from .settlement.bridges.base import BridgeStatus, SettlementMessage, SettlementResult
+from .sync import SyncAITBCClient
 from .transports import (
     HTTPTransport,
     MockRequest,
@@ -142,6 +143,7 @@ __all__ = [
     "SettlementResult",
     "SettlementValidationError",
     "StreamGapError",
+    "SyncAITBCClient",
     "Transfer",
     "Transport",
     "TransportClosedError",
