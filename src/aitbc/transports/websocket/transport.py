@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -280,6 +281,7 @@ class WebSocketTransport(Transport):
             raise ConnectionClosed(f"connection lost and reconnect is off: {reason}")
         if self._reauth_refused:
             raise AuthenticationError(f"the node refused this API key: {reason}")
+        lost_at = time.perf_counter()
         for attempt in itertools.count(1):
             limit = self.settings.max_attempts
             if limit is not None and attempt > limit:
@@ -294,6 +296,13 @@ class WebSocketTransport(Transport):
                 _log.info("reconnect attempt %d failed: %s", attempt, exc)
                 continue
             self.reconnects += 1
+            _log.debug(
+                "reconnected to %s after %d attempt(s) in %.1f ms (%s)",
+                self.settings.url,
+                attempt,
+                (time.perf_counter() - lost_at) * 1000.0,
+                reason,
+            )
             return ws
         raise AssertionError("unreachable")  # pragma: no cover - itertools.count is endless
 
