@@ -86,3 +86,18 @@ async def test_websocket_reconnect_is_logged_without_the_key(
     assert any(line.startswith("reconnected to ws://") for line in lines), lines
     assert any(line.startswith("retry 1/3 of POST /v1/jobs") for line in lines), lines
     assert not any(env.client_key in line for line in lines)
+
+
+async def test_websocket_wire_log_redacts_the_key(
+    node: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """websockets logs handshake headers at DEBUG; turned on, the key is still hidden."""
+    env = await parties(node)
+    wire = logging.getLogger("aitbc.transports.websocket.wire")
+    config = {"type": "websocket", "ws_url": node.ws_url, "api_key": env.client_key}
+    with caplog.at_level(logging.DEBUG, logger=wire.name):
+        async with AITBCClient(config) as client:
+            await client.wallet.balance()
+    lines = [r.getMessage() for r in caplog.records if r.name == wire.name]
+    assert "> X-API-Key: <redacted>" in lines
+    assert not any(env.client_key in line for line in lines)

@@ -28,6 +28,7 @@ import yarl
 from ..core.envelope import error_from_response
 from ..errors import (
     AITBCError,
+    APIError,
     ConfigurationError,
     ConnectError,
     ConnectionClosed,
@@ -321,8 +322,17 @@ class HTTPTransport(Transport):
 
         try:
             async with asyncio.timeout(deadline.timeout):
+                try:  # the common case first, without the retry machinery
+                    return await self.request_once(method, path, data, params, headers)
+                except (APIError, TransportError) as exc:
+                    first_error = exc
                 return await call_with_retries(
-                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
+                    attempt,
+                    self.retry_policy,
+                    method=method,
+                    headers=headers,
+                    deadline=deadline,
+                    first_error=first_error,
                 )
         except TransportTimeout:
             raise

@@ -159,6 +159,7 @@ async def call_with_retries(
     deadline: Deadline,
     sleep: Sleep = asyncio.sleep,
     what: str = "",
+    first_error: APIError | TransportError | None = None,
 ) -> T:
     """Run ``attempt`` until it succeeds, a non-retryable error comes, or retries run out.
 
@@ -167,28 +168,34 @@ async def call_with_retries(
     last error rather than a timeout in that case, because it says more. ``sleep`` is
     injectable so tests move a clock instead of waiting; ``what`` names the call in the
     debug log (``aitbc`` logger), which records every retry with its cause and delay.
+    ``first_error`` is the error of a first attempt the caller made itself (callers try
+    once inline, so a call that succeeds at once pays for no retry machinery).
     """
     retries_done = 0
+    error = first_error
     while True:
-        try:
-            return await attempt()
-        except (APIError, TransportError) as exc:
-            if not policy.should_retry(
-                exc, method=method, headers=headers, retries_done=retries_done
-            ):
-                raise
-            retries_done += 1
-            delay = policy.backoff(retries_done, getattr(exc, "retry_after", None))
-            left = deadline.remaining()
-            if left is not None and delay >= left:
-                raise
-            _log.debug(
-                "retry %d/%d of %s in %.3fs after %s: %s",
-                retries_done,
-                policy.max_retries,
-                what or method,
-                delay,
-                type(exc).__name__,
-                exc,
-            )
-            await sleep(delay)
+        if error is None:
+            try:
+                return await attempt()
+            except (APIError, TransportError) as exc:
+                error = exc
+        if not policy.should_retry(
+            error, method=method, headers=headers, retries_done=retries_done
+        ):
+            raise error
+        retries_done += 1
+        delay = policy.backoff(retries_done, getattr(error, "retry_after", None))
+        left = deadline.remaining()
+        if left is not None and delay >= left:
+            raise error
+        _log.debug(
+            "retry %d/%d of %s in %.3fs after %s: %s",
+            retries_done,
+            policy.max_retries,
+            what or method,
+            delay,
+            type(error).__name__,
+            error,
+        )
+        error = None
+        await sleep(delay)

@@ -38,6 +38,25 @@ from .subscription import SubscriptionState, WebSocketSubscription
 __all__ = ["WebSocketTransport"]
 
 _log = logging.getLogger(__name__)
+# websockets logs every handshake header and frame at DEBUG, the API key included. Its
+# records go through this logger instead: quiet unless asked for (level INFO even when
+# "aitbc" is at DEBUG), and never with a credential header's value.
+_WIRE_LOG = logging.getLogger("aitbc.transports.websocket.wire")
+_WIRE_LOG.setLevel(logging.INFO)
+_SECRET_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "proxy-authorization"})
+
+
+class _RedactCredentials(logging.Filter):
+    """Replace the value of a credential header in websockets' ``> name: value`` lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in _SECRET_HEADERS:
+            record.args = (args[0], "<redacted>")
+        return True
+
+
+_WIRE_LOG.addFilter(_RedactCredentials())
 _WX = websockets.exceptions
 #: How often ``connect()`` retries a first handshake that was cut (not a refusal).
 _CONNECT_RETRIES = 3
@@ -131,6 +150,7 @@ class WebSocketTransport(Transport):
                 proxy=self.settings.proxy,
                 ping_interval=self.settings.heartbeat,
                 ping_timeout=self.settings.heartbeat,
+                logger=_WIRE_LOG,
             )
         except (OSError, TimeoutError, _WX.WebSocketException) as exc:
             mapped = map_websockets_error(exc)
