@@ -8,7 +8,8 @@ retry conformance test drives every transport through the same faults. Faults fi
   header, or ``headers`` in a WebSocket answer frame) without forwarding;
 - ``drop_before``: cut the client's connection before forwarding (the node never saw it);
 - ``kill_after_received``: forward, then cut the client's connection at once, while
-  the node is still working on the request;
+  the node is still working on the request (the proxy's own connection to the node
+  stays open until the node answered: only the client's side is cut);
 - ``drop_after``: forward, wait for the node's answer, then cut the connection instead of
   passing the answer on (the node acted, the client never heard).
 
@@ -209,11 +210,17 @@ async def _ws_frame(
         await waiter  # the node answered; the client will never hear it
         _abort(request)
         return False
-    await up.send_str(raw)
     if acting and script.take("kill_after_received"):
+        # Cut the client while the node works; the node side stays open until it has
+        # answered, as behind a load balancer (the node's own connection is not cut).
+        waiter = asyncio.get_running_loop().create_future()
+        held[str(frame["id"])] = waiter
+        await up.send_str(raw)
         await asyncio.sleep(0.05)  # let the request reach the node, then cut
         _abort(request)
+        await asyncio.wait_for(waiter, 30)
         return False
+    await up.send_str(raw)
     return True
 
 
