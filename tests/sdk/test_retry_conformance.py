@@ -170,3 +170,22 @@ async def test_retries_off_surface_the_fault_and_the_same_key_recovers(kind: str
         job = await client.jobs.create(ECHO_JOB, idempotency_key="order-1")
         again = await client.jobs.create(ECHO_JOB, idempotency_key="order-1")
     assert job.id == again.id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_concurrent_creates_through_repeated_connection_kills(kind: str, rig: Rig) -> None:
+    """The issue's stall: many creates in flight while connections are killed after the
+    node got requests. Each call is resent on a new connection (or fails over), none
+    waits out its deadline, and each job exists once."""
+    clock = Clock()
+    async with make_client(kind, rig) as base:
+        client = base.with_options(sleep=clock.sleep, max_retries=20)
+        rig.script.kill_after_received = 4
+        rig.script.drop_after = 4
+        jobs = await asyncio.gather(*(client.jobs.create(ECHO_JOB) for _ in range(12)))
+        listed = await client.jobs.list().to_list()
+        balance = await client.wallet.balance()
+    assert rig.script.kill_after_received == 0 and rig.script.drop_after == 0
+    assert len({j.id for j in jobs}) == 12
+    assert sorted(j.id for j in listed) == sorted(j.id for j in jobs)
+    assert (balance.balance, balance.escrowed) == (10_000 - 1_200, 1_200)
