@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from aitbc import AITBCClient
+from aitbc.errors import ConnectError
 from aitbc.transports.failover import FailoverTransport
+from miner.tcp_proxy import TcpProxy  # tests/ is on sys.path (rootdir packages)
 
 from .fault_proxy import Script, fault_proxy_app
 from .nodekit import ECHO_JOB, Parties, parties
@@ -189,3 +191,32 @@ async def test_concurrent_creates_through_repeated_connection_kills(kind: str, r
     assert len({j.id for j in jobs}) == 12
     assert sorted(j.id for j in listed) == sorted(j.id for j in jobs)
     assert (balance.balance, balance.escrowed) == (10_000 - 1_200, 1_200)
+
+
+async def test_websocket_calls_fail_fast_while_the_node_is_unreachable(rig: Rig) -> None:
+    """With the node gone, a WebSocket call fails with ConnectError once the reconnects
+    its retries wait for have failed (as HTTP does), not by sitting until its deadline;
+    when the node is back, the same client works again."""
+    proxy = TcpProxy(int(rig.node_url.rsplit(":", 1)[1]))
+    await proxy.start()
+    config = {
+        "type": "websocket",
+        "ws_url": f"ws://127.0.0.1:{proxy.port}/v1/ws",
+        "api_key": rig.env.client_key,
+        "reconnect_base_delay": 0.001,
+        "reconnect_max_delay": 0.002,
+        "timeout": 60,
+    }
+    clock = Clock()
+    try:
+        async with AITBCClient(config) as base:
+            client = base.with_options(sleep=clock.sleep, max_retries=2)
+            assert (await client.wallet.balance()).balance == 10_000
+            await proxy.stop()
+            with pytest.raises(ConnectError):
+                await client.wallet.balance()
+            assert len(clock.sleeps) == 2  # two retries, each after a failed reconnect
+            await proxy.start()  # same port: the transport's reconnect loop finds it
+            assert (await client.wallet.balance()).balance == 10_000
+    finally:
+        await proxy.stop()

@@ -81,6 +81,10 @@ class WebSocketTransport(Transport):
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._socket_gone = asyncio.Event()  # set when the current socket has died
+        # Set (then replaced) each time a reconnect attempt fails: requests waiting for a
+        # socket fail fast with that ConnectError instead of sitting until their deadline.
+        self._reconnect_failed = asyncio.Event()
+        self._last_reconnect_error: AITBCError | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._connect_lock = asyncio.Lock()
@@ -314,6 +318,9 @@ class WebSocketTransport(Transport):
                 ws = await self._open()
             except (ConnectError, TransportTimeout, ServerError) as exc:
                 _log.info("reconnect attempt %d failed: %s", attempt, exc)
+                self._last_reconnect_error = exc
+                failed, self._reconnect_failed = self._reconnect_failed, asyncio.Event()
+                failed.set()
                 continue
             self.reconnects += 1
             _log.debug(
@@ -399,7 +406,8 @@ class WebSocketTransport(Transport):
     ) -> JSONDict:
         """One request envelope, one answer; no retry, no deadline of its own.
 
-        Waits for a connection if the socket is being re-established. If the socket
+        Waits for a connection if the socket is being re-established, and raises
+        ConnectError (nothing sent) if a reconnect attempt fails meanwhile. If the socket
         drops after the request went out, raises ConnectionClosed at once (the node may
         have acted): the caller's policy decides whether to resend on the next socket.
         """
@@ -410,7 +418,7 @@ class WebSocketTransport(Transport):
             message["params"] = {k: v for k, v in params.items() if v is not None}
         if headers:
             message["headers"] = dict(headers)
-        reply = await self._exchange(message, None)
+        reply = await self._exchange(message, None, fail_fast=True)
         status = int(reply.get("status") or 0)
         if status >= 400:
             raise api_error(status, reply)
@@ -421,13 +429,15 @@ class WebSocketTransport(Transport):
             raise ProtocolError(f"{method} {path}: expected a JSON object answer")
         return body
 
-    async def _exchange(self, message: JSONDict, limit: float | None) -> JSONDict:
+    async def _exchange(
+        self, message: JSONDict, limit: float | None, *, fail_fast: bool = False
+    ) -> JSONDict:
         await self._ensure_started()
         request_id = message.setdefault("id", f"r{next(self._ids)}")
         future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(limit):
-                await self._send_when_connected(request_id, future, message)
+                await self._send_when_connected(request_id, future, message, fail_fast)
                 return await future
         except TimeoutError as exc:
             what = f"{message.get('method')} {message.get('path')}"
@@ -438,12 +448,17 @@ class WebSocketTransport(Transport):
                 future.exception()  # retrieved: a failure nobody awaited is not an error
 
     async def _send_when_connected(
-        self, request_id: str, future: asyncio.Future[JSONDict], message: JSONDict
+        self,
+        request_id: str,
+        future: asyncio.Future[JSONDict],
+        message: JSONDict,
+        fail_fast: bool,
     ) -> None:
         """Send once a connection is up. A send that fails on a socket that just died
-        reached nobody, so it waits for the reconnect and goes again (any method)."""
+        reached nobody, so it waits for the reconnect and goes again (any method). With
+        ``fail_fast``, a failed reconnect attempt meanwhile raises its ConnectError."""
         while True:
-            await self._ready.wait()
+            await self._wait_connected(fail_fast)
             self._check_usable()
             gone = self._socket_gone
             self._pending[request_id] = future
@@ -455,6 +470,27 @@ class WebSocketTransport(Transport):
                 if not self.settings.reconnect:
                     raise
             await gone.wait()  # the reader has noticed the loss: wait for the next socket
+
+    async def _wait_connected(self, fail_fast: bool) -> None:
+        if self._ready.is_set() or not fail_fast:
+            await self._ready.wait()
+            return
+        # Reconnecting: wait for the socket, or for the next attempt to fail. Nothing was
+        # sent then, so the caller's retry policy may try again (as HTTP's ConnectError).
+        failed = self._reconnect_failed
+        waiters = {
+            asyncio.ensure_future(self._ready.wait()),
+            asyncio.ensure_future(failed.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not self._ready.is_set():
+            raise ConnectError(
+                f"not connected to {self.settings.url}: {self._last_reconnect_error}"
+            )
 
     async def _send(self, message: JSONDict) -> None:
         ws = self.websocket
