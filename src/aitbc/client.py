@@ -287,9 +287,6 @@ class AITBCClient:
         debug = _log.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
 
-        async def attempt() -> JSONDict:
-            return await transport.request_once(method, path, data, params, headers)
-
         try:
             async with asyncio.timeout(timeout):
                 try:  # the common case first, without the retry machinery
@@ -298,6 +295,10 @@ class AITBCClient:
                 except (APIError, TransportError) as exc:
                     first_error = exc
                 if first_error is not None:
+
+                    async def attempt() -> JSONDict:
+                        return await transport.request_once(method, path, data, params, headers)
+
                     answer = await call_with_retries(
                         attempt,
                         policy,

@@ -316,16 +316,16 @@ class HTTPTransport(Transport):
         ``disconnect()`` interrupts it, another TransportError when the exchange failed.
         """
         deadline = Deadline(self.timeout)
-
-        async def attempt() -> JSONDict:
-            return await self.request_once(method, path, data, params, headers)
-
         try:
             async with asyncio.timeout(deadline.timeout):
                 try:  # the common case first, without the retry machinery
                     return await self.request_once(method, path, data, params, headers)
                 except (APIError, TransportError) as exc:
                     first_error = exc
+
+                async def attempt() -> JSONDict:
+                    return await self.request_once(method, path, data, params, headers)
+
                 return await call_with_retries(
                     attempt,
                     self.retry_policy,
@@ -352,8 +352,11 @@ class HTTPTransport(Transport):
         """One attempt, no retry, no deadline of its own (the caller's bounds it)."""
         if not path.startswith("/"):
             raise ConfigurationError(f"path must start with '/', got {path!r}")
-        session = self.ensure_session()
-        body, send_headers = _encode(method, path, data, headers)
+        session = self.session or self.ensure_session()
+        if data is None:  # most calls: no body to encode
+            body, send_headers = None, headers
+        else:
+            body, send_headers = _encode(method, path, data, headers)
         query = _query(params) if params else None
         task = asyncio.current_task()
         if task is None:  # not inside a task: nothing disconnect() could interrupt
