@@ -373,7 +373,8 @@ class HTTPTransport(Transport):
             raise
         finally:
             self._inflight.discard(task)
-            self._interrupted.discard(task)
+            if self._interrupted:  # empty unless disconnect() ran: skip the lookup
+                self._interrupted.discard(task)
 
     async def _attempt(
         self,
