@@ -178,3 +178,21 @@ async def test_with_options_on_the_sync_client_shares_the_loop(env: Parties) -> 
             return quick.wallet.balance().balance, client.wallet.balance().balance
 
     assert await asyncio.to_thread(run) == (9_800, 9_800)
+
+
+def test_the_sync_client_exposes_every_resource_method() -> None:
+    with_async = AITBCClient({"base_url": "http://127.0.0.1:9"})
+    client = SyncAITBCClient({"base_url": "http://127.0.0.1:9"})
+    try:
+        for resource in ("jobs", "marketplace", "wallet", "receipts", "settlement"):
+            async_api = getattr(with_async, resource)
+            sync_api = getattr(client, resource)
+            public = [n for n in dir(type(async_api)) if not n.startswith("_")]
+            assert public, resource
+            for name in public:
+                if callable(getattr(async_api, name)):
+                    method = getattr(sync_api, name)
+                    assert callable(method) and method.__name__ == name, f"{resource}.{name}"
+        assert client.settlement.payout_addresses == {}  # plain attributes pass through
+    finally:
+        client.close()
