@@ -1,8 +1,10 @@
 """HTTPTransport: REST over one pooled aiohttp session.
 
-I/O only: the transport sends a request, maps every aiohttp failure to
-:mod:`aitbc.errors` and retries what :class:`~aitbc.transports.retry.RetryPolicy` allows,
-all under one deadline per call. API shapes and auth live in the client.
+I/O only: :meth:`HTTPTransport.request_once` sends one request and maps every aiohttp
+failure to :mod:`aitbc.errors`; :class:`aitbc.AITBCClient` wraps it in its retry policy.
+Used directly, :meth:`HTTPTransport.request` applies the same
+:class:`~aitbc.transports.retry.RetryPolicy` (from this config) under one deadline per
+call. API shapes and auth live in the client.
 
 Config keys (seed keys first): ``base_url`` (required), ``timeout`` (seconds per call,
 default 30, ``None`` for none), ``default_headers``, ``chain_id``; connection limits
