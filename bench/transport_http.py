@@ -1,16 +1,21 @@
-"""Requests per second through HTTPTransport vs raw aiohttp vs httpx, one node endpoint.
+"""Client overhead: HTTPTransport (and AITBCClient.call) vs raw aiohttp vs httpx.
 
-Starts an embedded node (SQLite) in a child process, then in this process runs the same
-workload with each client: N requests of ``GET <path>`` at concurrency C over one
-pooled client each, decoding the JSON answer. Rounds are interleaved (aiohttp, ours,
-httpx, aiohttp, ...) so machine noise hits every client alike; the best round of each
-counts. Prints requests/s and the ratio to raw aiohttp.
+The server runs in its own process (``--server minimal``: a bare aiohttp app answering
+one small JSON object, which exposes client overhead; ``--server node``: a real node on
+SQLite). This process runs the same workload with each client: N requests of
+``GET <path>`` by C workers sharing one pooled client, decoding the JSON answer, every
+client with the same 30 s per-request timeout. After a warm-up of every client, each
+round runs every client once, in an order rotated every round (so no client always
+goes first or last), and the medians over rounds are reported:
 
-    python bench/transport_http.py [--requests 2000] [--concurrency 50] [--rounds 3]
-                                   [--path /v1/info] [--server node|minimal]
+- requests/s, and the ratio to raw aiohttp measured in the same round;
+- client CPU per request (this process's CPU time, ``time.process_time``);
+- server CPU per request (the server process's utime+stime from ``/proc/<pid>/stat``).
 
-On a small machine the node itself is the bottleneck, which hides client overhead;
-``--server minimal`` serves the same JSON from a bare aiohttp app to expose it.
+    python bench/transport_http.py [--server minimal|node] [--requests 1000]
+                                   [--concurrency 32] [--rounds 9] [--path /v1/info]
+
+httpx runs a tenth of the requests per round (it is ~10x slower here; rates compare).
 """
 
 from __future__ import annotations
@@ -18,19 +23,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import httpx
 
+from aitbc import AITBCClient
 from aitbc.transports.http import HTTPTransport
 
 Fetch = Callable[[], Awaitable[Any]]
 Client = tuple[Fetch, Callable[[], Awaitable[None]]]
+TIMEOUT = 30.0  # every client gets the same per-request deadline
+BASELINE = "raw aiohttp"
+
+
+# -- server (child process) ------------------------------------------------------------
 
 
 async def _until_stdin_closes() -> None:
@@ -48,9 +62,14 @@ async def _serve_node() -> None:
 async def _serve_minimal() -> None:
     from aiohttp import web
 
-    body = json.dumps({"chain_id": 1, "version": "bench", "signing_keys": []})
+    body = json.dumps({"chain_id": 1, "version": "bench", "coordinator_id": "c",
+                       "signing_keys": []})  # fmt: skip
+
+    async def respond(_: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
     app = web.Application()
-    app.router.add_get("/{tail:.*}", lambda _: _respond(body))
+    app.router.add_get("/{tail:.*}", respond)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -61,25 +80,38 @@ async def _serve_minimal() -> None:
     await runner.cleanup()
 
 
-async def _respond(body: str) -> Any:
-    from aiohttp import web
-
-    return web.Response(text=body, content_type="application/json")
-
-
 def serve_forever(kind: str) -> None:
     """Child process: run the server, print its URL, stop when stdin closes."""
     asyncio.run(_serve_node() if kind == "node" else _serve_minimal())
 
 
-async def ours(url: str, path: str, c: int) -> Client:
-    t = HTTPTransport({"base_url": url, "limit": c, "limit_per_host": c})
+def process_cpu(pid: int) -> float:
+    """utime + stime of process ``pid`` in seconds, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- clients ---------------------------------------------------------------------------
+
+
+async def http_transport(url: str, path: str, c: int) -> Client:
+    t = HTTPTransport({"base_url": url, "limit": c, "limit_per_host": c, "timeout": TIMEOUT})
     await t.connect()
     return (lambda: t.request("GET", path)), t.disconnect
 
 
+async def aitbc_client(url: str, path: str, c: int) -> Client:
+    client = AITBCClient({"base_url": url, "limit": c, "limit_per_host": c, "timeout": TIMEOUT})
+    await client.connect()
+    return (lambda: client.call("GET", path)), client.disconnect
+
+
 async def raw_aiohttp(url: str, path: str, c: int) -> Client:
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c, limit_per_host=c))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=c, limit_per_host=c),
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+    )
 
     async def fetch() -> Any:
         async with session.get(url + path) as resp:
@@ -90,7 +122,10 @@ async def raw_aiohttp(url: str, path: str, c: int) -> Client:
 
 
 async def raw_httpx(url: str, path: str, c: int) -> Client:
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=c))
+    client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=c, max_keepalive_connections=c),
+        timeout=httpx.Timeout(TIMEOUT),
+    )
 
     async def fetch() -> Any:
         resp = await client.get(url + path)
@@ -100,8 +135,27 @@ async def raw_httpx(url: str, path: str, c: int) -> Client:
     return fetch, client.aclose
 
 
-async def run_round(fetch: Fetch, n: int, c: int) -> float:
-    """Requests/s for ``n`` requests by ``c`` workers sharing one client."""
+MAKERS = {
+    BASELINE: raw_aiohttp,
+    "HTTPTransport": http_transport,
+    "AITBCClient.call": aitbc_client,
+    "httpx": raw_httpx,
+}
+
+
+# -- measurement -----------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    rps: list[float] = field(default_factory=list)
+    ratio: list[float] = field(default_factory=list)
+    client_us: list[float] = field(default_factory=list)
+    server_us: list[float] = field(default_factory=list)
+
+
+async def run_round(fetch: Fetch, n: int, c: int, server_pid: int) -> tuple[float, float, float]:
+    """(requests/s, client CPU µs/request, server CPU µs/request) for one run."""
     remaining = n
 
     async def worker() -> None:
@@ -110,34 +164,53 @@ async def run_round(fetch: Fetch, n: int, c: int) -> float:
             remaining -= 1
             await fetch()
 
-    start = time.perf_counter()
+    server0, cpu0, start = process_cpu(server_pid), time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(c)))
-    return n / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    client_cpu, server_cpu = time.process_time() - cpu0, process_cpu(server_pid) - server0
+    return n / wall, client_cpu / n * 1e6, server_cpu / n * 1e6
 
 
-async def bench(url: str, path: str, n: int, c: int, rounds: int) -> dict[str, float]:
-    makers = {"raw aiohttp": raw_aiohttp, "HTTPTransport": ours, "httpx": raw_httpx}
-    clients = {name: await make(url, path, c) for name, make in makers.items()}
-    best = dict.fromkeys(makers, 0.0)
+async def bench(
+    url: str, path: str, n: int, c: int, rounds: int, server_pid: int
+) -> dict[str, Samples]:
+    clients = {name: await make(url, path, c) for name, make in MAKERS.items()}
+    samples = {name: Samples() for name in clients}
+    names = list(clients)
     try:
-        for fetch, _ in clients.values():
-            await run_round(fetch, c * 4, c)  # warm the pools and the server
-        for _ in range(rounds):
-            for name, (fetch, _) in clients.items():
-                best[name] = max(best[name], await run_round(fetch, n, c))
+        for name, (fetch, _) in clients.items():  # warm-up: pools and server caches
+            await run_round(fetch, _share(name, c * 10), c, server_pid)
+        for r in range(rounds):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            got = {
+                name: await run_round(clients[name][0], _share(name, n), c, server_pid)
+                for name in order
+            }
+            for name, (rps, client_us, server_us) in got.items():
+                s = samples[name]
+                s.rps.append(rps)
+                s.ratio.append(rps / got[BASELINE][0])
+                s.client_us.append(client_us)
+                s.server_us.append(server_us)
     finally:
         for _, close in clients.values():
             await close()
-    return best
+    return samples
+
+
+def _share(name: str, n: int) -> int:
+    # httpx runs ~10x slower here: a tenth of the requests gives its rate in a tenth of
+    # the time, without stretching the bench (rates, not totals, are compared).
+    return max(1, n // 10) if name == "httpx" else n
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--path", default="/v1/info")
-    parser.add_argument("--server", choices=["node", "minimal"], default="node")
+    parser.add_argument("--server", choices=["node", "minimal"], default="minimal")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -153,19 +226,26 @@ def main() -> None:
         assert child.stdout is not None
         url = child.stdout.readline().strip()
         if not url.startswith("http"):
-            raise SystemExit("the node did not start")
-        best = asyncio.run(bench(url, args.path, args.requests, args.concurrency, args.rounds))
+            raise SystemExit("the server did not start")
+        samples = asyncio.run(
+            bench(url, args.path, args.requests, args.concurrency, args.rounds, child.pid)
+        )
     finally:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
-    base = best["raw aiohttp"]
     print(
-        f"{args.server} GET {args.path}  N={args.requests} c={args.concurrency}"
-        f"  best of {args.rounds} rounds"
+        f"{args.server} server, GET {args.path}, N={args.requests} c={args.concurrency}, "
+        f"medians of {args.rounds} rounds (order rotated), same {TIMEOUT:.0f}s timeout"
     )
-    for name, rps in best.items():
-        print(f"  {name:<14} {rps:8.0f} req/s   {rps / base:5.2f}x raw aiohttp")
+    print(f"  {'client':<17} {'req/s':>8} {'vs aiohttp':>10} {'client CPU/req':>15} "
+          f"{'server CPU/req':>15}")  # fmt: skip
+    med = statistics.median
+    for name, s in samples.items():
+        print(
+            f"  {name:<17} {med(s.rps):8.0f} {med(s.ratio):9.2f}x "
+            f"{med(s.client_us):12.0f} µs {med(s.server_us):12.0f} µs"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import AITBCClient, MultiNetworkClient, NetworkConfig
+    from .sync import SyncAITBCClient
     from .errors import (
         AITBCError,
         APIError,
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
 # missing still imports (its first use raises MissingExtraError naming the extra).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     ".client": ("AITBCClient", "MultiNetworkClient", "NetworkConfig"),
+    ".sync": ("SyncAITBCClient",),
     ".errors": (
         "AITBCError",
         "APIError",
@@ -218,6 +220,7 @@ __all__ = [
     "SettlementResult",
     "SettlementValidationError",
     "StreamGapError",
+    "SyncAITBCClient",
     "Transfer",
     "Transport",
     "TransportClosedError",

@@ -1,29 +1,63 @@
 """AITBCClient: the resource APIs over one network's transport, or several networks'.
 
 The client owns policy the transports do not: on first use it connects, reads
-``GET /v1/info`` once, and refuses a node whose chain id is not the configured one.
-APIs reach transports only through :meth:`AITBCClient.transport_for`, so every API
-method takes ``chain_id=None`` and one client can serve many networks.
+``GET /v1/info`` once, and refuses a node whose chain id is not the configured one; and it
+owns the retry policy of every call (the httpx split: policy here, I/O in the transport).
+Each call runs under one deadline; the client sends attempts through
+:meth:`Transport.request_once <aitbc.transports.base.Transport.request_once>` and retries
+429/503 after their Retry-After, and a connection lost before the answer when repeating
+is harmless (an idempotent method or an Idempotency-Key, generated once per call and
+reused by every attempt). So one call behaves the same over HTTP, WebSocket or failover.
+
+A single-network client is a multi-network client with one network: APIs reach
+transports only through :meth:`AITBCClient.transport_for` / :meth:`AITBCClient.call`,
+every API method takes ``chain_id=None``, and ``client.transport`` is the default
+network's transport in either case.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from ._logging import configure_from_env
 from .api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
 from .api.base import parse
-from .errors import ConfigurationError, NetworkMismatchError, TransportClosedError
+from .api.settlement import SettlementAPI
+from .errors import (
+    APIError,
+    ConfigurationError,
+    NetworkMismatchError,
+    TransportClosedError,
+    TransportError,
+    TransportTimeout,
+)
 from .models import NodeInfo
 from .multinetwork import MultiNetworkClient, NetworkConfig, networks_from_config
-from .transports.base import Transport
+from .transports.base import JSONDict, Transport
 from .transports.http import HTTPTransport
 from .transports.registry import create_transport
+from .transports.retry import Deadline, RetryPolicy, Sleep, call_with_retries
 
 __all__ = ["AITBCClient", "MultiNetworkClient", "NetworkConfig"]
+
+_log = logging.getLogger("aitbc.client")
+_DEFAULT_TIMEOUT = 30.0
+#: Job id → chain memory per client (the newest are kept; older jobs are looked up).
+_MAX_REMEMBERED_JOBS = 10_000
+
+
+class _Unset:
+    """Marks an option not given to ``with_options`` (``None`` means "no timeout")."""
+
+
+_UNSET = _Unset()
 
 
 def _legacy_config(
@@ -35,6 +69,51 @@ def _legacy_config(
     return {"base_url": base_url, "default_headers": headers, **extra}
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """Overrides of the per-call policy; unset ones come from each transport's config
+    (``timeout``, ``max_retries``, ``backoff_base``, ``backoff_cap``, ``retry_statuses``)."""
+
+    timeout: float | _Unset | None = _UNSET
+    max_retries: int | None = None
+    sleep: Sleep = asyncio.sleep
+
+    # Resolved per transport once: building a RetryPolicy per call cost ~10% of a call.
+    _resolved: dict[int, tuple[float | None, RetryPolicy]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def resolve(self, transport: Transport) -> tuple[float | None, RetryPolicy]:
+        """(deadline seconds, retry policy) of a call through ``transport``."""
+        found = self._resolved.get(id(transport))
+        if found is None:
+            found = self._resolved[id(transport)] = self._resolve(transport)
+        return found
+
+    def _resolve(self, transport: Transport) -> tuple[float | None, RetryPolicy]:
+        if not isinstance(self.timeout, _Unset):
+            timeout = self.timeout
+        else:
+            value = transport.config.get("timeout", _DEFAULT_TIMEOUT)
+            timeout = None if value is None else float(value)
+        config: dict[str, Any] = dict(transport.config)
+        if self.max_retries is not None:
+            config["max_retries"] = self.max_retries
+        return timeout, RetryPolicy.from_config(config)
+
+
+@dataclass
+class _Shared:
+    """State every ``with_options`` view of one client shares."""
+
+    routes: list[tuple[Transport, int | None]]  # (transport, expected chain) per network
+    multi: MultiNetworkClient | None
+    info: dict[int, NodeInfo] = field(default_factory=dict)  # by id(transport)
+    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    jobs: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> chain
+    closed: bool = False
+
+
 class AITBCClient:
     """The AITBC SDK client.
 
@@ -43,7 +122,15 @@ class AITBCClient:
     ``AITBCClient(api_key=..., base_url=...)``, or
     ``AITBCClient({"networks": {...}}, multi_network=True)``. Use ``async with`` or
     ``connect()``/``disconnect()``; without ``connect()`` the first call connects.
+    ``client.with_options(timeout=..., max_retries=...)`` is the same client with
+    another per-call policy. For synchronous code see :class:`aitbc.SyncAITBCClient`.
     """
+
+    jobs: JobsAPI
+    marketplace: MarketplaceAPI
+    wallet: WalletAPI
+    receipts: ReceiptsAPI
+    settlement: SettlementAPI
 
     def __init__(
         self,
@@ -54,6 +141,7 @@ class AITBCClient:
         base_url: str | None = None,
         **http_config: Any,
     ) -> None:
+        configure_from_env()
         if api_key is not None or base_url is not None or http_config:
             if transport is not None:
                 raise ConfigurationError("pass either a transport/config or base_url=, not both")
@@ -61,21 +149,25 @@ class AITBCClient:
         if transport is None:
             raise ConfigurationError("AITBCClient needs a Transport, a config dict or base_url=")
         self.multi_network = multi_network
-        self.multi_network_client: MultiNetworkClient | None = None
+        multi: MultiNetworkClient | None = None
+        routes: list[tuple[Transport, int | None]]
         if multi_network:
             if not isinstance(transport, Mapping):
                 raise ConfigurationError("multi_network=True needs a config dict of networks")
             # create_transport looked up here so tests can substitute it on this module
-            self.multi_network_client = networks_from_config(transport, create_transport)
+            multi = networks_from_config(transport, create_transport)
+            routes = [(n.transport, n.chain_id) for n in multi.networks.values()]
+            default = multi.get_transport()
+            routes.sort(key=lambda route: route[0] is not default)  # default first
         elif isinstance(transport, Transport):
-            self.transport = transport
+            routes = [(transport, transport.chain_id)]
         elif isinstance(transport, Mapping):
-            self.transport = create_transport(transport)
+            built = create_transport(transport)
+            routes = [(built, built.chain_id)]
         else:
             raise ConfigurationError(f"not a Transport or config dict: {type(transport).__name__}")
-        self._info: dict[int, NodeInfo] = {}  # by id(transport)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._closed = False
+        self._shared = _Shared(routes=routes, multi=multi)
+        self._options = CallOptions()
         self._init_apis()
 
     def _init_apis(self) -> None:
@@ -83,26 +175,30 @@ class AITBCClient:
         self.marketplace = MarketplaceAPI(self)
         self.wallet = WalletAPI(self)
         self.receipts = ReceiptsAPI(self)
-        self._settlement: Any = None
+        self.settlement = SettlementAPI(self)
+
+    # -- networks ----------------------------------------------------------------------
 
     @property
-    def settlement(self) -> Any:
-        """``client.settlement``: the SettlementAPI (module ``aitbc.api.settlement``)."""
-        if self._settlement is None:
-            module = importlib.import_module("aitbc.api.settlement")
-            self._settlement = module.SettlementAPI(self)
-        return self._settlement
+    def transport(self) -> Transport:
+        """The default network's transport (the only one of a single-network client)."""
+        return self._shared.routes[0][0]
 
-    def _transports(self) -> list[Transport]:
-        if self.multi_network_client is None:
-            return [self.transport]
-        return [n.transport for n in self.multi_network_client.networks.values()]
+    @property
+    def multi_network_client(self) -> MultiNetworkClient | None:
+        """The network registry of a ``multi_network=True`` client, else None."""
+        return self._shared.multi
+
+    def _route(self, chain_id: int | None) -> Transport:
+        multi = self._shared.multi
+        if multi is not None:
+            return multi.get_transport(chain_id)
+        return self.transport
 
     def _expected_chain(self, transport: Transport) -> int | None:
-        if self.multi_network_client is not None:
-            for net in self.multi_network_client.networks.values():
-                if net.transport is transport:
-                    return net.chain_id
+        for candidate, chain in self._shared.routes:
+            if candidate is transport:
+                return chain
         return transport.chain_id
 
     async def transport_for(self, chain_id: int | None = None) -> Transport:
@@ -111,13 +207,10 @@ class AITBCClient:
         Raises TransportClosedError after ``disconnect()``, NetworkMismatchError when the
         node serves another chain, ConfigurationError for a chain this client lacks.
         """
-        if self._closed:
+        if self._shared.closed:
             raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
-        if self.multi_network_client is not None:
-            transport = self.multi_network_client.get_transport(chain_id)
-        else:
-            transport = self.transport
-        info = self._info.get(id(transport)) or await self._check_node(transport)
+        transport = self._route(chain_id)
+        info = self._shared.info.get(id(transport)) or await self._check_node(transport)
         if chain_id is not None and info.chain_id != chain_id:
             raise ConfigurationError(
                 f"this client's node serves chain {info.chain_id}, not {chain_id}"
@@ -127,12 +220,118 @@ class AITBCClient:
     async def node_info(self, chain_id: int | None = None) -> NodeInfo:
         """The node's ``/v1/info`` (chain id, version, signing keys), read once and cached."""
         transport = await self.transport_for(chain_id)
-        return self._info[id(transport)]
+        return self._shared.info[id(transport)]
+
+    def remember_job(self, job_id: str, chain_id: int) -> None:
+        """Note that ``job_id`` lives on ``chain_id`` (the APIs call this on create)."""
+        jobs = self._shared.jobs
+        jobs[job_id] = chain_id
+        jobs.move_to_end(job_id)
+        while len(jobs) > _MAX_REMEMBERED_JOBS:
+            jobs.popitem(last=False)
+
+    def job_chain(self, job_id: str) -> int | None:
+        """The chain this client created (or found) ``job_id`` on, if it knows."""
+        return self._shared.jobs.get(job_id)
+
+    # -- calls -------------------------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+        sleep: Sleep | None = None,
+    ) -> AITBCClient:
+        """This client with another per-call policy: ``timeout`` (seconds for a whole
+        call, retries included; None for none) and ``max_retries`` (0: no retry).
+        ``sleep`` replaces ``asyncio.sleep`` for backoff waits (tests move a clock).
+
+        The copy shares transports, connection and caches with this client, so
+        ``client.with_options(timeout=5).jobs.get(job_id)`` sets it for one call.
+        """
+        if not isinstance(timeout, _Unset) and timeout is not None and timeout <= 0:
+            raise ConfigurationError(f"timeout must be > 0 or None, got {timeout!r}")
+        if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        current = self._options
+        clone._options = CallOptions(
+            timeout=current.timeout if isinstance(timeout, _Unset) else timeout,
+            max_retries=current.max_retries if max_retries is None else max_retries,
+            sleep=current.sleep if sleep is None else sleep,
+        )
+        clone._init_apis()
+        return clone
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        chain_id: int | None = None,
+    ) -> JSONDict:
+        """One API call under this client's policy (the APIs' single way out).
+
+        Runs attempts through the transport's ``request_once`` under one deadline and
+        retries what :class:`~aitbc.transports.retry.RetryPolicy` allows. Raises the
+        last attempt's error, or TransportTimeout when the deadline passes.
+        """
+        transport = await self.transport_for(chain_id)
+        timeout, policy = self._options.resolve(transport)
+        deadline = Deadline(timeout)
+        debug = _log.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
+
+        try:
+            async with asyncio.timeout(timeout):
+                try:  # the common case first, without the retry machinery
+                    answer = await transport.request_once(method, path, data, params, headers)
+                    first_error = None
+                except (APIError, TransportError) as exc:
+                    first_error = exc
+                if first_error is not None:
+
+                    async def attempt() -> JSONDict:
+                        return await transport.request_once(method, path, data, params, headers)
+
+                    answer = await call_with_retries(
+                        attempt,
+                        policy,
+                        method=method,
+                        headers=headers,
+                        deadline=deadline,
+                        sleep=self._options.sleep,
+                        what=f"{method} {path}",
+                        first_error=first_error,
+                    )
+        except TimeoutError as exc:
+            if isinstance(exc, TransportTimeout):
+                raise
+            if debug:
+                _log.debug("%s %s timed out after %.1f ms", method, path, _ms(started))
+            raise TransportTimeout(f"{method} {path}: no answer within {timeout}s") from exc
+        except Exception as exc:
+            if debug:
+                _log.debug(
+                    "%s %s failed in %.1f ms: %s", method, path, _ms(started), type(exc).__name__
+                )
+            raise
+        if debug:
+            _log.debug("%s %s ok in %.1f ms", method, path, _ms(started))
+        return answer
+
+    # -- lifecycle ---------------------------------------------------------------------
 
     async def _check_node(self, transport: Transport) -> NodeInfo:
-        lock = self._locks.setdefault(id(transport), asyncio.Lock())
+        shared = self._shared
+        lock = shared.locks.setdefault(id(transport), asyncio.Lock())
         async with lock:  # concurrent first calls read /v1/info once
-            if (known := self._info.get(id(transport))) is not None:
+            if (known := shared.info.get(id(transport))) is not None:
                 return known
             await transport.connect()
             info = parse(NodeInfo, await transport.request("GET", "/v1/info"), "node info")
@@ -143,7 +342,7 @@ class AITBCClient:
                     f"node at {transport.config.get('base_url', transport)!r} serves chain "
                     f"{info.chain_id}, but this client is configured for chain {expected}"
                 )
-            self._info[id(transport)] = info
+            shared.info[id(transport)] = info
             return info
 
     async def connect(self) -> None:
@@ -152,31 +351,30 @@ class AITBCClient:
         Raises NetworkMismatchError (and leaves nothing open) if a node is on another chain;
         with several networks, MultiNetworkConnectError naming every network that failed.
         """
-        self._closed = False
-        if self.multi_network_client is not None:
-            await self._connect_networks(self.multi_network_client)
+        shared = self._shared
+        shared.closed = False
+        if shared.multi is not None:
+            # connect_all checks every chain concurrently and closes all on failure.
+            infos = await shared.multi.connect_all()
+            for chain_id, info in infos.items():
+                shared.info[id(shared.multi.networks[chain_id].transport)] = info
             return
         try:
-            for transport in self._transports():
-                if id(transport) not in self._info:
+            for transport, _chain in shared.routes:
+                if id(transport) not in shared.info:
                     await self._check_node(transport)
         except BaseException:
             await self.disconnect()
-            self._closed = False
+            shared.closed = False
             raise
-
-    async def _connect_networks(self, multi: MultiNetworkClient) -> None:
-        # connect_all checks every chain concurrently and closes all on failure.
-        infos = await multi.connect_all()
-        for chain_id, info in infos.items():
-            self._info[id(multi.networks[chain_id].transport)] = info
 
     async def disconnect(self) -> None:
         """Close every transport (always releases them, even if one fails to close)."""
-        self._closed = True
-        self._info.clear()
-        if self.multi_network_client is not None:
-            await self.multi_network_client.disconnect_all()
+        shared = self._shared
+        shared.closed = True
+        shared.info.clear()
+        if shared.multi is not None:
+            await shared.multi.disconnect_all()
         else:
             await self.transport.disconnect()
 
@@ -191,3 +389,7 @@ class AITBCClient:
         tb: TracebackType | None,
     ) -> None:
         await self.disconnect()
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

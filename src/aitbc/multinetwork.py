@@ -11,7 +11,8 @@ Each network is one node (or several endpoints of one, see
     multi.get_transport(137)           # the polygon transport
 
 :class:`aitbc.AITBCClient` builds one with ``AITBCClient(config, multi_network=True)``;
-its APIs then take ``chain_id=`` on every call.
+its APIs then take ``chain_id=`` on every call. This module is the registry only: which
+network a call goes to (settlement routing, receipt issuers) is :mod:`aitbc.api.routing`.
 """
 
 from __future__ import annotations
@@ -20,18 +21,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 import pydantic
 
-from .core.signing import VerifyKey
 from .errors import (
-    APIError,
     ConfigurationError,
     MultiNetworkConnectError,
     NetworkMismatchError,
-    NotFoundError,
     ProtocolError,
     ReceiptVerificationError,
 )
@@ -39,17 +36,12 @@ from .models import NodeInfo
 from .transports.base import Transport
 from .transports.registry import create_transport
 
-if TYPE_CHECKING:  # api.receipts imports this module: no runtime import of api here
-    from .api.base import TransportResolver
-
 __all__ = [
     "MultiNetworkClient",
     "NetworkConfig",
     "check_node",
-    "issuer_chain",
     "networks_from_config",
-    "settlement_route",
-    "settling_chain",
+    "settles",
 ]
 
 _log = logging.getLogger(__name__)
@@ -266,93 +258,6 @@ def settles(transport: Transport) -> bool:
     Duck-typed, so the SDK core does not import the settlement extra.
     """
     return callable(getattr(transport, "settle_cross_chain", None))
-
-
-def _multi(resolver: object) -> MultiNetworkClient | None:
-    multi = getattr(resolver, "multi_network_client", None)
-    return multi if isinstance(multi, MultiNetworkClient) else None
-
-
-def settling_chain(resolver: object, chain_id: int | None) -> int | None:
-    """For settlement calls keyed by message id: ``chain_id`` when given or when the
-    client has one network, else the chain of :meth:`MultiNetworkClient.settling_network`."""
-    multi = _multi(resolver)
-    if multi is None or chain_id is not None:
-        return chain_id
-    return multi.settling_network().chain_id
-
-
-async def settlement_route(
-    resolver: TransportResolver, job_id: str, chain_id: int | None
-) -> tuple[int | None, int | None]:
-    """``(source, settler)`` chains for settling ``job_id``: where its receipt is read and
-    verified, and whose transport sends the settlement.
-
-    With ``chain_id`` (or one network) both are ``chain_id``. Otherwise the source is the
-    one network that knows the job (asked concurrently) and the settler is that network
-    when its transport settles, else :meth:`MultiNetworkClient.settling_network`. A
-    settler serving another network's job is told to trust the receipt keys of every
-    configured node (from their ``/v1/info``, never from the receipt). Raises
-    NotFoundError when no network knows the job, ConfigurationError when several do.
-    """
-    multi = _multi(resolver)
-    if multi is None or chain_id is not None:
-        return chain_id, chain_id
-    source = multi.network(await _job_chain(resolver, multi, job_id))
-    settler = source if settles(source.transport) else multi.settling_network()
-    if settler is not source:
-        await _trust_every_node(resolver, multi, settler)
-    return source.chain_id, settler.chain_id
-
-
-async def _job_chain(resolver: TransportResolver, multi: MultiNetworkClient, job_id: str) -> int:
-    if not isinstance(job_id, str) or not job_id:
-        raise ConfigurationError(f"job_id must be a non-empty string, got {job_id!r}")
-    # The result route is the one settling reads anyway; 425 (running) or 409 (failed)
-    # still say the job lives on that network, only 404 says it does not.
-    path = f"/v1/jobs/{quote(job_id, safe='')}/result"
-
-    async def knows(chain: int) -> bool:
-        try:
-            await (await resolver.transport_for(chain)).request("GET", path)
-        except NotFoundError:
-            return False
-        except APIError:
-            return True
-        return True
-
-    chains = list(multi.networks)
-    found = await asyncio.gather(*map(knows, chains))
-    hits = [c for c, ok in zip(chains, found, strict=True) if ok]
-    if not hits:
-        raise NotFoundError(
-            f"job {job_id} is on none of the configured networks ({multi.describe()})",
-            status=404,
-            code="job_not_found",
-        )
-    if len(hits) > 1:
-        raise ConfigurationError(f"job {job_id} exists on chains {hits}: pass chain_id=")
-    return hits[0]
-
-
-async def _trust_every_node(
-    resolver: TransportResolver, multi: MultiNetworkClient, settler: NetworkConfig
-) -> None:
-    keys: list[VerifyKey] = []
-    for chain in multi.networks:
-        keys.extend((await resolver.node_info(chain)).verify_keys().values())
-    manager = getattr(settler.transport, "bridge_manager", None)
-    if manager is not None and callable(getattr(manager, "set_trusted_keys", None)):
-        manager.set_trusted_keys(keys)
-
-
-def issuer_chain(resolver: object, receipt: Mapping[str, Any]) -> int | None:
-    """For ``client.receipts.verify`` without ``chain_id``: the receipt's own chain when
-    ``resolver`` spans several networks, else None (the client's one network)."""
-    multi = getattr(resolver, "multi_network_client", None)
-    if isinstance(multi, MultiNetworkClient):
-        return multi.issuer_chain(receipt)
-    return None
 
 
 def _network(name: str, net: Any, create: TransportFactory) -> NetworkConfig:

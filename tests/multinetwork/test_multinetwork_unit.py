@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aitbc import AITBCClient, MockRequest, MockTransport
+from aitbc.api.routing import settlement_route, settling_chain
 from aitbc.client import MultiNetworkClient as FromClient
 from aitbc.client import NetworkConfig as ConfigFromClient
 from aitbc.errors import (
@@ -21,8 +22,6 @@ from aitbc.multinetwork import (
     MultiNetworkClient,
     NetworkConfig,
     networks_from_config,
-    settlement_route,
-    settling_chain,
 )
 from aitbc.transports.failover import FailoverTransport
 from aitbc.transports.http import HTTPTransport
@@ -255,3 +254,38 @@ def test_settling_network_must_be_unambiguous() -> None:
     multi.add_network(NetworkConfig("b", 3, job_node(3, set(), Settling)))
     with pytest.raises(ConfigurationError, match=r"a \(chain 2\), b \(chain 3\)"):
         multi.settling_network()
+
+
+async def test_a_job_created_here_is_settled_from_its_network_without_asking_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def creating_node(chain_id: int, cls: type[MockTransport] = MockTransport) -> Any:
+        def handler(request: MockRequest) -> dict[str, Any]:
+            if request.path == "/v1/info":
+                return {"chain_id": chain_id, "version": "t", "coordinator_id": f"c{chain_id}"}
+            if request.method == "POST" and request.path == "/v1/jobs":
+                return {
+                    "id": f"job_on_{chain_id}",
+                    "client_id": "c",
+                    "job_type": "echo",
+                    "price": "1",
+                    "state": "QUEUED",
+                    "created_at": "2026-01-01T00:00:00Z",
+                }
+            raise AssertionError(f"chain {chain_id} asked {request.method} {request.path}")
+
+        return cls(handler, {"chain_id": chain_id})
+
+    transports = {
+        1: creating_node(1),
+        137: creating_node(137),
+        42161: creating_node(42161, Settling),
+    }
+    monkeypatch.setattr("aitbc.client.create_transport", lambda c: transports[c["chain_id"]])
+    config = {"networks": {str(c): {"chain_id": c} for c in transports}}
+    async with AITBCClient(config, multi_network=True) as client:
+        job = await client.jobs.create({"job_type": "echo", "price": 1}, chain_id=137)
+        assert client.job_chain(job.id) == 137
+        assert await settlement_route(client, job.id, None) == (137, 42161)
+    asked = {c: [r.path for r in t.requests if r.path != "/v1/info"] for c, t in transports.items()}
+    assert asked == {1: [], 137: ["/v1/jobs"], 42161: []}  # no GET .../result fan-out

@@ -25,7 +25,8 @@ ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 class TransportResolver(Protocol):
     """Maps a chain id to a ready (connected, chain-checked) transport and its node info.
 
-    :class:`aitbc.AITBCClient` implements it for one network or many.
+    :class:`aitbc.AITBCClient` implements it for one network or many, and owns the
+    retry policy of :meth:`call`.
     """
 
     async def transport_for(self, chain_id: int | None = None) -> Transport:
@@ -34,6 +35,27 @@ class TransportResolver(Protocol):
 
     async def node_info(self, chain_id: int | None = None) -> NodeInfo:
         """The cached ``/v1/info`` of the node serving ``chain_id``."""
+        ...
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        chain_id: int | None = None,
+    ) -> JSONDict:
+        """One call under the resolver's retry policy and deadline."""
+        ...
+
+    def remember_job(self, job_id: str, chain_id: int) -> None:
+        """Note the chain a job was created on."""
+        ...
+
+    def job_chain(self, job_id: str) -> int | None:
+        """The chain a job is known to live on, if known."""
         ...
 
 
@@ -96,7 +118,6 @@ class ResourceAPI:
         idempotency_key: str | None = None,
         chain_id: int | None = None,
     ) -> JSONDict:
-        transport = await self._resolver.transport_for(chain_id)
         headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
         query = clean_params(params) if params else None
-        return await transport.request(method, path, data, query, headers)
+        return await self._resolver.call(method, path, data, query, headers, chain_id=chain_id)

@@ -59,7 +59,10 @@ class JobsAPI(ResourceAPI):
             idempotency_key=idempotency_key or new_idempotency_key(),
             chain_id=chain_id,
         )
-        return parse(Job, answer, "job")
+        created = parse(Job, answer, "job")
+        # Remember where it lives, so settling it later asks only that network.
+        self._resolver.remember_job(created.id, (await self._resolver.node_info(chain_id)).chain_id)
+        return created
 
     async def get(self, job_id: str, *, chain_id: int | None = None) -> Job:
         """The job as it stands now; NotFoundError if it is not yours or does not exist."""

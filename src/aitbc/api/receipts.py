@@ -8,8 +8,8 @@ from typing import Any
 from ..core.receipts import verify_receipt
 from ..errors import ConfigurationError, ReceiptVerificationError
 from ..models import Receipt
-from ..multinetwork import issuer_chain
 from .base import ResourceAPI, parse, path_segment
+from .routing import issuer_chain
 
 
 class ReceiptsAPI(ResourceAPI):

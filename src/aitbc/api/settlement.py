@@ -32,12 +32,12 @@ from ..errors import (
     WaitTimeoutError,
 )
 from ..models import JobResult, Money, WireModel
-from ..multinetwork import settlement_route, settling_chain
 from ..settlement.codec import message_to_dict
 from ..settlement.proof import DEFAULT_GAS_LIMIT, message_from_receipt
 from ..transports.base import JSONDict
 from .base import ResourceAPI, TransportResolver, parse, path_segment
 from .receipts import ReceiptsAPI
+from .routing import settlement_route, settling_chain
 
 __all__ = ["Settlement", "SettlementAPI", "SettlementQuote"]
 
@@ -79,7 +79,7 @@ class SettlementAPI(ResourceAPI):
     """Cross-chain settlement of your completed jobs. Every method takes ``chain_id``:
     the network the job ran on (None: the default network). A multi-network client
     without ``chain_id`` finds the job's network itself and settles through the
-    network that runs the bridges (see :func:`aitbc.multinetwork.settlement_route`)."""
+    network that runs the bridges (see :func:`aitbc.api.routing.settlement_route`)."""
 
     def __init__(self, resolver: TransportResolver) -> None:
         super().__init__(resolver)

@@ -50,6 +50,24 @@ class Transport(ABC):
         :class:`aitbc.errors.TransportError` subclass when the exchange itself failed.
         """
 
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """One attempt, no retries and no deadline of its own: the I/O half of a call.
+
+        :class:`aitbc.AITBCClient` owns the retry policy and the call's deadline and
+        calls this, so one call behaves the same on every transport. A transport whose
+        ``request`` retries by itself overrides it; the default sends ``request``.
+        Raises like :meth:`request`; a connection lost before the answer must raise
+        ConnectionClosed at once (never wait out a deadline on a dead connection).
+        """
+        return await self.request(method, path, data, params, headers)
+
     @abstractmethod
     def stream(
         self,

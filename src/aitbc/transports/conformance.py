@@ -141,6 +141,28 @@ async def _missing(transport: Transport) -> dict[str, object]:
     raise ConformanceError("concurrent request to a missing route did not raise NotFoundError")
 
 
+async def check_request_once(factory: TransportFactory) -> None:
+    """``request_once`` (what AITBCClient calls, under its own retry policy) answers and
+    fails like ``request``: a dict for /v1/info, NotFoundError for a missing route, and
+    TransportClosedError after disconnect()."""
+    transport = factory()
+    async with transport:
+        answer = await transport.request_once("GET", INFO_PATH)
+        _expect(isinstance(answer, dict), f"request_once() must return a dict, got {answer!r}")
+        _expect(isinstance(answer.get("chain_id"), int), f"/v1/info lacks a chain_id: {answer}")
+        try:
+            await transport.request_once("GET", MISSING_PATH)
+        except NotFoundError:
+            pass
+        else:
+            raise ConformanceError(f"request_once GET {MISSING_PATH} must raise NotFoundError")
+    try:
+        await transport.request_once("GET", INFO_PATH)
+    except TransportClosedError:
+        return
+    raise ConformanceError("request_once() after disconnect() must raise TransportClosedError")
+
+
 async def check_cancellation_safe(factory: TransportFactory) -> None:
     """Cancelling in-flight requests leaves the transport fully usable."""
     async with factory() as transport:
@@ -162,6 +184,7 @@ CHECKS: tuple[Check, ...] = (
     check_error_envelope,
     check_closed_after_disconnect,
     check_concurrent_requests,
+    check_request_once,
     check_cancellation_safe,
 )
 

@@ -144,6 +144,21 @@ class CrossChainTransport(Transport):
             return await handle_settlement_request(manager, method, path, data)
         return await self._base(path).request(method, path, data, params, headers)
 
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """As :meth:`request`, but one attempt on the base transport: the client's
+        retry policy wraps it, and would otherwise multiply the base transport's own."""
+        if is_settlement_path(path):
+            return await self.request(method, path, data, params, headers)
+        await self._ready()
+        return await self._base(path).request_once(method, path, data, params, headers)
+
     def _base(self, path: str) -> Transport:
         if self.base_transport is None:
             raise ConfigurationError(

@@ -17,10 +17,11 @@ shares through one database) move on. An error envelope (APIError) proves the en
 is alive and is returned as is; a timeout is not failed over because the call's deadline
 is spent and the node may still be acting on it.
 
-Time. ``timeout`` (default 30 s, ``None`` for none) bounds the whole call, every
-endpoint tried included; each endpoint also applies it, and its own retry policy
-(``max_retries``...), before the call moves on: ``max_retries: 0`` fails over at the
-first connection error.
+Time and retries. ``timeout`` (default 30 s, ``None`` for none) bounds the whole call.
+One attempt (:meth:`FailoverTransport.request_once`) is one round over the endpoints,
+each tried once; the retry policy (``max_retries``..., the same as every transport's,
+and :class:`aitbc.AITBCClient`'s own when used through a client) repeats rounds:
+429/503 after their Retry-After, a round that lost every endpoint after a backoff.
 
 Health. A failed endpoint is put aside for an exponentially growing, capped, jittered
 back-off (see :class:`EndpointPool`); once it ends, the endpoint is tried again in its
@@ -48,7 +49,8 @@ from ..errors import (
     TransportTimeout,
 )
 from .base import JSONDict, Transport
-from .retry import IDEMPOTENT_METHODS, has_idempotency_key
+from .registry import create_transport
+from .retry import IDEMPOTENT_METHODS, Deadline, RetryPolicy, call_with_retries, has_idempotency_key
 
 __all__ = ["EndpointPool", "EndpointState", "FailoverTransport", "may_fail_over"]
 
@@ -151,8 +153,6 @@ class EndpointPool:
 
 
 def _endpoint_config(entry: Any, shared: Mapping[str, Any], kind: str) -> Transport:
-    from .registry import create_transport
-
     if isinstance(entry, Transport):
         return entry
     if isinstance(entry, str):
@@ -229,6 +229,7 @@ class FailoverTransport(Transport):
         )
         self.config.setdefault("base_url", names[0])  # what logs and errors show
         self._timeout = _call_timeout(self.config)
+        self.retry_policy = RetryPolicy.from_config(self.config)
         self._connect_lock = asyncio.Lock()
         self._closed_by_user = False
 
@@ -291,16 +292,24 @@ class FailoverTransport(Transport):
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> JSONDict:
-        """Send the request to the healthiest endpoint, failing over where that is safe.
+        """Send the request to the healthiest endpoint, failing over where that is safe,
+        and retry the whole round per the config's policy (``max_retries``...).
 
-        Raises what the last endpoint tried raised (ConnectError / ConnectionClosed when
-        every endpoint failed, with every cause in the message); errors that do not
-        allow a failover are raised at once.
+        For direct use; :class:`aitbc.AITBCClient` applies its own policy around
+        :meth:`request_once`. Raises what the last endpoint tried raised (ConnectError /
+        ConnectionClosed when every endpoint failed, with every cause in the message);
+        errors that do not allow a failover are raised at once.
         """
-        await self._ready()
+        deadline = Deadline(self._timeout)
+
+        async def attempt() -> JSONDict:
+            return await self.request_once(method, path, data, params, headers)
+
         try:
             async with asyncio.timeout(self._timeout) as scope:
-                return await self._first_answer(method, path, data, params, headers)
+                return await call_with_retries(
+                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
+                )
         except TimeoutError as exc:
             if not scope.expired():
                 raise  # an endpoint's own TransportTimeout
@@ -308,20 +317,24 @@ class FailoverTransport(Transport):
                 f"{method} {path}: no endpoint answered within {self._timeout}s"
             ) from exc
 
-    async def _first_answer(
+    async def request_once(
         self,
         method: str,
         path: str,
-        data: Mapping[str, Any] | None,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> JSONDict:
+        """One round over the endpoints, healthiest first, each tried once: moves on
+        only where that is safe (see :func:`may_fail_over`); no deadline of its own."""
+        await self._ready()
         causes: list[str] = []
         last: ConnectError | ConnectionClosed | None = None
         for index in self.pool.order():
             started = self.pool.clock()
+            endpoint = self.endpoints[index]
             try:
-                answer = await self.endpoints[index].request(method, path, data, params, headers)
+                answer = await endpoint.request_once(method, path, data, params, headers)
             except (ConnectError, ConnectionClosed) as exc:
                 self._put_aside(index, exc, started)
                 if not may_fail_over(exc, method, headers):

@@ -1,8 +1,10 @@
 """HTTPTransport: REST over one pooled aiohttp session.
 
-I/O only: the transport sends a request, maps every aiohttp failure to
-:mod:`aitbc.errors` and retries what :class:`~aitbc.transports.retry.RetryPolicy` allows,
-all under one deadline per call. API shapes and auth live in the client.
+I/O only: :meth:`HTTPTransport.request_once` sends one request and maps every aiohttp
+failure to :mod:`aitbc.errors`; :class:`aitbc.AITBCClient` wraps it in its retry policy.
+Used directly, :meth:`HTTPTransport.request` applies the same
+:class:`~aitbc.transports.retry.RetryPolicy` (from this config) under one deadline per
+call. API shapes and auth live in the client.
 
 Config keys (seed keys first): ``base_url`` (required), ``timeout`` (seconds per call,
 default 30, ``None`` for none), ``default_headers``, ``chain_id``; connection limits
@@ -28,6 +30,7 @@ import yarl
 from ..core.envelope import error_from_response
 from ..errors import (
     AITBCError,
+    APIError,
     ConfigurationError,
     ConnectError,
     ConnectionClosed,
@@ -308,17 +311,61 @@ class HTTPTransport(Transport):
     ) -> JSONDict:
         """Send one request under one deadline (``timeout``), retrying per the policy.
 
-        Returns the decoded JSON object (``{}`` for an empty body). Raises an APIError
-        subclass for an error answer, TransportTimeout when the deadline passes,
-        TransportClosedError when ``disconnect()`` interrupts it, another TransportError
-        when the exchange failed.
+        For direct use of the transport; :class:`aitbc.AITBCClient` applies its own
+        policy around :meth:`request_once` instead. Returns the decoded JSON object
+        (``{}`` for an empty body). Raises an APIError subclass for an error answer,
+        TransportTimeout when the deadline passes, TransportClosedError when
+        ``disconnect()`` interrupts it, another TransportError when the exchange failed.
         """
+        deadline = Deadline(self.timeout)
+        try:
+            async with asyncio.timeout(deadline.timeout):
+                try:  # the common case first, without the retry machinery
+                    return await self.request_once(method, path, data, params, headers)
+                except (APIError, TransportError) as exc:
+                    first_error = exc
+
+                async def attempt() -> JSONDict:
+                    return await self.request_once(method, path, data, params, headers)
+
+                return await call_with_retries(
+                    attempt,
+                    self.retry_policy,
+                    method=method,
+                    headers=headers,
+                    deadline=deadline,
+                    first_error=first_error,
+                )
+        except TransportTimeout:
+            raise
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{method} {path}: no answer within {deadline.timeout}s"
+            ) from exc
+
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """One attempt, no retry, no deadline of its own (the caller's bounds it)."""
+        if not path.startswith("/"):
+            raise ConfigurationError(f"path must start with '/', got {path!r}")
+        session = self.session or self.ensure_session()
+        if data is None:  # most calls: no body to encode
+            body, send_headers = None, headers
+        else:
+            body, send_headers = _encode(method, path, data, headers)
+        query = _query(params) if params else None
         task = asyncio.current_task()
         if task is None:  # not inside a task: nothing disconnect() could interrupt
-            return await self._request(method, path, data, params, headers)
+            return await self._attempt(session, method, path, body, query, send_headers)
         self._inflight.add(task)
         try:
-            return await self._request(method, path, data, params, headers)
+            return await self._attempt(session, method, path, body, query, send_headers)
         except asyncio.CancelledError:
             # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
             if task in self._interrupted and task.uncancel() == 0:
@@ -328,44 +375,13 @@ class HTTPTransport(Transport):
             raise
         finally:
             self._inflight.discard(task)
-            self._interrupted.discard(task)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        data: Mapping[str, Any] | None,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-    ) -> JSONDict:
-        if not path.startswith("/"):
-            raise ConfigurationError(f"path must start with '/', got {path!r}")
-        session = self.ensure_session()
-        url = self.base_url + path
-        deadline = Deadline(self.timeout)
-        body, send_headers = _encode(method, path, data, headers)
-        query = _query(params) if params else None
-
-        async def attempt() -> JSONDict:
-            return await self._attempt(session, method, url, path, body, query, send_headers)
-
-        try:
-            async with asyncio.timeout(deadline.timeout):
-                return await call_with_retries(
-                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
-                )
-        except TransportTimeout:
-            raise
-        except TimeoutError as exc:
-            raise TransportTimeout(
-                f"{method} {path}: no answer within {deadline.timeout}s"
-            ) from exc
+            if self._interrupted:  # empty unless disconnect() ran: skip the lookup
+                self._interrupted.discard(task)
 
     async def _attempt(
         self,
         session: aiohttp.ClientSession,
         method: str,
-        url: str,
         path: str,
         body: bytes | None,
         params: Mapping[str, str] | None,
@@ -378,7 +394,7 @@ class HTTPTransport(Transport):
             payload = io.BytesIO(body)
         try:
             async with session.request(
-                method, url, data=payload, params=params, headers=headers
+                method, self.base_url + path, data=payload, params=params, headers=headers
             ) as resp:
                 answer = await resp.read()
         except _BACKEND_ERRORS as exc:

@@ -86,7 +86,6 @@ def create_transport(config: Mapping[str, Any]) -> Transport:
     if not isinstance(type_name, str):
         raise ConfigurationError(f"transport type must be a string, got {type_name!r}")
     if type_name != "failover" and ("endpoints" in config or "base_urls" in config):
-        from .failover import FailoverTransport  # late: it builds endpoints through here
-
-        return FailoverTransport({**config, "endpoint_type": type_name})
+        # Failover is an entry point like any transport; it builds its endpoints by type.
+        return transport_class("failover")({**config, "endpoint_type": type_name})
     return transport_class(type_name)(config)

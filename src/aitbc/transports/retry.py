@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,7 @@ from ..core.backoff import full_jitter_delay
 from ..errors import APIError, ConfigurationError, ConnectError, ConnectionClosed, TransportError
 
 T = TypeVar("T")
+_log = logging.getLogger("aitbc.retry")
 
 #: Methods whose repetition cannot change state twice (RFC 9110 idempotent methods).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -145,6 +147,9 @@ class Deadline:
         return max(0.0, self.at - time.monotonic())
 
 
+Sleep = Callable[[float], Awaitable[None]]
+
+
 async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -152,25 +157,45 @@ async def call_with_retries(
     method: str,
     headers: Mapping[str, str] | None,
     deadline: Deadline,
+    sleep: Sleep = asyncio.sleep,
+    what: str = "",
+    first_error: APIError | TransportError | None = None,
 ) -> T:
     """Run ``attempt`` until it succeeds, a non-retryable error comes, or retries run out.
 
     The caller bounds the whole loop by ``deadline`` (e.g. with ``asyncio.timeout``);
     this driver only refuses to start a sleep that would outlast it, and raises the
-    last error rather than a timeout in that case, because it says more.
+    last error rather than a timeout in that case, because it says more. ``sleep`` is
+    injectable so tests move a clock instead of waiting; ``what`` names the call in the
+    debug log (``aitbc`` logger), which records every retry with its cause and delay.
+    ``first_error`` is the error of a first attempt the caller made itself (callers try
+    once inline, so a call that succeeds at once pays for no retry machinery).
     """
     retries_done = 0
+    error = first_error
     while True:
-        try:
-            return await attempt()
-        except (APIError, TransportError) as exc:
-            if not policy.should_retry(
-                exc, method=method, headers=headers, retries_done=retries_done
-            ):
-                raise
-            retries_done += 1
-            delay = policy.backoff(retries_done, getattr(exc, "retry_after", None))
-            left = deadline.remaining()
-            if left is not None and delay >= left:
-                raise
-            await asyncio.sleep(delay)
+        if error is None:
+            try:
+                return await attempt()
+            except (APIError, TransportError) as exc:
+                error = exc
+        if not policy.should_retry(
+            error, method=method, headers=headers, retries_done=retries_done
+        ):
+            raise error
+        retries_done += 1
+        delay = policy.backoff(retries_done, getattr(error, "retry_after", None))
+        left = deadline.remaining()
+        if left is not None and delay >= left:
+            raise error
+        _log.debug(
+            "retry %d/%d of %s in %.3fs after %s: %s",
+            retries_done,
+            policy.max_retries,
+            what or method,
+            delay,
+            type(error).__name__,
+            error,
+        )
+        error = None
+        await sleep(delay)

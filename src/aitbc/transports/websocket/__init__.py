@@ -17,6 +17,14 @@ and does NOT drop silently: it unsubscribes that one subscription and, once the 
 has drained the buffer, resubscribes from the last buffered seq. The node's event log is
 the overflow storage; other subscriptions and responses are unaffected.
 
+Requests. ``request_once`` sends one request envelope; if the socket drops before the
+answer it raises ConnectionClosed at once, and while the transport is reconnecting a
+failed attempt raises ConnectError: no call sits on a dead socket until its deadline.
+:class:`aitbc.AITBCClient` retries those per its policy (a request is resent on the new
+socket when that cannot act twice); ``request`` applies the same policy from this config
+(``max_retries``, ``backoff_base``, ``backoff_cap``, ``retry_statuses``). ``connect()``
+retries a first handshake that was cut.
+
 Config keys: ``ws_url`` (required), ``headers``, ``api_key`` (sent as ``X-API-Key``),
 ``chain_id`` (checked against ``/v1/info`` on every connect), ``timeout`` (per request,
 default 30 s), ``open_timeout`` (10 s), ``close_timeout`` (0.5 s, then the socket is

@@ -19,6 +19,7 @@ from ...errors import (
     TransportTimeout,
     api_error_class,
 )
+from ..retry import parse_retry_after
 
 __all__ = ["api_error", "gap_error", "json_or_none", "map_websockets_error"]
 
@@ -76,13 +77,24 @@ def api_error(status: int, body: Any) -> APIError:
     err = body.get("error") if isinstance(body, dict) else None
     err = err if isinstance(err, dict) else {}
     details = err.get("details")
+    # An answer frame may carry the HTTP answer's Retry-After among its headers.
+    frame_headers = body.get("headers") if isinstance(body, dict) else None
+    retry_after = None
+    if isinstance(frame_headers, dict):
+        retry_after = parse_retry_after(_header(frame_headers, "Retry-After"))
     return api_error_class(status)(
         str(err.get("message") or f"status {status}"),
         status=status,
         code=str(err.get("code") or "unknown_error"),
         request_id=err.get("request_id"),
         details=details if isinstance(details, list) else None,
+        retry_after=retry_after,
     )
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    wanted = name.lower()
+    return next((str(v) for k, v in headers.items() if str(k).lower() == wanted), None)
 
 
 def gap_error(topic: str, last_seq: int, body: Any) -> StreamGapError:

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from ...errors import (
     TransportTimeout,
 )
 from ..base import JSONDict, Transport
-from ..retry import RetryPolicy
+from ..retry import Deadline, RetryPolicy, call_with_retries
 from .errors import api_error, gap_error, json_or_none, map_websockets_error
 from .settings import WSSettings
 from .subscription import SubscriptionState, WebSocketSubscription
@@ -37,9 +38,28 @@ from .subscription import SubscriptionState, WebSocketSubscription
 __all__ = ["WebSocketTransport"]
 
 _log = logging.getLogger(__name__)
+# websockets logs every handshake header and frame at DEBUG, the API key included. Its
+# records go through this logger instead: quiet unless asked for (level INFO even when
+# "aitbc" is at DEBUG), and never with a credential header's value.
+_WIRE_LOG = logging.getLogger("aitbc.transports.websocket.wire")
+_WIRE_LOG.setLevel(logging.INFO)
+_SECRET_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "proxy-authorization"})
+
+
+class _RedactCredentials(logging.Filter):
+    """Replace the value of a credential header in websockets' ``> name: value`` lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in _SECRET_HEADERS:
+            record.args = (args[0], "<redacted>")
+        return True
+
+
+_WIRE_LOG.addFilter(_RedactCredentials())
 _WX = websockets.exceptions
-#: How often a repeatable request is resent after the connection dropped under it.
-_MAX_RESENDS = 3
+#: How often ``connect()`` retries a first handshake that was cut (not a refusal).
+_CONNECT_RETRIES = 3
 
 
 class WebSocketTransport(Transport):
@@ -52,6 +72,7 @@ class WebSocketTransport(Transport):
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.settings = WSSettings(self.config)
+        self.retry_policy = RetryPolicy.from_config(self.config)
         self.ws_url = self.settings.url
         self.websocket: ClientConnection | None = None
         self._pending: dict[str, asyncio.Future[JSONDict]] = {}
@@ -60,6 +81,10 @@ class WebSocketTransport(Transport):
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._socket_gone = asyncio.Event()  # set when the current socket has died
+        # Set (then replaced) each time a reconnect attempt fails: requests waiting for a
+        # socket fail fast with that ConnectError instead of sitting until their deadline.
+        self._reconnect_failed = asyncio.Event()
+        self._last_reconnect_error: AITBCError | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._connect_lock = asyncio.Lock()
@@ -81,7 +106,7 @@ class WebSocketTransport(Transport):
                 return
             self._closed_by_user = False
             self._broken = None
-            ws = await self._open()
+            ws = await self._open_retrying()
             self._attach(ws)
             self._supervisor = asyncio.create_task(self._supervise(ws), name="aitbc-ws-reader")
             self._connected = True
@@ -129,6 +154,7 @@ class WebSocketTransport(Transport):
                 proxy=self.settings.proxy,
                 ping_interval=self.settings.heartbeat,
                 ping_timeout=self.settings.heartbeat,
+                logger=_WIRE_LOG,
             )
         except (OSError, TimeoutError, _WX.WebSocketException) as exc:
             mapped = map_websockets_error(exc)
@@ -141,6 +167,22 @@ class WebSocketTransport(Transport):
             ws.transport.abort()
             raise
         return ws
+
+    async def _open_retrying(self) -> ClientConnection:
+        """Open the first socket; a handshake cut by the network (ConnectError) is tried
+        again with backoff. A refusal (bad key, wrong chain) is final at once."""
+        for attempt in itertools.count(1):
+            try:
+                return await self._open()
+            except (ConnectError, ServerError) as exc:
+                if attempt > _CONNECT_RETRIES:
+                    raise
+                delay = full_jitter_delay(
+                    attempt, base=self.settings.base_delay, cap=self.settings.max_delay
+                )
+                _log.debug("connect attempt %d failed (%s); again in %.3fs", attempt, exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - itertools.count is endless
 
     async def _check_chain(self, ws: ClientConnection) -> None:
         """Refuse a node on another chain. Runs before the reader starts: no recv race."""
@@ -263,6 +305,7 @@ class WebSocketTransport(Transport):
             raise ConnectionClosed(f"connection lost and reconnect is off: {reason}")
         if self._reauth_refused:
             raise AuthenticationError(f"the node refused this API key: {reason}")
+        lost_at = time.perf_counter()
         for attempt in itertools.count(1):
             limit = self.settings.max_attempts
             if limit is not None and attempt > limit:
@@ -275,8 +318,18 @@ class WebSocketTransport(Transport):
                 ws = await self._open()
             except (ConnectError, TransportTimeout, ServerError) as exc:
                 _log.info("reconnect attempt %d failed: %s", attempt, exc)
+                self._last_reconnect_error = exc
+                failed, self._reconnect_failed = self._reconnect_failed, asyncio.Event()
+                failed.set()
                 continue
             self.reconnects += 1
+            _log.debug(
+                "reconnected to %s after %d attempt(s) in %.1f ms (%s)",
+                self.settings.url,
+                attempt,
+                (time.perf_counter() - lost_at) * 1000.0,
+                reason,
+            )
             return ws
         raise AssertionError("unreachable")  # pragma: no cover - itertools.count is endless
 
@@ -316,12 +369,47 @@ class WebSocketTransport(Transport):
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> JSONDict:
-        """Send one request envelope and await its answer (matched by id).
+        """Send one request and await its answer, retrying per the config's policy
+        (``max_retries``...: 429/503 with Retry-After, and a connection lost before the
+        answer when repeating is harmless), all within ``timeout``.
 
-        Returns the answer's ``data`` (``{}`` for none). Raises the APIError of an error
-        answer, TransportTimeout after ``timeout``, ConnectionClosed if the socket
-        dropped before the answer (the request may have run), TransportClosedError after
-        ``disconnect()``.
+        For direct use of the transport; :class:`aitbc.AITBCClient` applies its own
+        policy around :meth:`request_once`. Returns the answer's ``data`` (``{}`` for
+        none). Raises the APIError of an error answer, TransportTimeout after
+        ``timeout``, ConnectionClosed if the socket dropped before the answer and the
+        request may not be repeated, TransportClosedError after ``disconnect()``.
+        """
+        deadline = Deadline(self.settings.timeout)
+
+        async def attempt() -> JSONDict:
+            return await self.request_once(method, path, data, params, headers)
+
+        try:
+            async with asyncio.timeout(deadline.timeout):
+                return await call_with_retries(
+                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
+                )
+        except TransportTimeout:
+            raise
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{method} {path}: no answer within {deadline.timeout}s"
+            ) from exc
+
+    async def request_once(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONDict:
+        """One request envelope, one answer; no retry, no deadline of its own.
+
+        Waits for a connection if the socket is being re-established, and raises
+        ConnectError (nothing sent) if a reconnect attempt fails meanwhile. If the socket
+        drops after the request went out, raises ConnectionClosed at once (the node may
+        have acted): the caller's policy decides whether to resend on the next socket.
         """
         message: JSONDict = {"method": method.upper(), "path": path}
         if data is not None:
@@ -330,7 +418,7 @@ class WebSocketTransport(Transport):
             message["params"] = {k: v for k, v in params.items() if v is not None}
         if headers:
             message["headers"] = dict(headers)
-        reply = await self._exchange_repeatable(message, headers)
+        reply = await self._exchange(message, None, fail_fast=True)
         status = int(reply.get("status") or 0)
         if status >= 400:
             raise api_error(status, reply)
@@ -341,45 +429,36 @@ class WebSocketTransport(Transport):
             raise ProtocolError(f"{method} {path}: expected a JSON object answer")
         return body
 
-    async def _exchange_repeatable(
-        self, message: JSONDict, headers: Mapping[str, str] | None
+    async def _exchange(
+        self, message: JSONDict, limit: float | None, *, fail_fast: bool = False
     ) -> JSONDict:
-        """Exchange, resending after a dropped connection when repeating is harmless
-        (idempotent method or an Idempotency-Key), like HTTPTransport's retry policy."""
-        repeatable = RetryPolicy().may_repeat(str(message["method"]), headers)
-        for attempt in itertools.count(1):
-            try:
-                return await self._exchange(dict(message))
-            except TransportClosedError:
-                raise
-            except ConnectionClosed:
-                if not (repeatable and self.settings.reconnect) or attempt >= _MAX_RESENDS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _exchange(self, message: JSONDict) -> JSONDict:
         await self._ensure_started()
         request_id = message.setdefault("id", f"r{next(self._ids)}")
         future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(self.settings.timeout):
-                await self._send_when_connected(request_id, future, message)
+            async with asyncio.timeout(limit):
+                await self._send_when_connected(request_id, future, message, fail_fast)
                 return await future
         except TimeoutError as exc:
             what = f"{message.get('method')} {message.get('path')}"
-            raise TransportTimeout(f"{what}: no answer within {self.settings.timeout}s") from exc
+            raise TransportTimeout(f"{what}: no answer within {limit}s") from exc
         finally:
             self._pending.pop(request_id, None)
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved: a failure nobody awaited is not an error
 
     async def _send_when_connected(
-        self, request_id: str, future: asyncio.Future[JSONDict], message: JSONDict
+        self,
+        request_id: str,
+        future: asyncio.Future[JSONDict],
+        message: JSONDict,
+        fail_fast: bool,
     ) -> None:
         """Send once a connection is up. A send that fails on a socket that just died
-        reached nobody, so it waits for the reconnect and goes again (any method)."""
+        reached nobody, so it waits for the reconnect and goes again (any method). With
+        ``fail_fast``, a failed reconnect attempt meanwhile raises its ConnectError."""
         while True:
-            await self._ready.wait()
+            await self._wait_connected(fail_fast)
             self._check_usable()
             gone = self._socket_gone
             self._pending[request_id] = future
@@ -391,6 +470,27 @@ class WebSocketTransport(Transport):
                 if not self.settings.reconnect:
                     raise
             await gone.wait()  # the reader has noticed the loss: wait for the next socket
+
+    async def _wait_connected(self, fail_fast: bool) -> None:
+        if self._ready.is_set() or not fail_fast:
+            await self._ready.wait()
+            return
+        # Reconnecting: wait for the socket, or for the next attempt to fail. Nothing was
+        # sent then, so the caller's retry policy may try again (as HTTP's ConnectError).
+        failed = self._reconnect_failed
+        waiters = {
+            asyncio.ensure_future(self._ready.wait()),
+            asyncio.ensure_future(failed.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not self._ready.is_set():
+            raise ConnectError(
+                f"not connected to {self.settings.url}: {self._last_reconnect_error}"
+            )
 
     async def _send(self, message: JSONDict) -> None:
         ws = self.websocket
@@ -434,7 +534,8 @@ class WebSocketTransport(Transport):
         message: JSONDict = {"id": server_id, "method": "subscribe", "path": sub.topic}
         message["data"] = sub.resume_data()
         try:
-            await self._exchange(message)  # the reader applies the answer (_on_subscribed)
+            # the reader applies the answer (_on_subscribed)
+            await self._exchange(message, self.settings.timeout)
         except ConnectionClosed:
             return  # the reader resubscribes after reconnecting
         except AITBCError as exc:
@@ -464,7 +565,7 @@ class WebSocketTransport(Transport):
     async def _send_unsubscribe(self, server_id: str) -> None:
         with contextlib.suppress(AITBCError):
             message = {"method": "unsubscribe", "path": "", "data": {"subscription_id": server_id}}
-            await self._exchange(message)
+            await self._exchange(message, self.settings.timeout)
 
     def _forget(self, sub: SubscriptionState) -> None:
         """Drop ``sub`` locally and tell the node in the background (never blocks)."""
