@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import AITBCClient, MultiNetworkClient, NetworkConfig
-    from .sync import SyncAITBCClient
     from .errors import (
         AITBCError,
         APIError,
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
     )
     from .settlement.bridges.base import BridgeStatus, SettlementMessage, SettlementResult
     from .settlement.manager import BridgeManager
+    from .sync import SyncAITBCClient
     from .transports import (
         HTTPTransport,
         MockRequest,

@@ -50,8 +50,8 @@ async def _kill_while_streaming(node: Any, transport: WebSocketTransport, topic:
     # ...and the transport comes back each time. The last kick can land while the tail of
     # the stream is still buffered client-side, so the fifth reconnect may follow the last
     # event; wait for it with a bound that a loaded 2-core machine cannot run out of.
-    async def fifth_reconnect() -> None:  # noqa: ASYNC110 (a counter, not an event)
-        while transport.reconnects < 5:
+    async def fifth_reconnect() -> None:
+        while transport.reconnects < 5:  # noqa: ASYNC110 (a counter, not an event)
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(fifth_reconnect(), 60)  # TimeoutError fails the test
