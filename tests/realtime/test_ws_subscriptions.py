@@ -47,6 +47,7 @@ async def _kill_while_streaming(node: Any, transport: WebSocketTransport, topic:
     assert [e["data"]["n"] for e in events] == list(range(1, 1001))
     assert all(e["topic"] == topic and e["event"] == "test.tick" for e in events)
     assert kicks == [1, 1, 1, 1, 1]  # each kick dropped the live connection...
+
     # ...and the transport comes back each time. The last kick can land while the tail of
     # the stream is still buffered client-side, so the fifth reconnect may follow the last
     # event; wait for it with a bound that a loaded 2-core machine cannot run out of.
