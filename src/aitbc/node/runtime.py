@@ -2,6 +2,21 @@
 
 One :class:`Node` per process (per ASGI app). It holds nothing another worker would need:
 all state is in the database; the in-memory wake-up only shortens long-poll latency.
+
+The data plane (see docs/node-data.md):
+
+- :meth:`Node.write` runs a write transaction as ONE synchronous function over a SQLAlchemy
+  Core connection (a *unit*: no ORM session, statements built once at import). On SQLite
+  the unit goes to the writer thread (:mod:`.writer`), which groups queued units into one
+  commit with a savepoint each; on PostgreSQL it runs in its own transaction on a pooled
+  asyncpg connection (``run_sync``: row locks, not one database lock, so units of
+  different requests overlap). Either way the unit's events are appended in its
+  transaction and the listeners run after the commit.
+- :meth:`Node.read` runs a read-only function: on SQLite inline on the event loop over a
+  ``query_only`` stdlib connection (a one-row read costs tens of microseconds, less than a
+  thread hop); on PostgreSQL on a pooled connection.
+- :meth:`Node.transaction` (an async ORM session) remains for code written against it; it
+  keeps every invariant but costs one driver round trip per statement.
 """
 
 from __future__ import annotations
@@ -9,24 +24,62 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..core.signing import SigningKey
 from .clock import utcnow
-from .database import create_engine, is_sqlite, migrate
-from .events import EventListener, EventRecord, PendingEvent, append_events
+from .database import create_engine, create_sqlite_engine, is_sqlite, migrate
+from .events import EventListener, EventRecord, PendingEvent, append_events, write_events
 from .key_cache import KeyCache
 from .settings import NodeSettings
+from .writer import SQLiteWriter
 
 if TYPE_CHECKING:
     from .services.principals import Principal
 
 log = logging.getLogger("aitbc.node")
+T = TypeVar("T")
+
+
+class WriteTx:
+    """One unit of work: a Core connection inside a transaction, plus its pending events.
+
+    Units (plain ``def`` functions taking a WriteTx) read and write through ``conn`` and
+    call :meth:`emit` for every state change; ``now`` is the unit's single notion of the
+    current time. Raising anything rolls back everything the unit did.
+    """
+
+    def __init__(self, node: Node, conn: Connection) -> None:
+        self.node = node
+        self.conn = conn
+        self.now: datetime = utcnow()
+        self.pending: list[PendingEvent] = []
+
+    @property
+    def settings(self) -> NodeSettings:
+        return self.node.settings
+
+    def emit(self, topic: str, event: str, data: Any) -> None:
+        """Queue an event; it is written with this unit or not at all."""
+        self.pending.append(PendingEvent(topic, event, data))
+
+
+def _run_unit(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -> Any:
+    """Run ``fn`` in ``conn``'s open transaction; (value, its event records)."""
+    tx = WriteTx(node, conn)
+    value = fn(tx)
+    return value, write_events(conn, tx.pending, tx.now)
+
+
+def _run_transaction(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -> Any:
+    with conn.begin():
+        return _run_unit(conn, node, fn)
 
 
 class Tx:
@@ -84,6 +137,14 @@ class Node:
         )
         #: Sessions for pure reads: on SQLite they never queue behind writers.
         self.reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.is_sqlite = is_sqlite(self.engine)
+        #: SQLite data plane: the writer thread and the inline read engine (see module doc).
+        self.writer: SQLiteWriter | None = None
+        self._sync_reads: Engine | None = None
+        if self.is_sqlite:
+            self.writer = SQLiteWriter(create_sqlite_engine(settings.database_url, readonly=False))
+            self._sync_reads = create_sqlite_engine(settings.database_url, readonly=True)
+        self._notifying: set[asyncio.Task[None]] = set()
         self.event_listeners: list[EventListener] = [self._wake_pollers]
         #: Successful API-key lookups of this worker (see :mod:`.key_cache`).
         self.key_cache: KeyCache[Principal] = KeyCache()
@@ -114,10 +175,60 @@ class Node:
         self.job_wakeup.notify()
 
     async def close(self) -> None:
-        """Release every pooled connection."""
+        """Finish queued writes and release every pooled connection."""
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
+        if self._sync_reads is not None:
+            self._sync_reads.dispose()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run the read-only ``fn(conn)`` in one snapshot; return what it returns."""
+        if self._sync_reads is not None:
+            with self._sync_reads.connect() as conn, conn.begin():
+                return fn(conn)
+        async with self.engine.connect() as aconn:
+            return await aconn.run_sync(fn)
+
+    async def write(self, fn: Callable[[WriteTx], T]) -> T:
+        """Run the unit ``fn(tx)`` as one transaction; its events go to the listeners.
+
+        Whatever ``fn`` raises is re-raised here after its changes were rolled back.
+        """
+        if self.writer is None:
+            async with self.engine.connect() as aconn:
+                value, records = await aconn.run_sync(_run_transaction, self, fn)
+            if records:
+                await self.notify(records)
+            return value  # type: ignore[no-any-return]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[T, asyncio.Task[None] | None]] = loop.create_future()
+
+        def deliver(ok: bool, payload: Any) -> None:
+            # Runs on this loop after the commit. Listeners are started even if the caller
+            # was cancelled meanwhile: a committed event is always announced.
+            if not ok:
+                if not future.done():
+                    future.set_exception(payload)
+                return
+            value, records = payload
+            task = self._spawn_notify(records) if records else None
+            if not future.done():
+                future.set_result((value, task))
+
+        self.writer.submit(lambda conn: _run_unit(conn, self, fn), loop, deliver)
+        value, task = await future
+        if task is not None:
+            await asyncio.shield(task)
+        return value
+
+    def _spawn_notify(self, records: list[EventRecord]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self.notify(records))
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+        return task
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
