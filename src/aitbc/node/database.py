@@ -63,22 +63,25 @@ def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
     return engine
 
 
-def create_sqlite_engine(url: str, *, readonly: bool) -> Engine:
+def create_sqlite_engine(url: str, *, readonly: bool, busy_timeout: float = 30.0) -> Engine:
     """A synchronous stdlib-``sqlite3`` engine on the same file as the async ``url``.
 
-    One connection per thread (the writer thread; the event loop's thread for reads).
+    One connection per thread. ``busy_timeout`` is how long a statement waits for another
+    connection's lock (0: fail at once with "database is locked").
     """
     path = url.split("://", 1)[1]
     engine = create_sync_engine(
         "sqlite://" + path,
         poolclass=SingletonThreadPool,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
     )
-    _configure_sqlite(engine, readonly)
+    _configure_sqlite(engine, readonly, busy_timeout)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine | Engine, readonly: bool) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine | Engine, readonly: bool, busy_timeout: float = 30.0
+) -> None:
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
     @event.listens_for(sync_engine, "connect")
@@ -87,7 +90,7 @@ def _configure_sqlite(engine: AsyncEngine | Engine, readonly: bool) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL: a commit is atomic and consistent; only the last transactions
         # before an OS crash or power loss may be lost (never corrupted).

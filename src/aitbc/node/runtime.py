@@ -7,11 +7,12 @@ The data plane (see docs/node-data.md):
 
 - :meth:`Node.write` runs a write transaction as ONE synchronous function over a SQLAlchemy
   Core connection (a *unit*: no ORM session, statements built once at import). On SQLite
-  the unit goes to the writer thread (:mod:`.writer`), which groups queued units into one
-  commit with a savepoint each; on PostgreSQL it runs in its own transaction on a pooled
-  asyncpg connection (``run_sync``: row locks, not one database lock, so units of
-  different requests overlap). Either way the unit's events are appended in its
-  transaction and the listeners run after the commit.
+  the units queued during one event-loop iteration run as one batch - one commit, a
+  savepoint per unit - in place, with a lock-free fast path, or on the writer thread when
+  another connection holds the lock (:mod:`.writer`). On PostgreSQL a unit runs in its
+  own transaction on a pooled asyncpg connection (``run_sync``: row locks, not one
+  database lock, so units of different requests overlap). Either way the unit's events
+  are appended in its transaction and the listeners run after the commit.
 - :meth:`Node.read` runs a read-only function: on SQLite inline on the event loop over a
   ``query_only`` stdlib connection (a one-row read costs tens of microseconds, less than a
   thread hop); on PostgreSQL on a pooled connection.
@@ -138,13 +139,16 @@ class Node:
         #: Sessions for pure reads: on SQLite they never queue behind writers.
         self.reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.is_sqlite = is_sqlite(self.engine)
-        #: SQLite data plane: the writer thread and the inline read engine (see module doc).
+        #: SQLite data plane: the writer and the in-place read engine (see module doc).
         self.writer: SQLiteWriter | None = None
         self._sync_reads: Engine | None = None
         if self.is_sqlite:
-            self.writer = SQLiteWriter(create_sqlite_engine(settings.database_url, readonly=False))
+            self.writer = SQLiteWriter(settings.database_url)
             self._sync_reads = create_sqlite_engine(settings.database_url, readonly=True)
         self._notifying: set[asyncio.Task[None]] = set()
+        #: The loop whose units run in place (see :mod:`.writer`) and its pending batch.
+        self._home_loop: asyncio.AbstractEventLoop | None = None
+        self._batch: list[tuple[Callable[[Connection], Any], Callable[[bool, Any], None]]] = []
         self.event_listeners: list[EventListener] = [self._wake_pollers]
         #: Successful API-key lookups of this worker (see :mod:`.key_cache`).
         self.key_cache: KeyCache[Principal] = KeyCache()
@@ -218,11 +222,31 @@ class Node:
             if not future.done():
                 future.set_result((value, task))
 
-        self.writer.submit(lambda conn: _run_unit(conn, self, fn), loop, deliver)
+        def unit(conn: Connection) -> Any:
+            return _run_unit(conn, self, fn)
+
+        if self._home_loop is None:
+            self._home_loop = loop
+        if loop is self._home_loop:
+            # Units arriving in this loop iteration share one commit (see _flush).
+            self._batch.append((unit, deliver))
+            if len(self._batch) == 1:
+                loop.call_soon(self._flush)
+        else:  # another thread's loop: never touch the in-place connection from there
+            self.writer.submit(unit, loop, deliver)
         value, task = await future
         if task is not None:
             await asyncio.shield(task)
         return value
+
+    def _flush(self) -> None:
+        """Run the units queued during this loop iteration as one batch, in place; hand
+        them to the writer thread if another connection holds the write lock."""
+        assert self.writer is not None and self._home_loop is not None
+        batch, self._batch = self._batch, []
+        if not self.writer.run_here(batch):
+            for unit, deliver in batch:
+                self.writer.submit(unit, self._home_loop, deliver)
 
     def _spawn_notify(self, records: list[EventRecord]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self.notify(records))
