@@ -91,6 +91,8 @@ class SQLiteWriter:
         #: Commits and units so far (units / commits = how much grouping happened).
         self.commits = 0
         self.units = 0
+        #: Batches handed to the writer thread because the lock was taken.
+        self.deferred = 0
 
     def run_here(self, batch: list[tuple[UnitFn, Deliver]]) -> bool:
         """Run ``batch`` now on this thread and deliver; False (nothing run, nothing
@@ -102,6 +104,7 @@ class SQLiteWriter:
             transaction = conn.begin()
         except OperationalError as exc:
             if _is_locked(exc):
+                self.deferred += 1
                 return False
             outcomes: list[tuple[bool, Any]] = [(False, exc)] * len(batch)
         else:
