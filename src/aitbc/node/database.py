@@ -49,7 +49,9 @@ def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
         url = url.replace("sqlite://", "sqlite+aiosqlite://", 1)
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg://"):
-        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        # No pool_pre_ping: it is one more round trip on every checkout (every request).
+        # A connection broken by a server restart fails its one request and is discarded.
+        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
     elif url.startswith("sqlite+aiosqlite://"):
         kwargs = {"connect_args": {"timeout": 30}}
     else:

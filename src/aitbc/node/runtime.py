@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -146,6 +147,8 @@ class Node:
             self.writer = SQLiteWriter(settings.database_url)
             self._sync_reads = create_sqlite_engine(settings.database_url, readonly=True)
         self._notifying: set[asyncio.Task[None]] = set()
+        self._read_local = threading.local()
+        self._read_connections: list[Connection] = []
         #: The loop whose units run in place (see :mod:`.writer`) and its pending batch.
         self._home_loop: asyncio.AbstractEventLoop | None = None
         self._batch: list[tuple[Callable[[Connection], Any], Callable[[bool, Any], None]]] = []
@@ -182,6 +185,9 @@ class Node:
         """Finish queued writes and release every pooled connection."""
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+        for conn in self._read_connections:
+            conn.close()
+        self._read_connections.clear()
         if self._sync_reads is not None:
             self._sync_reads.dispose()
         await self.engine.dispose()
@@ -191,10 +197,21 @@ class Node:
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run the read-only ``fn(conn)`` in one snapshot; return what it returns."""
         if self._sync_reads is not None:
-            with self._sync_reads.connect() as conn, conn.begin():
-                return fn(conn)
+            with self._read_connection().begin() as transaction:
+                return fn(transaction.connection)
         async with self.engine.connect() as aconn:
             return await aconn.run_sync(fn)
+
+    def _read_connection(self) -> Connection:
+        """This thread's read connection, kept open: a pool checkout per read cost more
+        than the read."""
+        assert self._sync_reads is not None
+        conn: Connection | None = getattr(self._read_local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._sync_reads.connect()
+            self._read_local.conn = conn
+            self._read_connections.append(conn)
+        return conn
 
     async def write(self, fn: Callable[[WriteTx], T]) -> T:
         """Run the unit ``fn(tx)`` as one transaction; its events go to the listeners.

@@ -108,8 +108,8 @@ class SQLiteWriter:
                 return False
             outcomes: list[tuple[bool, Any]] = [(False, exc)] * len(batch)
         else:
-            outcomes = _run_units(conn, [fn for fn, _ in batch])
             try:
+                outcomes = _run_units(conn, [fn for fn, _ in batch])
                 transaction.commit()
                 self.commits += 1
             except Exception as exc:  # nothing of the batch is kept

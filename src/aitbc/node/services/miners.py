@@ -119,16 +119,16 @@ def _matches(now: datetime, caps: Capabilities) -> list[ColumnElement[bool]]:
     ]
 
 
-def _pick(conn: Connection, caps: Capabilities, now: datetime) -> str | None:
+def _pick(conn: Connection, caps: Capabilities, now: datetime, *, lock: bool) -> str | None:
     pick = select(JOBS.c.id).where(*_matches(now, caps))
     pick = pick.order_by(JOBS.c.created_at, JOBS.c.id).limit(1)
-    if conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     return conn.execute(pick).scalar()
 
 
 def _claim(tx: WriteTx, principal: Principal, caps: Capabilities) -> dict[str, Any] | None:
-    job_id = _pick(tx.conn, caps, tx.now)
+    job_id = _pick(tx.conn, caps, tx.now, lock=True)
     if job_id is None:
         return None
     job = cas(
@@ -156,7 +156,7 @@ async def claim_once(node: Node, principal: Principal) -> dict[str, Any] | None:
     def look(conn: Connection) -> tuple[Capabilities, str | None]:
         miner = registered(conn, principal)
         caps = Capabilities.model_validate(miner.capabilities)
-        return caps, _pick(conn, caps, utcnow())
+        return caps, _pick(conn, caps, utcnow(), lock=False)
 
     caps, candidate = await node.read(look)
     if candidate is None:
