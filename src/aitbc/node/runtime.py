@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ..core.signing import SigningKey
 from .clock import utcnow
@@ -79,9 +79,19 @@ def _run_unit(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -> Any:
     return value, write_events(conn, tx.pending, tx.now)
 
 
+#: PostgreSQL channel on which a commit that queued work wakes every worker's long-polls.
+JOBS_CHANNEL = "aitbc_jobs"
+_WAKE_EVENTS = ("job.created", "job.requeued")
+
+
 def _run_transaction(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -> Any:
     with conn.begin():
-        return _run_unit(conn, node, fn)
+        value, records = _run_unit(conn, node, fn)
+        if any(r.event in _WAKE_EVENTS for r in records):
+            # Delivered at COMMIT (never for a rollback) to every worker's listener, so a
+            # miner polling another worker claims at once instead of at its next recheck.
+            conn.exec_driver_sql(f"NOTIFY {JOBS_CHANNEL}")
+        return value, records
 
 
 class Tx:
@@ -116,6 +126,10 @@ class Wakeup:
         self._event.set()
         self._event = asyncio.Event()
 
+    def armed(self) -> asyncio.Event:
+        """The event the next :meth:`notify` sets (for waiting without a deadline)."""
+        return self._event
+
     async def wait(self, seconds: float) -> None:
         """Return when notified or after ``seconds``, whichever comes first."""
         event = self._event
@@ -148,6 +162,8 @@ class Node:
             self._sync_reads = create_sqlite_engine(settings.database_url, readonly=True)
         self._notifying: set[asyncio.Task[None]] = set()
         self._read_local = threading.local()
+        #: PostgreSQL: the connection LISTENing on JOBS_CHANNEL (see start()).
+        self._listener: AsyncConnection | None = None
         self._read_connections: list[Connection] = []
         #: The loop whose units run in place (see :mod:`.writer`) and its pending batch.
         self._home_loop: asyncio.AbstractEventLoop | None = None
@@ -175,6 +191,14 @@ class Node:
         self.signing_key, self.coordinator_id = await load_identity(self)
         if bootstrap_admin:
             self.created_admin_key = await ensure_admin(self)
+        if self.engine.dialect.name == "postgresql":
+            self._listener = await self.engine.connect()
+            driver = (await self._listener.get_raw_connection()).driver_connection
+            assert driver is not None  # a checked-out asyncpg connection
+            await driver.add_listener(JOBS_CHANNEL, self._on_jobs_notify)
+
+    def _on_jobs_notify(self, *_: Any) -> None:
+        self.job_wakeup.notify()
 
     def stop_polls(self) -> None:
         """End every waiting long-poll of this process now (call before a shutdown)."""
@@ -185,6 +209,13 @@ class Node:
         """Finish queued writes and release every pooled connection."""
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+        if self._listener is not None:
+            driver = (await self._listener.get_raw_connection()).driver_connection
+            with contextlib.suppress(Exception):  # the server may be gone already
+                assert driver is not None
+                await driver.remove_listener(JOBS_CHANNEL, self._on_jobs_notify)
+            await self._listener.close()
+            self._listener = None
         for conn in self._read_connections:
             conn.close()
         self._read_connections.clear()
