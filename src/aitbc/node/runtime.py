@@ -292,7 +292,13 @@ class Node:
         them to the writer thread if another connection holds the write lock."""
         assert self.writer is not None and self._home_loop is not None
         batch, self._batch = self._batch, []
-        if not self.writer.run_here(batch):
+        try:
+            ran = self.writer.run_here(batch)
+        except Exception as exc:  # e.g. the file cannot be opened: every caller hears it
+            for _, deliver in batch:
+                deliver(False, exc)
+            return
+        if not ran:
             for unit, deliver in batch:
                 self.writer.submit(unit, self._home_loop, deliver)
 
