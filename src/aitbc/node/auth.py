@@ -15,7 +15,9 @@ from .services.principals import Principal, authenticate
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_node(request: Request) -> Node:
+async def get_node(request: Request) -> Node:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    # thread hop on every request for one attribute read.
     node: Node = request.app.state.node
     return node
 
@@ -26,7 +28,8 @@ async def current_principal(
     """The principal of the request's key; 401 unauthenticated when missing or unknown."""
     if not api_key:
         raise NodeProblem(401, "unauthenticated", "missing X-API-Key header")
-    principal = await authenticate(get_node(request), api_key)
+    node: Node = request.app.state.node
+    principal = await authenticate(node, api_key)
     if principal is None:
         raise NodeProblem(401, "unauthenticated", "unknown API key")
     return principal

@@ -3,6 +3,11 @@
 SQLite transactions start with ``BEGIN IMMEDIATE`` so a read-then-write transaction takes
 the write lock up front and waits (busy timeout) instead of failing on lock upgrade.
 PostgreSQL runs at READ COMMITTED; every state change is a compare-and-set UPDATE.
+
+Besides the async engines (asyncpg, aiosqlite), SQLite gets two *synchronous* engines
+(stdlib ``sqlite3``) for the data plane of :mod:`aitbc.node.runtime`: one for the writer
+thread (``BEGIN IMMEDIATE``) and one for reads run inline (``BEGIN``, ``query_only``).
+A plain ``sqlite3`` call costs microseconds; a hop to aiosqlite's thread costs ~0.2 ms.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
 from ..errors import ConfigurationError
 
@@ -43,7 +49,9 @@ def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
         url = url.replace("sqlite://", "sqlite+aiosqlite://", 1)
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg://"):
-        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        # No pool_pre_ping: it is one more round trip on every checkout (every request).
+        # A connection broken by a server restart fails its one request and is discarded.
+        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
     elif url.startswith("sqlite+aiosqlite://"):
         kwargs = {"connect_args": {"timeout": 30}}
     else:
@@ -57,14 +65,34 @@ def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, readonly: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def create_sqlite_engine(url: str, *, readonly: bool, busy_timeout: float = 30.0) -> Engine:
+    """A synchronous stdlib-``sqlite3`` engine on the same file as the async ``url``.
+
+    One connection per thread. ``busy_timeout`` is how long a statement waits for another
+    connection's lock (0: fail at once with "database is locked").
+    """
+    path = url.split("://", 1)[1]
+    engine = create_sync_engine(
+        "sqlite://" + path,
+        poolclass=SingletonThreadPool,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+    _configure_sqlite(engine, readonly, busy_timeout)
+    return engine
+
+
+def _configure_sqlite(
+    engine: AsyncEngine | Engine, readonly: bool, busy_timeout: float = 30.0
+) -> None:
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the driver so "begin" below decides.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL: a commit is atomic and consistent; only the last transactions
         # before an OS crash or power loss may be lost (never corrupted).
@@ -73,7 +101,7 @@ def _configure_sqlite(engine: AsyncEngine, readonly: bool) -> None:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 

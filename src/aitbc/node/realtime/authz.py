@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from ...core.streams import Topic, parse_topic
 from ...errors import ConfigurationError
-from ..models import JobRow
 from ..problems import NodeProblem, forbidden, not_found
 from ..runtime import Node
 from ..services.principals import Principal
+from ..tables import JOBS
 
 
 def topic_or_problem(name: str) -> Topic:
@@ -41,10 +41,8 @@ async def authorize_topic(node: Node, principal: Principal, topic: Topic) -> Non
 
 
 async def _authorize_job(node: Node, principal: Principal, job_id: str) -> None:
-    async with node.reads() as session:  # read path: never queues for the write lock
-        row = await session.execute(
-            select(JobRow.client_id, JobRow.miner_id).where(JobRow.id == job_id)
-        )
-        owners = row.one_or_none()
+    query = select(JOBS.c.client_id, JOBS.c.miner_id).where(JOBS.c.id == job_id)
+    # The read path: a snapshot that never queues for the write lock.
+    owners = await node.read(lambda conn: conn.execute(query).one_or_none())
     if owners is None or principal.id not in (owners.client_id, owners.miner_id):
         raise not_found("job_not_found", "job", job_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from ...errors import ConfigurationError
-from ..events import EventRecord, last_seq, read_events
+from ..events import EventRecord, fetch_events, fetch_last_seq
 from ..runtime import Node
 from ..services.principals import Principal, authenticate
 from .fanout import RedisFanout
@@ -135,16 +135,14 @@ class Realtime:
 
     async def read(self, topic: str, after_seq: int) -> list[EventRecord]:
         """A batch of ``topic`` events after ``after_seq`` from the log (read path:
-        on SQLite a deferred read transaction that never queues for the write lock)."""
+        on SQLite a read-only snapshot that never queues for the write lock)."""
         self.log_reads += 1
-        async with self.node.reads() as session:
-            return await read_events(session, topic, after_seq, READ_BATCH)
+        return await self.node.read(lambda conn: fetch_events(conn, topic, after_seq, READ_BATCH))
 
     async def head(self, topic: str) -> int:
         """The newest seq of ``topic`` (0 when it has none), on the read path."""
         self.log_reads += 1
-        async with self.node.reads() as session:
-            return await last_seq(session, topic)
+        return await self.node.read(lambda conn: fetch_last_seq(conn, topic))
 
     async def authenticate(self, api_key: str | None) -> Principal | None:
         """The principal of ``api_key`` (None for a missing or unknown key)."""

@@ -3,58 +3,66 @@
 Every movement is one transfer row plus two balance updates in the same transaction.
 The debit is guarded in SQL (``balance >= amount``), so concurrent debits can never take
 an account below zero; only ``sys:mint`` may go negative, down to ``MINT_FLOOR``.
-Balance rows are always updated in account-id order to keep lock order consistent.
+Balance rows are always updated in account-id order to keep lock order consistent (two
+statements, not one: a single ``UPDATE ... WHERE id IN (a, b)`` locks rows in whatever
+order the plan visits them, and opposite transfers could then deadlock on PostgreSQL).
+All three statements are built once at import.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from ..clock import MINT_FLOOR, new_id
-from ..models import AccountRow, JobRow, TransferRow
+from ..models import TransferRow
 from ..problems import NodeProblem, not_found
+from ..tables import ACCOUNTS, JOBS, TRANSFERS
 from .pagination import fetch_page
 from .wire import transfer_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node, WriteTx
 
 ESCROW = "sys:escrow"
 MINT = "sys:mint"
 SYSTEM_ACCOUNTS = (ESCROW, MINT)
 OPEN_STATES = ("QUEUED", "RUNNING")
 
-
-async def _debit(tx: Tx, account: str, amount: int) -> None:
-    floor = MINT_FLOOR if account == MINT else 0
-    done = await tx.session.execute(
-        update(AccountRow)
-        .where(AccountRow.id == account, AccountRow.balance - amount >= floor)
-        .values(balance=AccountRow.balance - amount)
-        .returning(AccountRow.id)
+_DEBIT = (
+    update(ACCOUNTS)
+    .where(
+        ACCOUNTS.c.id == bindparam("account"),
+        ACCOUNTS.c.balance - bindparam("amount") >= bindparam("floor"),
     )
-    if done.scalar_one_or_none() is None:
-        exists = await tx.session.scalar(select(AccountRow.id).where(AccountRow.id == account))
-        if exists is None:
+    .values(balance=ACCOUNTS.c.balance - bindparam("amount"))
+)
+_CREDIT = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("account"))
+    .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
+)
+_ACCOUNT_EXISTS = select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == bindparam("account"))
+_INSERT_TRANSFER = insert(TRANSFERS).returning(*TRANSFERS.c)
+
+
+def _debit(conn: Connection, account: str, amount: int) -> None:
+    floor = MINT_FLOOR if account == MINT else 0
+    done = conn.execute(_DEBIT, {"account": account, "amount": amount, "floor": floor})
+    if done.rowcount != 1:
+        if conn.execute(_ACCOUNT_EXISTS, {"account": account}).first() is None:
             raise not_found("principal_not_found", "account", account)
         raise NodeProblem(402, "insufficient_funds", f"account {account} cannot cover {amount}")
 
 
-async def _credit(tx: Tx, account: str, amount: int) -> None:
-    done = await tx.session.execute(
-        update(AccountRow)
-        .where(AccountRow.id == account)
-        .values(balance=AccountRow.balance + amount)
-        .returning(AccountRow.id)
-    )
-    if done.scalar_one_or_none() is None:
+def _credit(conn: Connection, account: str, amount: int) -> None:
+    if conn.execute(_CREDIT, {"account": account, "amount": amount}).rowcount != 1:
         raise not_found("principal_not_found", "account", account)
 
 
-async def move(
-    tx: Tx,
+def move(
+    tx: WriteTx,
     source: str,
     target: str,
     amount: int,
@@ -70,36 +78,41 @@ async def move(
     """
     steps = sorted([(source, _debit), (target, _credit)], key=lambda step: step[0])
     for account, step in steps:
-        await step(tx, account, amount)
-    row = TransferRow(
-        id=new_id("txn"),
-        from_account=source,
-        to_account=target,
-        amount=amount,
-        kind=kind,
-        job_id=job_id,
-        memo=memo,
-        created_at=tx.now,
-    )
-    tx.session.add(row)
-    await tx.session.flush()
-    transfer = transfer_wire(row)
+        step(tx.conn, account, amount)
+    values = {
+        "id": new_id("txn"),
+        "from_account": source,
+        "to_account": target,
+        "amount": amount,
+        "kind": kind,
+        "job_id": job_id,
+        "memo": memo,
+        "created_at": tx.now,
+    }
+    transfer = transfer_wire(tx.conn.execute(_INSERT_TRANSFER, values).one())
     tx.emit(f"account:{source}", "ledger.debit", transfer)
     tx.emit(f"account:{target}", "ledger.credit", transfer)
     return transfer
 
 
+_BALANCE = select(ACCOUNTS.c.balance).where(ACCOUNTS.c.id == bindparam("account"))
+_ESCROWED = select(func.coalesce(func.sum(JOBS.c.price), 0)).where(
+    JOBS.c.client_id == bindparam("account"), JOBS.c.state.in_(OPEN_STATES)
+)
+
+
 async def balance(node: Node, account_id: str) -> dict[str, Any]:
     """``{"account_id", "balance", "escrowed"}``; escrowed = price of the client's open jobs."""
-    async with node.reads() as session:
-        value = await session.scalar(select(AccountRow.balance).where(AccountRow.id == account_id))
+
+    def read(conn: Connection) -> tuple[Any, Any]:
+        value = conn.execute(_BALANCE, {"account": account_id}).scalar()
         if value is None:
-            raise not_found("principal_not_found", "account", account_id)
-        escrowed = await session.scalar(
-            select(func.coalesce(func.sum(JobRow.price), 0)).where(
-                JobRow.client_id == account_id, JobRow.state.in_(OPEN_STATES)
-            )
-        )
+            return None, None
+        return value, conn.execute(_ESCROWED, {"account": account_id}).scalar()
+
+    value, escrowed = await node.read(read)
+    if value is None:
+        raise not_found("principal_not_found", "account", account_id)
     return {"account_id": account_id, "balance": str(value), "escrowed": str(escrowed or 0)}
 
 
@@ -114,9 +127,12 @@ async def history(node: Node, account_id: str, limit: int, cursor: str | None) -
 async def total_supply_check(node: Node) -> tuple[int, int]:
     """(sum of all balances, minimum non-mint balance): the ledger invariants, for tests
     and operators. The sum must be 0 and the minimum must not be negative."""
-    async with node.reads() as session:
-        total = await session.scalar(select(func.coalesce(func.sum(AccountRow.balance), 0)))
-        lowest = await session.scalar(
-            select(func.coalesce(func.min(AccountRow.balance), 0)).where(AccountRow.id != MINT)
-        )
-    return int(total or 0), int(lowest or 0)
+
+    def read(conn: Connection) -> tuple[int, int]:
+        total = conn.execute(select(func.coalesce(func.sum(ACCOUNTS.c.balance), 0))).scalar()
+        lowest = conn.execute(
+            select(func.coalesce(func.min(ACCOUNTS.c.balance), 0)).where(ACCOUNTS.c.id != MINT)
+        ).scalar()
+        return int(total or 0), int(lowest or 0)
+
+    return await node.read(read)

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, exists, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    bindparam,
+    exists,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from ...core.signing import VerifyKey
-from ..clock import iso
-from ..models import JobModelRow, JobRow, MinerRow
+from ..clock import iso, utcnow
 from ..problems import conflict, forbidden
 from ..schemas import Capabilities, MinerRegister
+from ..tables import JOB_MODELS, JOBS, MINERS
 from .principals import Principal
 from .transitions import cas, lease_until
 from .wire import job_wire, miner_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node, WriteTx
 
 
 def require_miner(principal: Principal) -> None:
@@ -26,97 +38,130 @@ def require_miner(principal: Principal) -> None:
         raise forbidden("only miners may use the miner API")
 
 
-async def registered(tx: Tx, principal: Principal) -> MinerRow:
+_MINER = select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id"))
+
+
+def registered(conn: Connection, principal: Principal) -> Row[Any]:
     """The miner's registration; 409 miner_not_registered before ``register``."""
     require_miner(principal)
-    miner = await tx.session.get(MinerRow, principal.id)
+    miner = conn.execute(_MINER, {"miner_id": principal.id}).first()
     if miner is None:
         raise conflict("miner_not_registered", "register with /v1/miners/register first")
     return miner
 
 
+def _register(tx: WriteTx, principal: Principal, req: MinerRegister) -> dict[str, Any]:
+    key = VerifyKey.from_b64(req.public_key)
+    capabilities = req.capabilities.model_dump(mode="json")
+    capabilities["min_price"] = str(req.capabilities.min_price)
+    values = {"public_key": key.b64, "key_id": key.key_id, "capabilities": capabilities}
+    updated = tx.conn.execute(
+        update(MINERS)
+        .where(MINERS.c.principal_id == principal.id)
+        .values(**values)
+        .returning(*MINERS.c)
+    ).first()
+    if updated is None:
+        updated = tx.conn.execute(
+            insert(MINERS)
+            .values(principal_id=principal.id, registered_at=tx.now, **values)
+            .returning(*MINERS.c)
+        ).one()
+    return miner_wire(updated)
+
+
 async def register(node: Node, principal: Principal, req: MinerRegister) -> dict[str, Any]:
     """Register or re-register (replacing key and capabilities); return the Miner."""
     require_miner(principal)
-    key = VerifyKey.from_b64(req.public_key)
-    async with node.transaction() as tx:
-        miner = await tx.session.get(MinerRow, principal.id)
-        if miner is None:
-            miner = MinerRow(principal_id=principal.id, registered_at=tx.now)
-            tx.session.add(miner)
-        miner.public_key = key.b64
-        miner.key_id = key.key_id
-        miner.capabilities = req.capabilities.model_dump(mode="json")
-        miner.capabilities["min_price"] = str(req.capabilities.min_price)
-        await tx.session.flush()
-        return miner_wire(miner)
+    VerifyKey.from_b64(req.public_key)  # a bad key is refused before any write
+    return await node.write(lambda tx: _register(tx, principal, req))
+
+
+def _heartbeat(tx: WriteTx, principal: Principal) -> dict[str, Any]:
+    registered(tx.conn, principal)
+    tx.conn.execute(
+        update(MINERS).where(MINERS.c.principal_id == principal.id).values(last_heartbeat_at=tx.now)
+    )
+    renewed = tx.conn.execute(
+        update(JOBS)
+        .where(
+            JOBS.c.miner_id == principal.id,
+            JOBS.c.state == "RUNNING",
+            JOBS.c.lease_expires_at > tx.now,
+            JOBS.c.expires_at > tx.now,
+        )
+        .values(lease_expires_at=lease_until(tx), updated_at=tx.now)
+        .returning(JOBS.c.id)
+    ).scalars()
+    return {"ok": True, "renewed": sorted(renewed)}
 
 
 async def heartbeat(node: Node, principal: Principal) -> dict[str, Any]:
     """Renew the leases of every RUNNING job this miner holds whose lease is still valid."""
-    async with node.transaction() as tx:
-        miner = await registered(tx, principal)
-        miner.last_heartbeat_at = tx.now
-        renewed = await tx.session.scalars(
-            update(JobRow)
-            .where(
-                JobRow.miner_id == principal.id,
-                JobRow.state == "RUNNING",
-                JobRow.lease_expires_at > tx.now,
-                JobRow.expires_at > tx.now,
-            )
-            .values(lease_expires_at=lease_until(tx), updated_at=tx.now)
-            .returning(JobRow.id)
-            .execution_options(synchronize_session=False)
-        )
-        return {"ok": True, "renewed": sorted(renewed)}
+    require_miner(principal)
+    return await node.write(lambda tx: _heartbeat(tx, principal))
 
 
-def _matches(tx: Tx, caps: Capabilities) -> list[ColumnElement[bool]]:
+def _matches(now: datetime, caps: Capabilities) -> list[ColumnElement[bool]]:
     """SQL conditions for QUEUED jobs whose constraints this miner meets."""
     missing_model = exists().where(
-        JobModelRow.job_id == JobRow.id, JobModelRow.model.not_in(caps.models)
+        JOB_MODELS.c.job_id == JOBS.c.id, JOB_MODELS.c.model.not_in(caps.models)
     )
     return [
-        JobRow.state == "QUEUED",
-        JobRow.expires_at > tx.now,
-        JobRow.job_type.in_(caps.job_types),
-        JobRow.min_gpu_memory_gb <= caps.gpu_memory_gb,
-        or_(JobRow.region.is_(None), JobRow.region == caps.region),
-        or_(JobRow.max_price.is_(None), JobRow.max_price >= caps.min_price),
-        JobRow.price >= caps.min_price,
+        JOBS.c.state == "QUEUED",
+        JOBS.c.expires_at > now,
+        JOBS.c.job_type.in_(caps.job_types),
+        JOBS.c.min_gpu_memory_gb <= caps.gpu_memory_gb,
+        or_(JOBS.c.region.is_(None), JOBS.c.region == caps.region),
+        or_(JOBS.c.max_price.is_(None), JOBS.c.max_price >= caps.min_price),
+        JOBS.c.price >= caps.min_price,
         not_(missing_model),
     ]
+
+
+def _pick(conn: Connection, caps: Capabilities, now: datetime, *, lock: bool) -> str | None:
+    pick = select(JOBS.c.id).where(*_matches(now, caps))
+    pick = pick.order_by(JOBS.c.created_at, JOBS.c.id).limit(1)
+    if lock and conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    return conn.execute(pick).scalar()
+
+
+def _claim(tx: WriteTx, principal: Principal, caps: Capabilities) -> dict[str, Any] | None:
+    job_id = _pick(tx.conn, caps, tx.now, lock=True)
+    if job_id is None:
+        return None
+    job = cas(
+        tx,
+        job_id,
+        [JOBS.c.state == "QUEUED"],
+        state="RUNNING",
+        miner_id=principal.id,
+        started_at=tx.now,
+        lease_expires_at=lease_until(tx),
+    )
+    if job is None:
+        return None
+    return {"job": job_wire(job), "lease_expires_at": iso(job.lease_expires_at)}
 
 
 async def claim_once(node: Node, principal: Principal) -> dict[str, Any] | None:
     """Claim the oldest matching QUEUED job, or None. Atomic across workers.
 
+    A read (no write lock) first looks for a candidate, so an empty poll costs no write.
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` makes concurrent pollers pick different rows.
     Every backend: the claim itself is a compare-and-set on ``state = 'QUEUED'``.
     """
-    async with node.transaction() as tx:
-        miner = await registered(tx, principal)
+
+    def look(conn: Connection) -> tuple[Capabilities, str | None]:
+        miner = registered(conn, principal)
         caps = Capabilities.model_validate(miner.capabilities)
-        pick = select(JobRow.id).where(*_matches(tx, caps))
-        pick = pick.order_by(JobRow.created_at, JobRow.id).limit(1)
-        if tx.node.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        job_id = await tx.session.scalar(pick)
-        if job_id is None:
-            return None
-        job = await cas(
-            tx,
-            job_id,
-            [JobRow.state == "QUEUED"],
-            state="RUNNING",
-            miner_id=principal.id,
-            started_at=tx.now,
-            lease_expires_at=lease_until(tx),
-        )
-        if job is None:
-            return None
-        return {"job": job_wire(job), "lease_expires_at": iso(job.lease_expires_at)}
+        return caps, _pick(conn, caps, utcnow(), lock=False)
+
+    caps, candidate = await node.read(look)
+    if candidate is None:
+        return None
+    return await node.write(lambda tx: _claim(tx, principal, caps))
 
 
 async def poll(

@@ -73,6 +73,6 @@ async def fetch_page(
     """One page of ``stmt`` (rows of ``row_type``, keyed by its ``created_at`` and ``id``),
     newest first, after ``cursor``; raises a 422 NodeProblem for a foreign cursor."""
     stmt = paginate(stmt, row_type.created_at, row_type.id, limit, cursor)
-    async with node.reads() as session:
-        rows = (await session.scalars(stmt)).all()
+    # Core rows (named tuples with the model's column names), read without a session.
+    rows = await node.read(lambda conn: conn.execute(stmt).all())
     return make_page(rows, limit, lambda r: (r.created_at, r.id), to_wire)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from ..clock import iso, new_id
 from ..models import AccountRow, ApiKeyRow, PrincipalRow
 from ..problems import NodeProblem
+from ..tables import API_KEYS, PRINCIPALS
 
 if TYPE_CHECKING:
     from ..runtime import Node, Tx
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 ROLES = ("client", "miner", "admin")
 log = logging.getLogger("aitbc.node")
 _ADMIN_LOCK = 0x41495443
+_BY_KEY = (
+    select(PRINCIPALS)
+    .join(API_KEYS, API_KEYS.c.principal_id == PRINCIPALS.c.id)
+    .where(API_KEYS.c.key_hash == bindparam("key_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,7 @@ async def authenticate(node: Node, api_key: str) -> Principal | None:
     cached = node.key_cache.get(key_hash)
     if cached is not None:
         return cached
-    async with node.reads() as session:
-        row = await session.scalar(
-            select(PrincipalRow)
-            .join(ApiKeyRow, ApiKeyRow.principal_id == PrincipalRow.id)
-            .where(ApiKeyRow.key_hash == key_hash)
-        )
+    row = await node.read(lambda conn: conn.execute(_BY_KEY, {"key_hash": key_hash}).first())
     if row is None:
         return None  # never cached: another worker may create this key next
     principal = Principal(row.id, row.role, row.name, row.created_at)

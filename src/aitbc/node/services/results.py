@@ -10,33 +10,36 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam, insert, select
 
 from ...core.canonical import canonical_json, content_hash
 from ...core.receipts import miner_claim, sign_receipt
 from ...core.signing import ALG, VerifyKey
 from ...errors import ConfigurationError
 from ..clock import iso, new_id
-from ..models import JobRow, MinerRow, ReceiptRow
 from ..problems import NodeProblem, conflict, invalid, not_found
 from ..schemas import JobFail, JobResult
+from ..tables import JOBS, MINERS, RECEIPTS
 from . import ledger
 from .principals import Principal
-from .transitions import TERMINAL, apply_due, cas, close_with_refund
+from .transitions import TERMINAL, JobRecord, apply_due, cas, close_with_refund, load_job
 from .wire import job_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node, WriteTx
+
+_MINER = select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id"))
+_INSERT_RECEIPT = insert(RECEIPTS)
 
 
-async def held_job(tx: Tx, principal: Principal, job_id: str) -> JobRow:
+def held_job(tx: WriteTx, principal: Principal, job_id: str) -> JobRecord:
     """The RUNNING job this miner holds under a valid lease, or the right 404/409."""
     if principal.role != "miner":
         raise NodeProblem(403, "forbidden", "only the miner holding the job may do this")
-    job = await tx.session.get(JobRow, job_id)
+    job = load_job(tx.conn, job_id)
     if job is None:
         raise not_found("job_not_found", "job", job_id)
-    job = await apply_due(tx, job)
+    job = apply_due(tx, job)
     if job.state in TERMINAL:
         raise conflict("invalid_state", f"job {job_id} is {job.state}")
     if job.state != "RUNNING" or job.miner_id != principal.id:
@@ -44,15 +47,15 @@ async def held_job(tx: Tx, principal: Principal, job_id: str) -> JobRow:
     return job
 
 
-def _holder_guard(tx: Tx, principal: Principal) -> list[ColumnElement[bool]]:
+def _holder_guard(tx: WriteTx, principal: Principal) -> list[ColumnElement[bool]]:
     return [
-        JobRow.state == "RUNNING",
-        JobRow.miner_id == principal.id,
-        JobRow.lease_expires_at > tx.now,
+        JOBS.c.state == "RUNNING",
+        JOBS.c.miner_id == principal.id,
+        JOBS.c.lease_expires_at > tx.now,
     ]
 
 
-def _claim_fields(tx: Tx, job: JobRow, req: JobResult) -> dict[str, Any]:
+def _claim_fields(tx: WriteTx, job: JobRecord, req: JobResult) -> dict[str, Any]:
     try:
         output_hash = content_hash(req.result)
     except ConfigurationError as exc:
@@ -69,7 +72,7 @@ def _claim_fields(tx: Tx, job: JobRow, req: JobResult) -> dict[str, Any]:
     }
 
 
-def _check_attestation(miner: MinerRow, claim: dict[str, Any], req: JobResult) -> None:
+def _check_attestation(miner: Any, claim: dict[str, Any], req: JobResult) -> None:
     att = req.attestation
     key = VerifyKey.from_b64(miner.public_key)
     ok = att.alg == ALG and att.key_id == key.key_id
@@ -84,7 +87,7 @@ def _check_attestation(miner: MinerRow, claim: dict[str, Any], req: JobResult) -
 
 
 def _build_receipt(
-    tx: Tx, job: JobRow, miner: MinerRow, claim: dict[str, Any], req: JobResult
+    tx: WriteTx, job: JobRecord, miner: Any, claim: dict[str, Any], req: JobResult
 ) -> dict[str, Any]:
     body = {
         "receipt_id": new_id("rcpt"),
@@ -102,21 +105,46 @@ def _build_receipt(
     return sign_receipt(tx.node.signing_key, body)
 
 
-async def _settle(tx: Tx, job: JobRow, receipt: dict[str, Any]) -> None:
+def _settle(tx: WriteTx, job: JobRecord, receipt: dict[str, Any]) -> None:
     """Store the receipt, pay the miner from escrow and announce the receipt."""
     assert job.miner_id is not None
-    row = ReceiptRow(
-        id=receipt["receipt_id"],
-        job_id=job.id,
-        client_id=job.client_id,
-        miner_id=job.miner_id,
-        body=receipt,
-        created_at=tx.now,
+    tx.conn.execute(
+        _INSERT_RECEIPT,
+        {
+            "id": receipt["receipt_id"],
+            "job_id": job.id,
+            "client_id": job.client_id,
+            "miner_id": job.miner_id,
+            "body": receipt,
+            "created_at": tx.now,
+        },
     )
-    tx.session.add(row)
     if job.price:
-        await ledger.move(tx, ledger.ESCROW, job.miner_id, job.price, "payout", job_id=job.id)
+        ledger.move(tx, ledger.ESCROW, job.miner_id, job.price, "payout", job_id=job.id)
     tx.emit(f"receipts:{job.client_id}", "receipt.issued", receipt)
+
+
+def _complete(tx: WriteTx, principal: Principal, job_id: str, req: JobResult) -> dict[str, Any]:
+    job = held_job(tx, principal, job_id)
+    miner = tx.conn.execute(_MINER, {"miner_id": principal.id}).first()
+    if miner is None:
+        raise conflict("miner_not_registered", "register with /v1/miners/register first")
+    claim = _claim_fields(tx, job, req)
+    _check_attestation(miner, claim, req)
+    receipt = _build_receipt(tx, job, miner, claim, req)
+    done = cas(
+        tx,
+        job.id,
+        _holder_guard(tx, principal),
+        state="COMPLETED",
+        result=req.result,
+        receipt_id=receipt["receipt_id"],
+        lease_expires_at=None,
+    )
+    if done is None:
+        raise conflict("lease_lost", f"job {job_id} is no longer held by you")
+    _settle(tx, done, receipt)
+    return {"job": job_wire(done), "receipt": receipt}
 
 
 async def submit_result(
@@ -127,36 +155,17 @@ async def submit_result(
     Returns ``{"job", "receipt"}``. Raises 422 bad_signature, 409 lease_lost or
     invalid_state, 404 job_not_found.
     """
-    async with node.transaction() as tx:
-        job = await held_job(tx, principal, job_id)
-        miner = await tx.session.get(MinerRow, principal.id)
-        if miner is None:
-            raise conflict("miner_not_registered", "register with /v1/miners/register first")
-        claim = _claim_fields(tx, job, req)
-        _check_attestation(miner, claim, req)
-        receipt = _build_receipt(tx, job, miner, claim, req)
-        done = await cas(
-            tx,
-            job.id,
-            _holder_guard(tx, principal),
-            state="COMPLETED",
-            result=req.result,
-            receipt_id=receipt["receipt_id"],
-            lease_expires_at=None,
-        )
-        if done is None:
-            raise conflict("lease_lost", f"job {job_id} is no longer held by you")
-        await _settle(tx, done, receipt)
-        return {"job": job_wire(done), "receipt": receipt}
+    return await node.write(lambda tx: _complete(tx, principal, job_id, req))
+
+
+def _fail(tx: WriteTx, principal: Principal, job_id: str, req: JobFail) -> dict[str, Any]:
+    job = held_job(tx, principal, job_id)
+    done = close_with_refund(tx, job, "FAILED", _holder_guard(tx, principal), error=req.error)
+    if done is None:
+        raise conflict("lease_lost", f"job {job_id} is no longer held by you")
+    return job_wire(done)
 
 
 async def fail_job(node: Node, principal: Principal, job_id: str, req: JobFail) -> dict[str, Any]:
     """The holder gives up: the job is FAILED and the client refunded."""
-    async with node.transaction() as tx:
-        job = await held_job(tx, principal, job_id)
-        done = await close_with_refund(
-            tx, job, "FAILED", _holder_guard(tx, principal), error=req.error
-        )
-        if done is None:
-            raise conflict("lease_lost", f"job {job_id} is no longer held by you")
-        return job_wire(done)
+    return await node.write(lambda tx: _fail(tx, principal, job_id, req))

@@ -3,22 +3,25 @@
 An UPDATE that matches no row means another transaction (a miner, the client, another
 worker's sweeper) changed the job first; callers re-read and decide. Because every
 transition checks the state it starts from, several workers can sweep at once safely.
+Everything here runs inside a unit of work (:meth:`aitbc.node.runtime.Node.write`).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, or_, select, update
 
-from ..models import JobRow
+from ..clock import utcnow
+from ..tables import JOBS
 from . import ledger
 from .wire import job_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node, WriteTx
 
 log = logging.getLogger("aitbc.node")
 
@@ -33,8 +36,16 @@ EVENT_FOR_STATE = {
     "EXPIRED": "job.expired",
 }
 
+JobRecord = Row[Any]
+_JOB_BY_ID = select(JOBS).where(JOBS.c.id == bindparam("job_id"))
 
-def emit_job(tx: Tx, job: JobRow, event: str) -> dict[str, Any]:
+
+def load_job(conn: Connection, job_id: str) -> JobRecord | None:
+    """The job row, or None."""
+    return conn.execute(_JOB_BY_ID, {"job_id": job_id}).first()
+
+
+def emit_job(tx: WriteTx, job: JobRecord, event: str) -> dict[str, Any]:
     """Emit ``event`` for ``job`` on its own topic and its client's; return the Job."""
     wire = job_wire(job)
     tx.emit(f"job:{job.id}", event, wire)
@@ -42,58 +53,57 @@ def emit_job(tx: Tx, job: JobRow, event: str) -> dict[str, Any]:
     return wire
 
 
-async def cas(
-    tx: Tx, job_id: str, guard: list[ColumnElement[bool]], **values: Any
-) -> JobRow | None:
+def cas(
+    tx: WriteTx, job_id: str, guard: list[ColumnElement[bool]], **values: Any
+) -> JobRecord | None:
     """Apply ``values`` to the job iff ``guard`` holds; the updated row, or None if lost.
 
     Emits the event of the new state when the update wins.
     """
     stmt = (
-        update(JobRow)
-        .where(JobRow.id == job_id, *guard)
+        update(JOBS)
+        .where(JOBS.c.id == job_id, *guard)
         .values(updated_at=tx.now, **values)
-        .returning(JobRow)
-        .execution_options(populate_existing=True, synchronize_session=False)
+        .returning(*JOBS.c)
     )
-    job = (await tx.session.scalars(stmt)).one_or_none()
+    job = tx.conn.execute(stmt).first()
     if job is not None:
         emit_job(tx, job, EVENT_FOR_STATE[job.state])
     return job
 
 
-async def refund(tx: Tx, job: JobRow) -> None:
+def refund(tx: WriteTx, job: JobRecord) -> None:
     """Return the escrowed price of ``job`` to its client."""
     if job.price:
-        await ledger.move(tx, ledger.ESCROW, job.client_id, job.price, "refund", job_id=job.id)
+        ledger.move(tx, ledger.ESCROW, job.client_id, job.price, "refund", job_id=job.id)
 
 
-async def close_with_refund(
-    tx: Tx, job: JobRow, state: str, guard: list[ColumnElement[bool]], **values: Any
-) -> JobRow | None:
+def close_with_refund(
+    tx: WriteTx, job: JobRecord, state: str, guard: list[ColumnElement[bool]], **values: Any
+) -> JobRecord | None:
     """Move an open job to a terminal ``state`` and refund it, atomically."""
-    done = await cas(
+    done = cas(
         tx,
         job.id,
-        [JobRow.state.in_(OPEN), *guard],
+        [JOBS.c.state.in_(OPEN), *guard],
         state=state,
         lease_expires_at=None,
         **values,
     )
     if done is not None:
-        await refund(tx, done)
+        refund(tx, done)
     return done
 
 
-def is_due(job: JobRow, now: datetime) -> bool:
+def is_due(job: JobRecord, now: datetime) -> bool:
     """True when ``job``'s ttl or lease has run out but no transition recorded it yet."""
     if job.state not in OPEN:
         return False
     lease_over = job.lease_expires_at is not None and job.lease_expires_at <= now
-    return job.expires_at <= now or (job.state == "RUNNING" and lease_over)
+    return bool(job.expires_at <= now or (job.state == "RUNNING" and lease_over))
 
 
-async def apply_due(tx: Tx, job: JobRow) -> JobRow:
+def apply_due(tx: WriteTx, job: JobRecord) -> JobRecord:
     """Expire or requeue ``job`` if its ttl or lease ran out; return the current row.
 
     Called lazily wherever a job is read for an action, and by the sweeper.
@@ -101,22 +111,22 @@ async def apply_due(tx: Tx, job: JobRow) -> JobRow:
     if not is_due(job, tx.now):
         return job
     if job.expires_at <= tx.now:
-        done = await close_with_refund(
-            tx, job, "EXPIRED", [JobRow.expires_at <= tx.now], error="ttl expired"
+        done = close_with_refund(
+            tx, job, "EXPIRED", [JOBS.c.expires_at <= tx.now], error="ttl expired"
         )
-        return done or await _reload(tx, job.id)
-    return await _lease_expired(tx, job) or await _reload(tx, job.id)
+        return done or _reload(tx, job.id)
+    return _lease_expired(tx, job) or _reload(tx, job.id)
 
 
-async def _lease_expired(tx: Tx, job: JobRow) -> JobRow | None:
+def _lease_expired(tx: WriteTx, job: JobRecord) -> JobRecord | None:
     guard = [
-        JobRow.state == "RUNNING",
-        JobRow.miner_id == job.miner_id,
-        JobRow.lease_expires_at <= tx.now,
+        JOBS.c.state == "RUNNING",
+        JOBS.c.miner_id == job.miner_id,
+        JOBS.c.lease_expires_at <= tx.now,
     ]
     attempts = job.attempts + 1
     if attempts >= tx.settings.max_attempts:
-        return await close_with_refund(
+        return close_with_refund(
             tx,
             job,
             "FAILED",
@@ -124,7 +134,7 @@ async def _lease_expired(tx: Tx, job: JobRow) -> JobRow | None:
             attempts=attempts,
             error=f"lease expired {attempts} times",
         )
-    return await cas(
+    return cas(
         tx,
         job.id,
         guard,
@@ -135,38 +145,42 @@ async def _lease_expired(tx: Tx, job: JobRow) -> JobRow | None:
     )
 
 
-async def _reload(tx: Tx, job_id: str) -> JobRow:
-    stmt = select(JobRow).where(JobRow.id == job_id).execution_options(populate_existing=True)
-    return (await tx.session.scalars(stmt)).one()
+def _reload(tx: WriteTx, job_id: str) -> JobRecord:
+    job = load_job(tx.conn, job_id)
+    assert job is not None  # jobs are never deleted
+    return job
 
 
-def lease_until(tx: Tx) -> Any:
+def lease_until(tx: WriteTx) -> Any:
     return tx.now + timedelta(seconds=tx.settings.lease_seconds)
 
 
-def due_filter(tx: Tx) -> ColumnElement[bool]:
-    """Jobs whose ttl or lease has run out."""
+def due_filter(now: datetime) -> ColumnElement[bool]:
+    """Jobs whose ttl or lease has run out at ``now``."""
     return or_(
-        and_(JobRow.state.in_(OPEN), JobRow.expires_at <= tx.now),
-        and_(JobRow.state == "RUNNING", JobRow.lease_expires_at <= tx.now),
+        and_(JOBS.c.state.in_(OPEN), JOBS.c.expires_at <= now),
+        and_(JOBS.c.state == "RUNNING", JOBS.c.lease_expires_at <= now),
     )
+
+
+def _sweep_one(tx: WriteTx, *, job_id: str) -> bool:
+    job = load_job(tx.conn, job_id)
+    if job is None:
+        return False
+    after = apply_due(tx, job)
+    return bool((after.state, after.attempts) != (job.state, job.attempts))
 
 
 async def sweep(node: Node, limit: int = 100) -> int:
     """Expire and requeue every due job (up to ``limit``); return how many changed.
 
-    Each job is handled in its own short transaction, so one slow job never holds
-    locks on others, and a job another worker handles first is simply skipped.
+    Each job is handled in its own unit, so one slow job never holds locks on others,
+    and a job another worker handles first is simply skipped.
     """
-    async with node.transaction() as tx:
-        ids = list(await tx.session.scalars(select(JobRow.id).where(due_filter(tx)).limit(limit)))
+    now = utcnow()
+    stmt = select(JOBS.c.id).where(due_filter(now)).limit(limit)
+    ids = await node.read(lambda conn: list(conn.execute(stmt).scalars()))
     changed = 0
     for job_id in ids:
-        async with node.transaction() as tx:
-            job = await tx.session.get(JobRow, job_id)
-            if job is None:
-                continue
-            before = (job.state, job.attempts)
-            after = await apply_due(tx, job)
-            changed += (after.state, after.attempts) != before
+        changed += await node.write(partial(_sweep_one, job_id=job_id))
     return changed

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 
-from ..models import AccountRow, TransferRow
 from ..problems import forbidden, invalid, not_found
 from ..schemas import Faucet, TransferCreate
+from ..tables import TRANSFERS
 from . import ledger
 from .idempotency import run_idempotent
 from .principals import Principal
 from .wire import transfer_wire
 
 if TYPE_CHECKING:
-    from ..runtime import Node, Tx
+    from ..runtime import Node, WriteTx
+
+_TRANSFER = select(TRANSFERS).where(TRANSFERS.c.id == bindparam("transfer_id"))
 
 
 async def _load_transfer(node: Node, transfer_id: str) -> dict[str, Any]:
-    async with node.reads() as session:
-        row = await session.get(TransferRow, transfer_id)
+    def read(conn: Connection) -> Any:
+        return conn.execute(_TRANSFER, {"transfer_id": transfer_id}).first()
+
+    row = await node.read(read)
     if row is None:
         raise not_found("not_found", "transfer", transfer_id)
     return transfer_wire(row)
@@ -40,8 +44,8 @@ async def transfer(
     if req.amount <= 0:
         raise invalid("amount must be positive", ["body", "amount"])
 
-    async def create(tx: Tx) -> dict[str, Any]:
-        return await ledger.move(tx, principal.id, req.to, req.amount, "transfer", memo=req.memo)
+    def create(tx: WriteTx) -> dict[str, Any]:
+        return ledger.move(tx, principal.id, req.to, req.amount, "transfer", memo=req.memo)
 
     body = req.model_dump(mode="json")
     return await run_idempotent(
@@ -53,10 +57,8 @@ async def faucet(node: Node, req: Faucet) -> dict[str, Any]:
     """Mint ``amount`` into a principal's account (admin, dev networks)."""
     if req.amount <= 0:
         raise invalid("amount must be positive", ["body", "amount"])
-    async with node.transaction() as tx:
-        exists = await tx.session.scalar(
-            select(AccountRow.id).where(AccountRow.id == req.account_id)
-        )
-        if exists is None or req.account_id in ledger.SYSTEM_ACCOUNTS:
-            raise not_found("principal_not_found", "account", req.account_id)
-        return await ledger.move(tx, ledger.MINT, req.account_id, req.amount, "mint")
+    if req.account_id in ledger.SYSTEM_ACCOUNTS:
+        raise not_found("principal_not_found", "account", req.account_id)
+    # move() answers 404 principal_not_found for an account that does not exist.
+    account, amount = req.account_id, req.amount
+    return await node.write(lambda tx: ledger.move(tx, ledger.MINT, account, amount, "mint"))

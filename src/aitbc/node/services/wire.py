@@ -1,8 +1,13 @@
-"""Rows to wire dicts, exactly as docs/protocol.md shows them. Money goes out as strings."""
+"""Rows to wire dicts, exactly as docs/protocol.md shows them. Money goes out as strings.
+
+A row is an ORM object or a Core row of the same table (attribute access either way).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlalchemy import Row
 
 from ..clock import iso
 from ..models import BidRow, JobRow, MinerRow, OfferRow, TransferRow
@@ -12,7 +17,7 @@ def money(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def job_wire(row: JobRow) -> dict[str, Any]:
+def job_wire(row: JobRow | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "client_id": row.client_id,
@@ -33,7 +38,7 @@ def job_wire(row: JobRow) -> dict[str, Any]:
     }
 
 
-def transfer_wire(row: TransferRow) -> dict[str, Any]:
+def transfer_wire(row: TransferRow | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "from_account": row.from_account,
@@ -46,7 +51,7 @@ def transfer_wire(row: TransferRow) -> dict[str, Any]:
     }
 
 
-def miner_wire(row: MinerRow) -> dict[str, Any]:
+def miner_wire(row: MinerRow | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.principal_id,
         "public_key": row.public_key,
@@ -57,7 +62,7 @@ def miner_wire(row: MinerRow) -> dict[str, Any]:
     }
 
 
-def offer_wire(row: OfferRow) -> dict[str, Any]:
+def offer_wire(row: OfferRow | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "provider_id": row.provider_id,
@@ -71,7 +76,7 @@ def offer_wire(row: OfferRow) -> dict[str, Any]:
     }
 
 
-def bid_wire(row: BidRow) -> dict[str, Any]:
+def bid_wire(row: BidRow | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "offer_id": row.offer_id,
