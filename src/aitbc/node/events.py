@@ -149,4 +149,3 @@ async def read_events(
     """:func:`fetch_events` through an async session (replay/resume)."""
     conn = await session.connection()
     return await conn.run_sync(fetch_events, topic, after_seq, limit)
-
