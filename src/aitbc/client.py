@@ -16,6 +16,7 @@ from typing import Any
 
 from .api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
 from .api.base import parse
+from .api.blobs import BlobsAPI
 from .errors import ConfigurationError, NetworkMismatchError, TransportClosedError
 from .models import NodeInfo
 from .multinetwork import MultiNetworkClient, NetworkConfig, networks_from_config
@@ -83,6 +84,7 @@ class AITBCClient:
         self.marketplace = MarketplaceAPI(self)
         self.wallet = WalletAPI(self)
         self.receipts = ReceiptsAPI(self)
+        self.blobs = BlobsAPI(self)
         self._settlement: Any = None
 
     @property

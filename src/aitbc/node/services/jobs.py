@@ -13,7 +13,7 @@ from ..clock import new_id, utcnow
 from ..models import JobModelRow, JobRow, ReceiptRow
 from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
 from ..schemas import JobCreate
-from . import ledger
+from . import blobs, ledger
 from .idempotency import run_idempotent
 from .pagination import fetch_page
 from .principals import Principal
@@ -63,6 +63,7 @@ async def _insert_job(tx: Tx, client: Principal, req: JobCreate) -> dict[str, An
     await tx.session.flush()
     for model in sorted(set(constraints.models)):
         tx.session.add(JobModelRow(job_id=job.id, model=model))
+    await blobs.attach(tx, client, job.id, req.payload, "input")  # 404 before escrow
     if req.price:
         await ledger.move(tx, client.id, ledger.ESCROW, req.price, "escrow", job_id=job.id)
     return emit_job(tx, job, "job.created")

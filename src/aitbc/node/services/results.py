@@ -20,7 +20,7 @@ from ..clock import iso, new_id
 from ..models import JobRow, MinerRow, ReceiptRow
 from ..problems import NodeProblem, conflict, invalid, not_found
 from ..schemas import JobFail, JobResult
-from . import ledger
+from . import blobs, ledger
 from .principals import Principal
 from .transitions import TERMINAL, apply_due, cas, close_with_refund
 from .wire import job_wire
@@ -132,6 +132,7 @@ async def submit_result(
         miner = await tx.session.get(MinerRow, principal.id)
         if miner is None:
             raise conflict("miner_not_registered", "register with /v1/miners/register first")
+        await blobs.attach(tx, principal, job.id, req.result, "output")
         claim = _claim_fields(tx, job, req)
         _check_attestation(miner, claim, req)
         receipt = _build_receipt(tx, job, miner, claim, req)
