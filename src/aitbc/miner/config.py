@@ -43,6 +43,8 @@ class MinerConfig:
     region: str | None = None
     min_price: int = 0
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Where blobs (e.g. ONNX models) are cached by hash; None keeps a few in memory.
+    blob_cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.executors, str):  # "echo,sha256" as on the command line

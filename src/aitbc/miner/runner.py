@@ -27,6 +27,7 @@ from .executors import Executor, load_executors
 from .identity import load_or_create_key
 from .jobs import HeldJob, JobRunner, MinerStats
 from .link import CoordinatorLink
+from .output import BlobCache
 
 _log = logging.getLogger("aitbc.miner")
 # Heartbeats never come closer together than this, however short the node's leases.
@@ -155,7 +156,8 @@ class Miner:
         return Backoff(self.config.backoff_base, self.config.backoff_cap)
 
     async def _serve(self, link: CoordinatorLink) -> None:
-        runner = JobRunner(self.config, self.executors, link, self.stats, self._stopping)
+        blobs = BlobCache(self.config.blob_cache_dir)
+        runner = JobRunner(self.config, self.executors, link, self.stats, self._stopping, blobs)
         workers = [
             asyncio.create_task(self._work_loop(link, runner))
             for _ in range(self.config.max_concurrency)

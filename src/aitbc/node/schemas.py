@@ -97,6 +97,13 @@ class JobResult(Strict):
     attestation: Attestation
 
 
+class JobOutput(Strict):
+    """Streamed chunks of a held job; ``start`` is the index of the first one."""
+
+    start: int = Field(ge=0, le=2**31 - 1)
+    chunks: list[dict[str, Any]] = Field(min_length=1, max_length=256)
+
+
 class JobFail(Strict):
     error: str = Field(min_length=1, max_length=4000)
 

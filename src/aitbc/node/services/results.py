@@ -20,7 +20,7 @@ from ..clock import iso, new_id
 from ..models import JobRow, MinerRow, ReceiptRow
 from ..problems import NodeProblem, conflict, invalid, not_found
 from ..schemas import JobFail, JobResult
-from . import blobs, ledger
+from . import blobs, ledger, outputs
 from .principals import Principal
 from .transitions import TERMINAL, apply_due, cas, close_with_refund
 from .wire import job_wire
@@ -133,6 +133,7 @@ async def submit_result(
         if miner is None:
             raise conflict("miner_not_registered", "register with /v1/miners/register first")
         await blobs.attach(tx, principal, job.id, req.result, "output")
+        await outputs.check_result(tx, job, req.result)
         claim = _claim_fields(tx, job, req)
         _check_attestation(miner, claim, req)
         receipt = _build_receipt(tx, job, miner, claim, req)
