@@ -37,14 +37,14 @@ class RawMiner:
     async def call(self, path: str, body: dict[str, Any]) -> Any:
         return await self.client.transport.request("POST", path, body)
 
-    async def result_body(self, job: dict[str, Any], result: Any) -> dict[str, Any]:
+    async def result_body(self, job: dict[str, Any], result: Any, units: int = 1) -> dict[str, Any]:
         info = await self.client.transport.request("GET", "/v1/info")
         claim = miner_claim(
             {
                 "job_id": job["id"],
                 "input_hash": content_hash(job["payload"]),
                 "output_hash": content_hash(result),
-                "units": 1,
+                "units": units,
                 "price": job["price"],
                 "chain_id": info["chain_id"],
                 "coordinator_id": info["coordinator_id"],
@@ -54,7 +54,7 @@ class RawMiner:
         att = attest(self.key, claim)
         return {
             "result": result,
-            "units": 1,
+            "units": units,
             "attestation": {k: att[k] for k in ("alg", "key_id", "sig")},
         }
 
@@ -100,3 +100,30 @@ async def test_chunks_stay_readable_after_the_job_failed(world: World) -> None:
         await miner.call(
             f"/v1/miners/jobs/{job['id']}/output", {"start": 1, "chunks": [{"t": "y"}]}
         )
+
+
+async def test_per_unit_job_charges_what_was_used_and_refunds_the_rest(world: World) -> None:
+    miner = RawMiner(world)
+    before = (await world.alice.client.wallet.balance()).balance
+    pricing = {"unit": "token", "unit_price": "3", "max_units": 10}
+    with pytest.raises(ValidationError):  # the escrow must be the most it can cost
+        await world.alice.client.jobs.create(job_type="echo", payload={}, price=29, pricing=pricing)
+    created = await world.alice.client.jobs.create(
+        job_type="echo", payload={}, price=30, pricing=pricing
+    )
+    assert (await world.alice.client.wallet.balance()).balance == before - 30
+    job = await miner.claim()
+    too_many = await miner.result_body(job, {"text": "x"}, units=11)
+    with pytest.raises(ValidationError) as caught:
+        await miner.call(f"/v1/miners/jobs/{job['id']}/result", too_many)
+    assert caught.value.code == "units_exceed_max"
+    done = await miner.call(
+        f"/v1/miners/jobs/{job['id']}/result", await miner.result_body(job, {"text": "x"}, 4)
+    )
+    receipt = done["receipt"]
+    assert (receipt["price"], receipt["charged"], receipt["refunded"]) == ("30", "12", "18")
+    assert receipt["pricing"] == {"unit": "token", "unit_price": "3", "max_units": 10}
+    assert (await world.alice.client.wallet.balance()).balance == before - 12
+    assert (await world.miner.client.wallet.balance()).balance == 12
+    verified = (await world.alice.client.jobs.result(created.id)).receipt
+    assert verified["charged"] == "12"

@@ -13,7 +13,7 @@ from ..clock import new_id, utcnow
 from ..models import JobModelRow, JobRow, ReceiptRow
 from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
 from ..schemas import JobCreate
-from . import blobs, ledger
+from . import blobs, ledger, pricing
 from .idempotency import run_idempotent
 from .pagination import fetch_page
 from .principals import Principal
@@ -34,6 +34,7 @@ def _input_hash(payload: Any) -> str:
 
 
 async def _insert_job(tx: Tx, client: Principal, req: JobCreate) -> dict[str, Any]:
+    pricing.check_terms(req.price, req.pricing)
     ttl = req.ttl_seconds or tx.settings.default_ttl_seconds
     constraints = req.constraints
     job = JobRow(
@@ -64,6 +65,7 @@ async def _insert_job(tx: Tx, client: Principal, req: JobCreate) -> dict[str, An
     for model in sorted(set(constraints.models)):
         tx.session.add(JobModelRow(job_id=job.id, model=model))
     await blobs.attach(tx, client, job.id, req.payload, "input")  # 404 before escrow
+    pricing.record_terms(tx, job.id, req.pricing)
     if req.price:
         await ledger.move(tx, client.id, ledger.ESCROW, req.price, "escrow", job_id=job.id)
     return emit_job(tx, job, "job.created")

@@ -20,7 +20,7 @@ from ..clock import iso, new_id
 from ..models import JobRow, MinerRow, ReceiptRow
 from ..problems import NodeProblem, conflict, invalid, not_found
 from ..schemas import JobFail, JobResult
-from . import blobs, ledger, outputs
+from . import blobs, ledger, outputs, pricing
 from .principals import Principal
 from .transitions import TERMINAL, apply_due, cas, close_with_refund
 from .wire import job_wire
@@ -84,12 +84,18 @@ def _check_attestation(miner: MinerRow, claim: dict[str, Any], req: JobResult) -
 
 
 def _build_receipt(
-    tx: Tx, job: JobRow, miner: MinerRow, claim: dict[str, Any], req: JobResult
+    tx: Tx,
+    job: JobRow,
+    miner: MinerRow,
+    claim: dict[str, Any],
+    req: JobResult,
+    charge: dict[str, Any],
 ) -> dict[str, Any]:
     body = {
         "receipt_id": new_id("rcpt"),
         "version": 1,
         **claim,
+        **charge,
         "client_id": job.client_id,
         "job_type": job.job_type,
         "nonce": secrets.token_hex(16),
@@ -114,7 +120,9 @@ async def _settle(tx: Tx, job: JobRow, receipt: dict[str, Any]) -> None:
         created_at=tx.now,
     )
     tx.session.add(row)
-    if job.price:
+    if "charged" in receipt:  # per-unit terms: pay what was used, refund the rest
+        await pricing.settle(tx, job, int(receipt["charged"]))
+    elif job.price:
         await ledger.move(tx, ledger.ESCROW, job.miner_id, job.price, "payout", job_id=job.id)
     tx.emit(f"receipts:{job.client_id}", "receipt.issued", receipt)
 
@@ -136,7 +144,8 @@ async def submit_result(
         await outputs.check_result(tx, job, req.result)
         claim = _claim_fields(tx, job, req)
         _check_attestation(miner, claim, req)
-        receipt = _build_receipt(tx, job, miner, claim, req)
+        charge = await pricing.charge_for_result(tx, job, req.units)
+        receipt = _build_receipt(tx, job, miner, claim, req, charge)
         done = await cas(
             tx,
             job.id,
@@ -156,9 +165,22 @@ async def fail_job(node: Node, principal: Principal, job_id: str, req: JobFail) 
     """The holder gives up: the job is FAILED and the client refunded."""
     async with node.transaction() as tx:
         job = await held_job(tx, principal, job_id)
-        done = await close_with_refund(
-            tx, job, "FAILED", _holder_guard(tx, principal), error=req.error
-        )
+        owed = await pricing.charge_for_failure(tx, job)
+        if owed:  # streamed units were delivered: charged, the rest refunded
+            done = await cas(
+                tx,
+                job.id,
+                _holder_guard(tx, principal),
+                state="FAILED",
+                lease_expires_at=None,
+                error=req.error,
+            )
+            if done is not None:
+                await pricing.settle(tx, done, owed)
+        else:
+            done = await close_with_refund(
+                tx, job, "FAILED", _holder_guard(tx, principal), error=req.error
+            )
         if done is None:
             raise conflict("lease_lost", f"job {job_id} is no longer held by you")
         return job_wire(done)
