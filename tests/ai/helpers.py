@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from typer.testing import CliRunner
+
+from aitbc.cli.main import _register_all, app
 from aitbc.miner import Executor, Miner, MinerConfig
 
 
@@ -23,3 +28,33 @@ async def running_miner(
     )
     async with miner.running(register_timeout=20):
         yield miner
+
+
+@dataclass
+class Ran:
+    """What one ``aitbc`` command did."""
+
+    exit_code: int
+    stdout: str
+    stdout_bytes: bytes
+    stderr: str
+
+
+_registered = False
+
+
+async def run_cli(*args: str) -> Ran:
+    """Invoke the real ``aitbc`` app in a thread (it runs its own event loop there)."""
+    global _registered
+    if not _registered:
+        _register_all()
+        _registered = True
+    runner = CliRunner()
+
+    def invoke() -> Ran:
+        result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Ran(result.exit_code, result.stdout, result.stdout_bytes, result.stderr)
+
+    return await asyncio.to_thread(invoke)

@@ -30,6 +30,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "aitbc.cli.settle",
     "aitbc.cli.config_command",
     "aitbc.cli.admin",
+    "aitbc.cli.chat",
+    "aitbc.cli.blobs",
 )
 
 
