@@ -14,13 +14,18 @@ from aitbc import Job, JobResult
 from aitbc.api.jobs import OutputChunk
 from aitbc.core.canonical import content_hash
 from aitbc.core.output import chain_of
+from aitbc.demo.tiny_llm import MODEL_NAME, llama_available, llama_server, write_tiny_llama
 
 from .conftest import World
 from .cutting_proxy import CuttingProxy
 from .helpers import run_cli, running_miner
-from .tiny_llm import MODEL_NAME, llama_server, write_tiny_llama
 
 openai = pytest.importorskip("openai")
+if not llama_available():
+    pytest.skip(
+        "needs llama-cpp-python[server] and gguf (scripts/install_llama.sh)",
+        allow_module_level=True,
+    )
 MESSAGES = [{"role": "user", "content": "hello market"}]
 OFFER = {"offer_price": 2, "offer_unit": "token", "offer_max_units": 64}
 

@@ -1,6 +1,8 @@
-"""A tiny random-weight llama model in GGUF, and llama.cpp's server running it.
+"""A tiny random-weight llama model in GGUF, and llama.cpp's server running it: for the
+demo, ``bench/inference.py`` and the chat tests (needs ``gguf``, ``numpy`` and
+``llama-cpp-python[server]``; none is a runtime dependency of aitbc).
 
-The model (see ../shared RESEARCH notes, docs/ai.md): llama architecture, 2 layers,
+The model (docs/ai.md): llama architecture, 2 layers,
 embedding 64, 4 query / 2 KV heads, FFN 128, F32, a SentencePiece-style vocabulary with
 all 256 byte tokens plus words. Random weights would emit raw bytes and random stops,
 so channel 0 of every embedding is a constant and the output rows of byte and control
@@ -19,8 +21,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import pytest
+from ..errors import ConfigurationError
 
 MODEL_NAME = "tiny-llama"
 WORDS = [
@@ -35,8 +38,9 @@ CHAT_TEMPLATE = (
 
 def write_tiny_llama(path: Path, seed: int = 7) -> Path:
     """Write the model to ``path`` (about 0.6 MB) and return it."""
-    gguf = pytest.importorskip("gguf")
-    np = pytest.importorskip("numpy")
+    import gguf
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     types = [2, 3, 3] + [6] * 256  # unknown, control, byte
@@ -47,7 +51,7 @@ def write_tiny_llama(path: Path, seed: int = 7) -> Path:
     n_vocab, n_embd, n_ff, n_head, n_kv, n_layer = len(tokens), 64, 128, 4, 2, 2
     head_dim = n_embd // n_head
 
-    def weights(*shape: int, scale: float = 0.02) -> object:
+    def weights(*shape: int, scale: float = 0.02) -> Any:
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
     writer = gguf.GGUFWriter(str(path), "llama")
@@ -96,6 +100,14 @@ def write_tiny_llama(path: Path, seed: int = 7) -> Path:
     return path
 
 
+def llama_available() -> bool:
+    """True when llama.cpp's server and the model writer can run here."""
+    import importlib.util
+
+    names = ("llama_cpp", "gguf", "numpy", "uvicorn", "sse_starlette", "starlette_context")
+    return all(importlib.util.find_spec(name) is not None for name in names)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,10 +127,10 @@ def llama_server(
     model: Path, startup: float = 120.0
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """llama.cpp's OpenAI-compatible server on a loopback port, one thread; yields
-    (base URL, process). Skips the test when llama-cpp-python[server] is not installed."""
-    pytest.importorskip(
-        "llama_cpp.server", reason="needs llama-cpp-python[server] (scripts/install_llama.sh)"
-    )
+    (base URL, process). Raises ConfigurationError when llama-cpp-python[server] is not
+    installed (scripts/install_llama.sh) or the server does not come up."""
+    if not llama_available():
+        raise ConfigurationError("needs llama-cpp-python[server] (scripts/install_llama.sh)")
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(model),
@@ -133,9 +145,9 @@ def llama_server(
         while not _ready(url):
             if process.poll() is not None:
                 err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"llama.cpp server exited: {err[-2000:]}")
+                raise ConfigurationError(f"llama.cpp server exited: {err[-2000:]}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"llama.cpp server not ready within {startup}s")
+                raise ConfigurationError(f"llama.cpp server not ready within {startup}s")
             time.sleep(0.1)
         yield url, process
     finally:
