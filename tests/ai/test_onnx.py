@@ -11,12 +11,13 @@ from aitbc.api.jobs import OutputChunk
 from aitbc.core.blobs import blob_ref
 from aitbc.core.canonical import content_hash
 from aitbc.core.output import chain_of
+from aitbc.demo.digits import DigitsModel, build_digits_model, digits_available
 
 from .conftest import World
 from .helpers import running_miner
-from .models import DigitsModel, build_digits_model
 
-pytest.importorskip("onnxruntime", reason="the onnx executor needs the onnx extra")
+if not digits_available():
+    pytest.skip("needs the onnx extra, scikit-learn and skl2onnx", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

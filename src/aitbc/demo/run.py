@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import AITBCClient
 from ..node.embedded import EmbeddedNode, run_node
 from ..transports.websocket import WebSocketTransport
+from .ai import run_ai_phase
 from .checks import BalanceRow, Checks
 from .jobs import JobRecord, check_job, follow_all, submit_all, tampered_receipt_refused
 from .plan import plan_jobs
@@ -39,7 +40,7 @@ SOURCE_CHAIN, TARGET_CHAIN = 1, 42161
 FUNDS = 100_000
 MINERS = ("miner-a", "miner-b")
 OFFER_PRICES = (900, 1_000)
-STEPS = 7  # the phases that call view.done()
+STEPS = 8  # the phases that call view.done()
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> DemoR
                 await _check_offers(checks, node, alice, view)
                 scenario = _Scenario(view, options, checks, node, alice, miners, devnet, workdir)
                 balances = await scenario.run()
+                view.doing("AI jobs (onnx, chat)")
+                view.done(await run_ai_phase(node, checks, options.timeout))
     return DemoResult(checks, balances)
 
 
