@@ -37,6 +37,18 @@ async def _party(node: Any, role: str, name: str) -> Party:
 @pytest.fixture
 async def world(node: Any) -> AsyncIterator[World]:
     """Two clients (alice funded with 100 000) and one miner principal on a live node."""
+    async for made in _world(node):
+        yield made
+
+
+@pytest.fixture
+async def pg_world(pg_node: Any) -> AsyncIterator[World]:
+    """The same on PostgreSQL."""
+    async for made in _world(pg_node):
+        yield made
+
+
+async def _world(node: Any) -> AsyncIterator[World]:
     parties = [
         await _party(node, "client", "alice"),
         await _party(node, "client", "carol"),

@@ -30,6 +30,19 @@ async def test_upload_download_round_trip_in_parts(world: World) -> None:
     assert again.sha256 == blob.sha256
 
 
+@pytest.mark.postgres
+async def test_blobs_on_postgres(pg_world: World) -> None:
+    data = os.urandom(PART_BYTES + 17)
+    blob = await pg_world.alice.client.blobs.upload(data)
+    assert await pg_world.alice.client.blobs.download(blob.sha256) == data
+    with pytest.raises(NotFoundError):
+        await pg_world.carol.client.blobs.get(blob.sha256)
+    job = await pg_world.alice.client.jobs.create(
+        job_type="echo", payload={"m": blob_ref(blob.sha256)}, price=1
+    )
+    assert job.payload == {"m": {"$blob": blob.sha256}}
+
+
 async def test_upload_from_a_path_and_an_empty_blob(world: World, tmp_path: Any) -> None:
     path = tmp_path / "model.bin"
     path.write_bytes(b"weights")
