@@ -135,7 +135,10 @@ class JobStream:
             self._blobs.get(sha256, self._link.transport), self._loop
         )
         try:
-            return future.result()
+            return future.result(timeout=self._give_up_after)
+        except TimeoutError as exc:
+            future.cancel()
+            raise ExecutorError(f"blob {sha256} did not arrive in {self._give_up_after}s") from exc
         except AITBCError as exc:
             raise ExecutorError(f"cannot read blob {sha256}: {exc}") from exc
 

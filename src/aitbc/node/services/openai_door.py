@@ -85,14 +85,10 @@ async def list_models(node: Node) -> dict[str, Any]:
         rows = (await session.execute(_live_offers(utcnow()))).all()
     best: dict[str, tuple[OfferRow, int]] = {}
     for offer, model in rows:
-        count = best.get(model, (offer, 0))[1] + 1
-        current = best.get(model)
-        cheapest = (
-            offer
-            if current is None or offer.price_per_unit < current[0].price_per_unit
-            else current[0]
-        )
-        best[model] = (cheapest, count)
+        cheapest, count = best.get(model, (offer, 0))
+        if offer.price_per_unit < cheapest.price_per_unit:
+            cheapest = offer
+        best[model] = (cheapest, count + 1)
     data = [
         {
             "id": model,
