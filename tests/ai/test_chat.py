@@ -4,6 +4,7 @@ llama-cpp-python[server] is not installed (scripts/install_llama.sh installs it)
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -131,7 +132,8 @@ async def test_server_dying_mid_stream_fails_the_job_and_refunds_the_rest(
     before = (await world.alice.client.wallet.balance()).balance
     port = int(llama.rsplit(":", 1)[1])
     async with CuttingProxy(port, limit=1500) as proxy:
-        executor = _chat_executor(proxy.url)
+        # Built off the loop: it lists the models through the proxy served by this loop.
+        executor = await asyncio.to_thread(_chat_executor, proxy.url)
         async with running_miner(world.node.url, world.miner.key, {"chat": executor}):
             job = await world.alice.client.jobs.create(_chat_job(max_tokens=200, unit_price=3))
             items = [item async for item in world.alice.client.jobs.stream(job.id)]
