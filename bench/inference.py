@@ -117,7 +117,11 @@ async def measure(args: argparse.Namespace, llama_url: str, llama_pid: int, work
     with node_process(workdir) as (node_url, node):
         alice = await admin(node_url, "/v1/admin/principals", {"role": "client", "name": "a"})
         bob = await admin(node_url, "/v1/admin/principals", {"role": "miner", "name": "b"})
-        await admin(node_url, "/v1/admin/faucet", {"account_id": alice["id"], "amount": "10" * 9})
+        await admin(
+            node_url,
+            "/v1/admin/faucet",
+            {"account_id": alice["principal"]["id"], "amount": "10" * 9},
+        )
         config = MinerConfig(
             coordinator=node_url,
             api_key=bob["api_key"],
