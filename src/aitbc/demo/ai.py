@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,13 +30,16 @@ ROWS, MAX_TOKENS = 16, 24
 FUNDS = 10_000
 
 
-async def run_ai_phase(node: EmbeddedNode, checks: Checks, wait_seconds: float) -> str:
-    """Run what this machine can; return the line that reports it."""
+async def run_ai_phase(
+    node: EmbeddedNode, checks: Checks, wait_seconds: float, workdir: Path
+) -> str:
+    """Run what this machine can (temporary files in ``workdir``); return the line that
+    reports it."""
     parts = []
     if digits_available():
-        parts.append(await _onnx(node, checks, wait_seconds))
+        parts.append(await _onnx(node, checks, wait_seconds, workdir))
     if llama_available():
-        parts.append(await _chat(node, checks, wait_seconds))
+        parts.append(await _chat(node, checks, wait_seconds, workdir))
     if not parts:
         return (
             "AI jobs skipped: install aitbc[onnx] + scikit-learn + skl2onnx (onnx) and "
@@ -77,15 +81,29 @@ async def _receipt_ok(client: Any, final: Any, charged: int) -> bool:
     return bool(final.receipt["charged"] == str(charged))
 
 
-async def _onnx(node: EmbeddedNode, checks: Checks, wait_seconds: float) -> str:
-    from ..miner.executors.onnx import OnnxExecutor
+def _import_onnx_executor(workdir: Path) -> type[Executor]:
+    """Import ONNX Runtime with TMPDIR in ``workdir``: on import it writes a telemetry
+    session file (``.ses``) to the temp directory, which the demo must not leave behind."""
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(workdir)
+    try:
+        from ..miner.executors.onnx import OnnxExecutor
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+    return OnnxExecutor
 
+
+async def _onnx(node: EmbeddedNode, checks: Checks, wait_seconds: float, workdir: Path) -> str:
+    onnx_executor = _import_onnx_executor(workdir)
     model = await asyncio.to_thread(build_digits_model)
     rows = model.features[:ROWS]
     expected = model.run_locally(rows)["label"].tolist()
     dave = await create_party(node, "client", "dave", FUNDS)
     async with (
-        _miner(node, "miner-onnx", "onnx", OnnxExecutor()),
+        _miner(node, "miner-onnx", "onnx", onnx_executor()),
         client_for(node.url, dave.api_key) as client,
     ):
         blob = await client.blobs.upload(model.onnx)
@@ -103,11 +121,11 @@ async def _onnx(node: EmbeddedNode, checks: Checks, wait_seconds: float) -> str:
     return f"onnx: {len(labels)} digits classified (streamed per item)"
 
 
-async def _chat(node: EmbeddedNode, checks: Checks, wait_seconds: float) -> str:
+async def _chat(node: EmbeddedNode, checks: Checks, wait_seconds: float, workdir: Path) -> str:
     from ..miner.executors.chat import ChatExecutor, InferenceServer
 
     erin = await create_party(node, "client", "erin", FUNDS)
-    with tempfile.TemporaryDirectory(prefix="aitbc-llm-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="aitbc-llm-", dir=workdir) as tmp:
         model = await asyncio.to_thread(write_tiny_llama, Path(tmp) / "tiny.gguf")
         with contextlib.ExitStack() as stack:
             url, _ = await asyncio.to_thread(stack.enter_context, llama_server(model))

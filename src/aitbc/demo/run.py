@@ -82,7 +82,7 @@ async def run_demo(view: DemoView, options: DemoOptions, workdir: Path) -> DemoR
                 scenario = _Scenario(view, options, checks, node, alice, miners, devnet, workdir)
                 balances = await scenario.run()
                 view.doing("AI jobs (onnx, chat)")
-                view.done(await run_ai_phase(node, checks, options.timeout))
+                view.done(await run_ai_phase(node, checks, options.timeout, workdir))
     return DemoResult(checks, balances)
 
 
