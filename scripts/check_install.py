@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Target -> the extras it has; the largest first, so parallel jobs finish together.
 TARGETS: dict[str, tuple[str, ...]] = {
-    "all": ("settlement", "devnet", "node", "cli"),
+    "all": ("settlement", "devnet", "node", "cli", "onnx"),
     "devnet": ("settlement", "devnet"),
     "node": ("node",),
     "settlement": ("settlement",),
@@ -48,7 +48,7 @@ COMMAND_EXTRAS: dict[str, tuple[str, ...]] = {
     "settle": ("settlement",),
     "demo": ("node", "devnet"),
 }
-PUBLISHED_EXTRAS = {"settlement", "devnet", "evm", "node", "cli", "all"}
+PUBLISHED_EXTRAS = {"settlement", "devnet", "evm", "node", "cli", "onnx", "all"}
 TEST_TOOLS = ("pytest", "hypothesis", "mypy", "ruff", "httpx")
 
 # Runs inside each venv, from an empty directory (so the source tree is not importable).

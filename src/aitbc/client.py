@@ -29,6 +29,7 @@ from typing import Any
 from ._logging import configure_from_env
 from .api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
 from .api.base import parse
+from .api.blobs import BlobsAPI
 from .api.settlement import SettlementAPI
 from .errors import (
     APIError,
@@ -176,6 +177,7 @@ class AITBCClient:
         self.wallet = WalletAPI(self)
         self.receipts = ReceiptsAPI(self)
         self.settlement = SettlementAPI(self)
+        self.blobs = BlobsAPI(self)
 
     # -- networks ----------------------------------------------------------------------
 

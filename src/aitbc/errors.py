@@ -181,6 +181,10 @@ class ReceiptVerificationError(AITBCError):
     """A receipt's signatures or fields did not verify."""
 
 
+class BlobIntegrityError(AITBCError):
+    """Blob bytes do not hash to the blob's id (corrupted or substituted in transit)."""
+
+
 class StreamGapError(AITBCError):
     """The node can no longer replay events this subscriber missed."""
 

@@ -20,11 +20,11 @@ from sqlalchemy import func, select, update
 from aitbc.core.canonical import content_hash
 from aitbc.core.receipts import attest, miner_claim
 from aitbc.core.signing import SigningKey
-from aitbc.node.models import AccountRow, JobRow
+from aitbc.node.models import AccountRow, JobPricingRow, JobRow
 from aitbc.node.problems import NodeProblem
 from aitbc.node.runtime import Node
 from aitbc.node.schemas import Faucet, JobCreate, JobFail, JobResult, MinerRegister, TransferCreate
-from aitbc.node.services import jobs, ledger, miners, results, transitions, wallet
+from aitbc.node.services import jobs, ledger, miners, outputs, results, transitions, wallet
 from aitbc.node.services.principals import Principal, create_principal
 from aitbc.node.settings import NodeSettings
 
@@ -43,6 +43,10 @@ operations = st.lists(
             st.just("fail"),
         ),
         st.tuples(st.just("expire"), st.integers(0, 20)),
+        # Per-unit pricing and streamed output (aitbc.node.services.pricing / outputs).
+        st.tuples(st.just("unit_job"), st.integers(0, 1), st.integers(0, 30), st.integers(1, 8)),
+        st.tuples(st.just("stream_complete"), st.integers(0, 9), st.integers(0, 9)),
+        st.tuples(st.just("stream_fail"), st.integers(0, 9)),
     ),
     max_size=25,
 )
@@ -97,18 +101,25 @@ class World:
             await jobs.cancel_job(self.node, client, job_id)
             self.expected[client.id] += int(job["price"])
 
-    async def op_complete(self) -> None:
+    async def op_complete(self, chunks: int = 0, units: int = 1) -> None:
         miner = self.people[2]
         claimed = await miners.claim_once(self.node, miner)
         if claimed is None:
             return
         job = claimed["job"]
+        terms = await self._terms(job["id"])
+        summary = await self._stream(job["id"], chunks)
+        result: Any = {"output": summary} if summary else "ok"
+        charged = int(job["price"])
+        if terms is not None:
+            charged = terms.unit_price * units
+            self.allowed = {422} if units > terms.max_units else set()
         claim = miner_claim(
             {
                 "job_id": job["id"],
                 "input_hash": content_hash(job["payload"]),
-                "output_hash": content_hash("ok"),
-                "units": 1,
+                "output_hash": content_hash(result),
+                "units": units,
                 "price": job["price"],
                 "chain_id": 1,
                 "coordinator_id": self.node.coordinator_id,
@@ -116,16 +127,50 @@ class World:
             }
         )
         att = {k: v for k, v in attest(self.key, claim).items() if k != "role"}
-        req = JobResult.model_validate({"result": "ok", "units": 1, "attestation": att})
+        req = JobResult.model_validate({"result": result, "units": units, "attestation": att})
         await results.submit_result(self.node, miner, job["id"], req)
-        self.expected[miner.id] += int(job["price"])
+        self.expected[miner.id] += charged
+        self.expected[job["client_id"]] += int(job["price"]) - charged
+
+    async def op_unit_job(self, i: int, unit_price: int, max_units: int) -> None:
+        price = unit_price * max_units
+        pricing = {"unit": "token", "unit_price": str(unit_price), "max_units": max_units}
+        req = JobCreate.model_validate(
+            {"job_type": "echo", "payload": {}, "price": str(price), "pricing": pricing}
+        )
+        self.allowed = {402} if self.expected[self.people[i].id] < price else set()
+        job, _ = await jobs.create_job(self.node, self.people[i], req, None)
+        self.job_ids.append(job["id"])
+        self.expected[self.people[i].id] -= price
+
+    async def op_stream_complete(self, chunks: int, units: int) -> None:
+        await self.op_complete(chunks, units)
+
+    async def op_stream_fail(self, chunks: int) -> None:
+        miner = self.people[2]
+        claimed = await miners.claim_once(self.node, miner)
+        if claimed is None:
+            return
+        job = claimed["job"]
+        terms = await self._terms(job["id"])
+        await self._stream(job["id"], chunks)
+        await results.fail_job(self.node, miner, job["id"], JobFail(error="server died"))
+        owed = terms.unit_price * min(chunks, terms.max_units) if terms else 0
+        self.expected[miner.id] += owed
+        self.expected[job["client_id"]] += int(job["price"]) - owed
+
+    async def _terms(self, job_id: str) -> JobPricingRow | None:
+        async with self.node.reads() as session:
+            return await session.get(JobPricingRow, job_id)
+
+    async def _stream(self, job_id: str, chunks: int) -> dict[str, Any] | None:
+        if not chunks:
+            return None
+        items = [{"delta": str(n)} for n in range(chunks)]
+        return await outputs.record(self.node, self.people[2], job_id, 0, items)
 
     async def op_fail(self) -> None:
-        claimed = await miners.claim_once(self.node, self.people[2])
-        if claimed is not None:
-            job = claimed["job"]
-            await results.fail_job(self.node, self.people[2], job["id"], JobFail(error="x"))
-            self.expected[job["client_id"]] += int(job["price"])
+        await self.op_stream_fail(0)
 
     async def op_expire(self, n: int) -> None:
         job_id = self._job(n)

@@ -9,11 +9,13 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from ..errors import AITBCError, ConfigurationError, WaitTimeoutError
-from ..models import Job, JobResult, Page
+from ..models import Job, JobResult, Page, WireModel
 from .base import ResourceAPI, money_to_wire, new_idempotency_key, parse, path_segment
 from .pages import PageIterator
 
 DEFAULT_WAIT_TIMEOUT = 600.0
+#: The event a streamed chunk arrives as on the ``job:{id}`` topic.
+OUTPUT_EVENT = "job.output"
 
 
 def job_body(job: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,7 +187,46 @@ class JobsAPI(ResourceAPI):
     async def _final_from_events(self, job_id: str, chain_id: int | None) -> Job | None:
         async with contextlib.aclosing(self.events(job_id, chain_id=chain_id)) as events:
             async for event in events:
+                if event.get("event") == OUTPUT_EVENT:
+                    continue
                 job = parse(Job, event["data"], "job event")
                 if job.is_terminal:
                     return job
         return None
+
+    # -- streamed output (job.output events) ----------------------------------------------
+
+    async def stream(
+        self, job_id: str, *, resume_from: int = 0, chain_id: int | None = None
+    ) -> AsyncGenerator[OutputChunk | JobResult | Job, None]:
+        """The job's streamed output as it is produced, then how it ended.
+
+        Yields each :class:`OutputChunk` exactly once and in index order (across
+        reconnects, like :meth:`events`; ``resume_from`` is an event seq), then the
+        :class:`JobResult` of a COMPLETED job (its receipt commits to every chunk:
+        ``result["output"]["chain"]``, see :mod:`aitbc.core.output`) or the final
+        :class:`Job` of one that FAILED, was CANCELED or EXPIRED. Chunks streamed before
+        a failure stay readable. Raises like :meth:`events`.
+        """
+        async with contextlib.aclosing(
+            self.events(job_id, resume_from=resume_from, chain_id=chain_id)
+        ) as events:
+            async for event in events:
+                if event.get("event") == OUTPUT_EVENT:
+                    yield parse(OutputChunk, event["data"], "job output")
+                    continue
+                job = parse(Job, event["data"], "job event")
+                if job.state == "COMPLETED":
+                    yield await self.result(job_id, chain_id=chain_id)
+                    return
+                if job.is_terminal:
+                    yield job
+                    return
+
+
+class OutputChunk(WireModel):
+    """One chunk of a job's streamed output: its ``index`` (0, 1, ...) and ``chunk``."""
+
+    job_id: str
+    index: int
+    chunk: dict[str, Any]

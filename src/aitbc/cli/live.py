@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import AITBCClient
+from ..api.jobs import OUTPUT_EVENT
 from ..errors import AITBCError, WaitTimeoutError
 from ..models import Job
 from .output import Output, money, when
@@ -148,6 +149,8 @@ async def _follow_stream(client: AITBCClient, job_id: str, view: JobView) -> Job
 async def _consume(events: AsyncIterator[dict[str, Any]], view: JobView) -> Job | None:
     async for event in events:
         view.events_seen_from_stream = True
+        if event.get("event") == OUTPUT_EVENT:  # streamed output carries no Job
+            continue
         job = Job.model_validate(event["data"])
         view.update(event, job)
         if job.is_terminal:

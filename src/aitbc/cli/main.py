@@ -61,6 +61,10 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "config": LazyCommand("aitbc.cli.config_command", "Show the resolved client configuration."),
     "admin": LazyCommand("aitbc.cli.admin", "Create principals and mint funds (admin key)."),
+    "chat": LazyCommand(
+        "aitbc.cli.chat", "Ask a model on the marketplace; the answer streams as it is written."
+    ),
+    "blobs": LazyCommand("aitbc.cli.blobs", "Upload and download blobs (by SHA-256)."),
 }
 
 

@@ -45,6 +45,18 @@ def miner_command(
     gpu_memory_gb: Annotated[int, typer.Option(help="GPU memory to advertise")] = 0,
     region: Annotated[str | None, typer.Option(help="Region to advertise")] = None,
     min_price: Annotated[int, typer.Option(help="Least price (base units) of a job")] = 0,
+    offer_price: Annotated[
+        int | None, typer.Option(help="Publish an offer for the models at this price per unit")
+    ] = None,
+    offer_unit: Annotated[str, typer.Option(help="What the offer prices: job, token, item")] = (
+        "job"
+    ),
+    offer_max_units: Annotated[
+        int | None, typer.Option(help="Most units one job may buy (e.g. max tokens)")
+    ] = None,
+    blob_cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache blobs (e.g. ONNX models) here by hash")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
 ) -> None:
     """Serve jobs from a coordinator: register, heartbeat, poll, run, co-sign, submit.
@@ -67,6 +79,10 @@ def miner_command(
             gpu_memory_gb=gpu_memory_gb,
             region=region,
             min_price=min_price,
+            offer_price=offer_price,
+            offer_unit=offer_unit,
+            offer_max_units=offer_max_units,
+            blob_cache_dir=blob_cache_dir,
         )
         code = asyncio.run(_serve(config))
     except ConfigurationError as exc:

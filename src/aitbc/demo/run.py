@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import AITBCClient
 from ..node.embedded import EmbeddedNode, run_node
 from ..transports.websocket import WebSocketTransport
+from .ai import run_ai_phase
 from .checks import BalanceRow, Checks
 from .jobs import JobRecord, check_job, follow_all, submit_all, tampered_receipt_refused
 from .plan import plan_jobs
@@ -42,7 +43,7 @@ LIQUIDITY_PROVIDER = "liquidity provider"
 FUNDS = 100_000
 MINERS = ("miner-a", "miner-b")
 OFFER_PRICES = (900, 1_000)
-STEPS = 7  # the phases that call view.done()
+STEPS = 8  # the phases that call view.done()
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ async def run_demo(
                 view.miner_names = {m.miner_id: m.party.name for m in miners}
                 await _check_offers(checks, node, alice, view)
                 scenario = _Scenario(view, options, checks, node, alice, miners, devnet, workdir)
-                result = DemoResult(checks, await scenario.run())
+                balances = await scenario.run()
+                view.doing("AI jobs (onnx, chat)")
+                view.done(await run_ai_phase(node, checks, options.timeout, workdir))
+                result = DemoResult(checks, balances)
                 if hold is not None:
                     kept = KeptStack(node.url + "/", alice.api_key, node.admin_key)
                     await hold(result, kept)

@@ -43,6 +43,14 @@ class MinerConfig:
     region: str | None = None
     min_price: int = 0
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Where blobs (e.g. ONNX models) are cached by hash; None keeps a few in memory.
+    blob_cache_dir: Path | None = None
+    #: When set, the miner publishes a marketplace offer for its models on start:
+    #: ``offer_price`` base units per ``offer_unit`` ("job", "token" or "item"), at most
+    #: ``offer_max_units`` units per job (e.g. a chat miner's max_tokens).
+    offer_price: int | None = None
+    offer_unit: str = "job"
+    offer_max_units: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.executors, str):  # "echo,sha256" as on the command line
@@ -63,6 +71,8 @@ class MinerConfig:
         for name in ("heartbeat_interval", "submit_timeout", "backoff_base", "backoff_cap"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be > 0")
+        if self.offer_unit not in ("job", "token", "item"):
+            raise ConfigurationError("offer_unit must be job, token or item")
         if self.shutdown_grace < 0:
             raise ConfigurationError("shutdown_grace must be >= 0")
 

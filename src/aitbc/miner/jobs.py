@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.canonical import content_hash
+from ..core.output import OUTPUT_KEY
 from ..errors import (
     AITBCError,
     ConflictError,
@@ -23,6 +24,7 @@ from .config import MinerConfig
 from .errors import ExecutionCanceled, ExecutorError, UnsupportedJobTypeError
 from .executors import Execution, Executor
 from .link import CoordinatorLink
+from .output import BlobCache, JobStream
 
 _log = logging.getLogger("aitbc.miner")
 #: The node keeps failure messages short; so do we.
@@ -73,8 +75,10 @@ class JobRunner:
         link: CoordinatorLink,
         stats: MinerStats,
         stopping: asyncio.Event,
+        blobs: BlobCache | None = None,
     ) -> None:
         self.config = config
+        self.blobs = blobs or BlobCache()
         self.executors = executors
         self.link = link
         self.stats = stats
@@ -93,10 +97,12 @@ class JobRunner:
 
     async def execute(self, held: HeldJob) -> Execution | str:
         """The execution, or the failure message to report."""
+        stream: JobStream | None = None
         try:
             executor = self._executor_for(held.job)
+            stream = JobStream(held.job_id, self.link, self.blobs, self.config.submit_timeout)
             run = asyncio.ensure_future(
-                asyncio.to_thread(executor.run, held.job["payload"], held.cancel)
+                asyncio.to_thread(executor.execute, held.job["payload"], held.cancel, stream)
             )
             try:
                 await self._await_or_stop(run, held)
@@ -104,15 +110,24 @@ class JobRunner:
                 if not run.done():  # we were canceled: never leave a thread on a dead job
                     held.stop("miner task canceled")
                     run.add_done_callback(_consume)
-            return _checked(run.result())
+            execution = _checked(run.result())
+            output, stream = await stream.close(), None
+            if output is None:
+                return execution
+            return Execution(result={**execution.result, OUTPUT_KEY: output}, units=execution.units)
         except ExecutionCanceled:
             return held.reason or "execution canceled"
         except ExecutorError as exc:
             return str(exc)
+        except AITBCError as exc:  # the node refused streamed output (lease lost...)
+            return f"streamed output refused: {exc}"
         except Exception as exc:
             # An executor is plugin code: any bug in it fails the job, not the miner.
             _log.exception("job %s: executor raised", held.job_id)
             return f"executor error: {type(exc).__name__}: {exc}"
+        finally:
+            if stream is not None:  # chunks already emitted still reach the node
+                await stream.abandon()
 
     def _executor_for(self, job: Mapping[str, Any]) -> Executor:
         executor = self.executors.get(str(job.get("job_type")))

@@ -27,6 +27,7 @@ from .executors import Executor, load_executors
 from .identity import load_or_create_key
 from .jobs import HeldJob, JobRunner, MinerStats
 from .link import CoordinatorLink
+from .output import BlobCache
 
 _log = logging.getLogger("aitbc.miner")
 # Heartbeats never come closer together than this, however short the node's leases.
@@ -67,6 +68,8 @@ class Miner:
         self._fatal: AITBCError | None = None
         self._link: CoordinatorLink | None = None
         self._started = False
+        #: The marketplace offer published on start (``config.offer_price``), if any.
+        self.offer_id: str | None = None
 
     @property
     def miner_id(self) -> str | None:
@@ -101,11 +104,16 @@ class Miner:
         self._link = link
         try:
             if await self._register(link):
+                await self._publish_offer(link)
                 self.ready.set()
                 await self._serve(link)
         finally:
             for held in self._held.values():
                 held.stop("miner stopped")
+            if self.offer_id is not None:  # a stopped miner offers nothing
+                with contextlib.suppress(AITBCError):
+                    path = f"/v1/marketplace/offers/{self.offer_id}/close"
+                    await transport.request("POST", path, {})
             if self._transport is None:
                 await transport.disconnect()
         if self._fatal is not None:
@@ -155,7 +163,8 @@ class Miner:
         return Backoff(self.config.backoff_base, self.config.backoff_cap)
 
     async def _serve(self, link: CoordinatorLink) -> None:
-        runner = JobRunner(self.config, self.executors, link, self.stats, self._stopping)
+        blobs = BlobCache(self.config.blob_cache_dir)
+        runner = JobRunner(self.config, self.executors, link, self.stats, self._stopping, blobs)
         workers = [
             asyncio.create_task(self._work_loop(link, runner))
             for _ in range(self.config.max_concurrency)
@@ -185,6 +194,28 @@ class Miner:
             _log.info("registered as %s (key %s)", miner_id, self.key.key_id)
             return True
         return False
+
+    async def _publish_offer(self, link: CoordinatorLink) -> None:
+        """Offer this miner's models on the marketplace (when ``offer_price`` is set), so
+        clients and the node's OpenAI door find them. A failure is logged, not fatal."""
+        if self.config.offer_price is None:
+            return
+        body = {
+            "capacity": self.config.max_concurrency,
+            "price_per_unit": str(self.config.offer_price),
+            "models": self.capabilities["models"],
+            "unit": self.config.offer_unit,
+            "max_units": self.config.offer_max_units,
+            "region": self.config.region,
+            "gpu_memory_gb": self.config.gpu_memory_gb,
+        }
+        try:
+            offer = await link.transport.request("POST", "/v1/marketplace/offers", body)
+        except AITBCError as exc:
+            _log.error("could not publish an offer: %s", exc)
+            return
+        _log.info("offered %s at %s per %s", body["models"], body["price_per_unit"], body["unit"])
+        self.offer_id = str(offer.get("id"))
 
     async def _reregister(self, link: CoordinatorLink) -> None:
         async with self._register_lock:

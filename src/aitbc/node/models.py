@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -153,6 +154,10 @@ class OfferRow(Base):
     gpu_memory_gb: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # 0002_ai: what ``price_per_unit`` counts ("job", "token", "item") and the most
+    # units one job may buy (e.g. a chat miner's max_tokens); None = no limit.
+    unit: Mapped[str] = mapped_column(String(16), default="job", server_default="job")
+    max_units: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class OfferModelRow(Base):
@@ -210,3 +215,64 @@ class EventRow(Base):
     event: Mapped[str] = mapped_column(String(64))
     data: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- AI workloads (migration 0002_ai): blobs, streamed output, per-unit pricing ----------
+
+
+class BlobRow(Base):
+    """A complete, hash-checked blob: its bytes are the ``blob_parts`` rows with
+    ``uploader_id == ""`` in ``idx`` order."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    parts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BlobPartRow(Base):
+    """One part of a blob: pending under its uploader's id, or final under ``""``."""
+
+    __tablename__ = "blob_parts"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uploader_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BlobGrantRow(Base):
+    """A principal that uploaded a blob (and may therefore read and reference it)."""
+
+    __tablename__ = "blob_grants"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobBlobRow(Base):
+    """A blob a job references in its payload (``input``) or result (``output``)."""
+
+    __tablename__ = "job_blobs"
+    job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class JobOutputRow(Base):
+    """Progress of a job's streamed output: chunks recorded and their hash chain."""
+
+    __tablename__ = "job_outputs"
+    job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chunks: Mapped[int] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(64))
+
+
+class JobPricingRow(Base):
+    """Per-unit terms of a job: the escrow holds ``unit_price * max_units``."""
+
+    __tablename__ = "job_pricing"
+    job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    max_units: Mapped[int] = mapped_column(Integer)

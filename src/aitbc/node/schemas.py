@@ -49,12 +49,21 @@ class Constraints(Strict):
     max_price: Money | None = None
 
 
+class JobPricing(Strict):
+    """Per-unit terms: ``price`` must then be ``unit_price * max_units`` (the escrow)."""
+
+    unit: Literal["token", "item"]
+    unit_price: Money
+    max_units: int = Field(ge=1, le=10_000_000)
+
+
 class JobCreate(Strict):
     job_type: Label
     payload: Any
     constraints: Constraints = Field(default_factory=Constraints)
     price: Money
     ttl_seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    pricing: JobPricing | None = None
 
 
 class Capabilities(Strict):
@@ -97,6 +106,13 @@ class JobResult(Strict):
     attestation: Attestation
 
 
+class JobOutput(Strict):
+    """Streamed chunks of a held job; ``start`` is the index of the first one."""
+
+    start: int = Field(ge=0, le=2**31 - 1)
+    chunks: list[dict[str, Any]] = Field(min_length=1, max_length=256)
+
+
 class JobFail(Strict):
     error: str = Field(min_length=1, max_length=4000)
 
@@ -107,6 +123,8 @@ class OfferCreate(Strict):
     models: list[ModelName] = Field(default_factory=list, max_length=256)
     region: Label | None = None
     gpu_memory_gb: int = Field(default=0, ge=0, le=100_000)
+    unit: Literal["job", "token", "item"] = "job"
+    max_units: int | None = Field(default=None, ge=1, le=10_000_000)
 
 
 class BidCreate(Strict):

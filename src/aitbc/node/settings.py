@@ -32,6 +32,8 @@ class NodeSettings:
     poll_recheck_seconds: float = 0.5
     max_body_bytes: int = 1_048_576
     default_ttl_seconds: int = 3600
+    #: Largest blob (bytes) a principal may upload (docs/ai.md); blobs live in the database.
+    max_blob_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.sweep_interval <= 0:

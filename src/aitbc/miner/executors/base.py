@@ -12,13 +12,26 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pydantic
 
 from ..errors import ExecutionCanceled, InvalidPayloadError
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+
+class JobContext(Protocol):
+    """What an executor may ask of the miner while a job runs (from its worker thread).
+
+    ``emit`` streams one JSON-object chunk of output (a token, one item of a batch):
+    the node records it as a ``job.output`` event at once. ``fetch_blob`` returns the
+    bytes of a blob the job references, hash-checked (and cached by the miner).
+    """
+
+    def emit(self, chunk: Mapping[str, Any]) -> None: ...
+
+    def fetch_blob(self, sha256: str) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,16 @@ class Executor(ABC):
         ``cancel`` was set before the work finished. Any other exception also fails the
         job, with its message reported to the node.
         """
+
+    def execute(
+        self, payload: Mapping[str, Any], cancel: threading.Event, context: JobContext
+    ) -> Execution:
+        """Execute one job with access to the miner (streamed output, blobs).
+
+        The miner calls this; the default runs :meth:`run`. Executors that stream or
+        read blobs override it.
+        """
+        return self.run(payload, cancel)
 
 
 class PayloadModel(pydantic.BaseModel):

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from ..auth import NodeDep, PrincipalDep
-from ..schemas import JobFail, JobResult, MinerRegister, Poll
-from ..services import miners, results
+from ..schemas import JobFail, JobOutput, JobResult, MinerRegister, Poll
+from ..services import miners, outputs, results
 
 router = APIRouter(prefix="/v1/miners")
 
@@ -43,3 +43,10 @@ async def submit_result(
 @router.post("/jobs/{job_id}/fail")
 async def fail(job_id: str, req: JobFail, node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
     return await results.fail_job(node, principal, job_id, req)
+
+
+@router.post("/jobs/{job_id}/output")
+async def output(
+    job_id: str, req: JobOutput, node: NodeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return await outputs.record(node, principal, job_id, req.start, req.chunks)

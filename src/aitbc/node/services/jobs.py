@@ -14,7 +14,7 @@ from ..models import JobRow
 from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
 from ..schemas import JobCreate
 from ..tables import JOB_MODELS, JOBS, RECEIPTS
-from . import ledger
+from . import blobs, ledger, pricing
 from .idempotency import run_idempotent
 from .pagination import fetch_page
 from .principals import Principal
@@ -39,6 +39,7 @@ def _input_hash(payload: Any) -> str:
 
 
 def _insert_job(tx: WriteTx, client: Principal, req: JobCreate) -> dict[str, Any]:
+    pricing.check_terms(req.price, req.pricing)
     ttl = req.ttl_seconds or tx.settings.default_ttl_seconds
     constraints = req.constraints
     values = {
@@ -74,6 +75,8 @@ def _insert_job(tx: WriteTx, client: Principal, req: JobCreate) -> dict[str, Any
     models = sorted(set(constraints.models))
     if models:
         tx.conn.execute(_INSERT_MODELS, [{"job_id": job.id, "model": m} for m in models])
+    blobs.attach(tx, client, job.id, req.payload, "input")  # 404 before escrow
+    pricing.record_terms(tx, job.id, req.pricing)
     if req.price:
         ledger.move(tx, client.id, ledger.ESCROW, req.price, "escrow", job_id=job.id)
     return emit_job(tx, job, "job.created")

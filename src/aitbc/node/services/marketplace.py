@@ -36,6 +36,8 @@ async def create_offer(node: Node, principal: Principal, req: OfferCreate) -> di
             models=sorted(set(req.models)),
             region=req.region,
             gpu_memory_gb=req.gpu_memory_gb,
+            unit=req.unit,
+            max_units=req.max_units,
             state="open",
             created_at=tx.now,
         )

@@ -20,7 +20,7 @@ from ..clock import iso, new_id
 from ..problems import NodeProblem, conflict, invalid, not_found
 from ..schemas import JobFail, JobResult
 from ..tables import JOBS, MINERS, RECEIPTS
-from . import ledger
+from . import blobs, ledger, outputs, pricing
 from .principals import Principal
 from .transitions import TERMINAL, JobRecord, apply_due, cas, close_with_refund, load_job
 from .wire import job_wire
@@ -87,12 +87,18 @@ def _check_attestation(miner: Any, claim: dict[str, Any], req: JobResult) -> Non
 
 
 def _build_receipt(
-    tx: WriteTx, job: JobRecord, miner: Any, claim: dict[str, Any], req: JobResult
+    tx: WriteTx,
+    job: JobRecord,
+    miner: Any,
+    claim: dict[str, Any],
+    req: JobResult,
+    charge: dict[str, Any],
 ) -> dict[str, Any]:
     body = {
         "receipt_id": new_id("rcpt"),
         "version": 1,
         **claim,
+        **charge,
         "client_id": job.client_id,
         "job_type": job.job_type,
         "nonce": secrets.token_hex(16),
@@ -119,7 +125,9 @@ def _settle(tx: WriteTx, job: JobRecord, receipt: dict[str, Any]) -> None:
             "created_at": tx.now,
         },
     )
-    if job.price:
+    if "charged" in receipt:  # per-unit terms: pay what was used, refund the rest
+        pricing.settle(tx, job, int(receipt["charged"]))
+    elif job.price:
         ledger.move(tx, ledger.ESCROW, job.miner_id, job.price, "payout", job_id=job.id)
     tx.emit(f"receipts:{job.client_id}", "receipt.issued", receipt)
 
@@ -129,9 +137,12 @@ def _complete(tx: WriteTx, principal: Principal, job_id: str, req: JobResult) ->
     miner = tx.conn.execute(_MINER, {"miner_id": principal.id}).first()
     if miner is None:
         raise conflict("miner_not_registered", "register with /v1/miners/register first")
+    blobs.attach(tx, principal, job.id, req.result, "output")
+    outputs.check_result(tx, job, req.result)
     claim = _claim_fields(tx, job, req)
     _check_attestation(miner, claim, req)
-    receipt = _build_receipt(tx, job, miner, claim, req)
+    charge = pricing.charge_for_result(tx, job, req.units)
+    receipt = _build_receipt(tx, job, miner, claim, req, charge)
     done = cas(
         tx,
         job.id,
@@ -160,7 +171,14 @@ async def submit_result(
 
 def _fail(tx: WriteTx, principal: Principal, job_id: str, req: JobFail) -> dict[str, Any]:
     job = held_job(tx, principal, job_id)
-    done = close_with_refund(tx, job, "FAILED", _holder_guard(tx, principal), error=req.error)
+    guard = _holder_guard(tx, principal)
+    owed = pricing.charge_for_failure(tx, job)
+    if owed:  # streamed units were delivered: charged, the rest refunded
+        done = cas(tx, job.id, guard, state="FAILED", lease_expires_at=None, error=req.error)
+        if done is not None:
+            pricing.settle(tx, done, owed)
+    else:
+        done = close_with_refund(tx, job, "FAILED", guard, error=req.error)
     if done is None:
         raise conflict("lease_lost", f"job {job_id} is no longer held by you")
     return job_wire(done)

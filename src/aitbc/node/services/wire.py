@@ -71,6 +71,8 @@ def offer_wire(row: OfferRow | Row[Any]) -> dict[str, Any]:
         "models": row.models,
         "region": row.region,
         "gpu_memory_gb": row.gpu_memory_gb,
+        "unit": row.unit,
+        "max_units": row.max_units,
         "state": row.state,
         "created_at": iso(row.created_at),
     }

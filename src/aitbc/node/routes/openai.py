@@ -1,0 +1,104 @@
+"""The OpenAI-compatible door: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+
+Authenticated by the aitbc API key as ``Authorization: Bearer <key>`` (``X-API-Key``
+works too), so the official ``openai`` package pointed at the node works unmodified.
+Every completion is a marketplace job: ``X-AITBC-Job-Id`` names it; the receipt id is
+in ``X-AITBC-Receipt-Id`` (non-streamed) and in the final chunk's ``aitbc`` object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from ..auth import NodeDep, get_node
+from ..problems import NodeProblem
+from ..services import openai_door
+from ..services.openai_door import ChatJob, ChatRequest
+from ..services.principals import Principal, authenticate
+
+router = APIRouter(prefix="/v1")
+
+
+async def bearer_principal(request: Request) -> Principal:
+    """The principal of ``Authorization: Bearer <key>`` (or ``X-API-Key``); 401 if none."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    key = token.strip() if scheme.lower() == "bearer" else request.headers.get("x-api-key", "")
+    if not key:
+        raise NodeProblem(401, "unauthenticated", "send your aitbc API key as a Bearer token")
+    principal = await authenticate(await get_node(request), key)
+    if principal is None:
+        raise NodeProblem(401, "unauthenticated", "unknown API key")
+    return principal
+
+
+BearerDep = Annotated[Principal, Depends(bearer_principal)]
+
+
+@router.get("/models")
+async def list_models(node: NodeDep, _: BearerDep) -> dict[str, Any]:
+    return await openai_door.list_models(node)
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(req: ChatRequest, node: NodeDep, principal: BearerDep) -> Response:
+    chat = await openai_door.create_chat_job(node, principal, req)
+    headers = {"X-AITBC-Job-Id": chat.job_id}
+    if req.stream:
+        return StreamingResponse(
+            _stream(node, chat),
+            media_type="text/event-stream",
+            headers={**headers, "Cache-Control": "no-cache"},
+        )
+    async for record in openai_door.job_events(node, chat.job_id):
+        if record.event == "job.completed":
+            result, receipt = await openai_door.completed(node, chat.job_id)
+            headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
+            body = openai_door.completion(chat, result, receipt)
+            return JSONResponse(body, headers=headers)
+        if record.event in ("job.failed", "job.canceled", "job.expired"):
+            raise _job_problem(chat, record.data, headers)
+    raise NodeProblem(503, "unavailable", "the node is shutting down", headers=headers)
+
+
+def _job_problem(chat: ChatJob, job: dict[str, Any], headers: dict[str, str]) -> NodeProblem:
+    message = f"job {chat.job_id} {str(job.get('state')).lower()}: {job.get('error')}"
+    return NodeProblem(502, "job_failed", message, headers=headers)
+
+
+def _sse(value: Any) -> bytes:
+    return f"data: {json.dumps(value, separators=(',', ':'))}\n\n".encode()
+
+
+async def _stream(node: Any, chat: ChatJob) -> AsyncIterator[bytes]:
+    """OpenAI's chunk stream for the job: a role chunk, one chunk per streamed delta,
+    a final chunk with finish_reason, usage and the receipt, then ``[DONE]``."""
+    yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
+    async for record in openai_door.job_events(node, chat.job_id):
+        if record.event == "job.output":
+            delta = record.data.get("chunk", {}).get("delta")
+            if isinstance(delta, str):
+                yield _sse(openai_door.chunk(chat, {"content": delta}))
+        elif record.event == "job.completed":
+            result, receipt = await openai_door.completed(node, chat.job_id)
+            answer = openai_door.completion(chat, result, receipt)
+            final = openai_door.chunk(
+                chat,
+                {},
+                answer["choices"][0]["finish_reason"],
+                usage=answer["usage"],
+                aitbc=answer["aitbc"],
+            )
+            yield _sse(final)
+            yield b"data: [DONE]\n\n"
+            return
+        elif record.event in ("job.failed", "job.canceled", "job.expired"):
+            problem = _job_problem(chat, record.data, {})
+            error = {"message": problem.message, "type": problem.code, "code": problem.code}
+            yield _sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}})
+            return

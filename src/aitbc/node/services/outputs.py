@@ -1,0 +1,88 @@
+"""Streamed job output: ordered, idempotent ``job.output`` events on the job's topic.
+
+The holding miner posts chunks with the index of the first one. A retry that repeats
+chunks already recorded is accepted and skips them, so chunks are recorded exactly once
+and in order; a batch that would leave a hole is refused (409 output_gap). Each chunk is
+one ``job.output`` event ``{"job_id", "index", "chunk"}`` on ``job:{id}``, readable and
+resumable like every event, also after the job failed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from ...core.output import GENESIS, OUTPUT_KEY, chain_next, summary
+from ...errors import ConfigurationError
+from ..models import JobOutputRow
+from ..problems import NodeProblem, conflict, invalid
+from .principals import Principal
+
+if TYPE_CHECKING:
+    from ..runtime import Node, WriteTx
+    from .transitions import JobRecord
+
+JOB_OUTPUTS = cast(Table, JobOutputRow.__table__)
+_PROGRESS = select(JOB_OUTPUTS.c.chunks, JOB_OUTPUTS.c.chain).where(
+    JOB_OUTPUTS.c.job_id == bindparam("job_id")
+)
+_INSERT_PROGRESS = insert(JOB_OUTPUTS)
+_UPDATE_PROGRESS = (
+    update(JOB_OUTPUTS)
+    .where(JOB_OUTPUTS.c.job_id == bindparam("target"))
+    .values(chunks=bindparam("chunks"), chain=bindparam("chain"))
+)
+
+
+async def record(
+    node: Node, principal: Principal, job_id: str, start: int, chunks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Append ``chunks`` (the first has index ``start``); return the output summary.
+
+    Raises 409 output_gap when ``start`` is beyond what was recorded, the holder errors
+    of :func:`results.held_job`, 422 when a chunk is not canonical JSON.
+    """
+    return await node.write(lambda tx: _record(tx, principal, job_id, start, chunks))
+
+
+def _record(
+    tx: WriteTx, principal: Principal, job_id: str, start: int, chunks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    from .results import held_job  # results imports this module
+
+    job = held_job(tx, principal, job_id)
+    row = tx.conn.execute(_PROGRESS, {"job_id": job.id}).first()
+    count, chain = (int(row.chunks), str(row.chain)) if row else (0, GENESIS)
+    if start > count:
+        raise conflict("output_gap", f"{count} chunks recorded; got index {start}")
+    skipped = count - start  # a retry may repeat chunks already recorded
+    for offset, chunk in enumerate(chunks[skipped:]):
+        try:
+            chain = chain_next(chain, chunk)
+        except ConfigurationError as exc:
+            raise invalid(str(exc), ["body", "chunks", skipped + offset]) from exc
+        tx.emit(f"job:{job.id}", "job.output", {"job_id": job.id, "index": count, "chunk": chunk})
+        count += 1
+    progress = {"chunks": count, "chain": chain}
+    if row is None:
+        tx.conn.execute(_INSERT_PROGRESS, {"job_id": job.id, **progress})
+    elif count != row.chunks:
+        tx.conn.execute(_UPDATE_PROGRESS, {"target": job.id, **progress})
+    return summary(count, chain)
+
+
+def check_result(tx: WriteTx, job: JobRecord, result: Any) -> None:
+    """A streamed job's result must summarise exactly the recorded chunks (422
+    output_mismatch otherwise); a job that streamed nothing may still carry none."""
+    row = tx.conn.execute(_PROGRESS, {"job_id": job.id}).first()
+    claimed = result.get(OUTPUT_KEY) if isinstance(result, dict) else None
+    if row is None and claimed is None:
+        return
+    recorded = summary(row.chunks, row.chain) if row else summary(0, GENESIS)
+    if claimed != recorded:
+        raise NodeProblem(
+            422,
+            "output_mismatch",
+            f"result.{OUTPUT_KEY} must be {recorded} (the chunks this node recorded)",
+        )

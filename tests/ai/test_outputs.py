@@ -1,0 +1,129 @@
+"""Streamed output on the node: idempotent, gap-free, committed to by the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aitbc import AITBCClient, Job
+from aitbc.api.jobs import OutputChunk
+from aitbc.core.canonical import content_hash
+from aitbc.core.output import chain_of, summary
+from aitbc.core.receipts import attest, miner_claim
+from aitbc.core.signing import SigningKey
+from aitbc.errors import ConflictError, ValidationError
+
+from .conftest import World
+
+
+class RawMiner:
+    """The miner protocol by hand, to send exactly what a test needs."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.key = SigningKey.generate()
+        self.client: AITBCClient = world.miner.client
+
+    async def claim(self) -> dict[str, Any]:
+        await self.call(
+            "/v1/miners/register",
+            {"public_key": self.key.verify_key.b64, "capabilities": {"job_types": ["echo"]}},
+        )
+        claimed = await self.call("/v1/miners/poll", {})
+        job: dict[str, Any] = claimed["job"]
+        return job
+
+    async def call(self, path: str, body: dict[str, Any]) -> Any:
+        return await self.client.transport.request("POST", path, body)
+
+    async def result_body(self, job: dict[str, Any], result: Any, units: int = 1) -> dict[str, Any]:
+        info = await self.client.transport.request("GET", "/v1/info")
+        claim = miner_claim(
+            {
+                "job_id": job["id"],
+                "input_hash": content_hash(job["payload"]),
+                "output_hash": content_hash(result),
+                "units": units,
+                "price": job["price"],
+                "chain_id": info["chain_id"],
+                "coordinator_id": info["coordinator_id"],
+                "miner_id": self.world.miner.id,
+            }
+        )
+        att = attest(self.key, claim)
+        return {
+            "result": result,
+            "units": units,
+            "attestation": {k: att[k] for k in ("alg", "key_id", "sig")},
+        }
+
+
+async def test_retried_batches_record_each_chunk_once_and_gaps_are_refused(world: World) -> None:
+    miner = RawMiner(world)
+    created = await world.alice.client.jobs.create(job_type="echo", payload={}, price=10)
+    job = await miner.claim()
+    path = f"/v1/miners/jobs/{job['id']}/output"
+    chunks = [{"t": "a"}, {"t": "b"}, {"t": "c"}]
+    assert await miner.call(path, {"start": 0, "chunks": chunks[:2]}) == summary(
+        2, chain_of(chunks[:2])
+    )
+    # A retry overlapping what was recorded adds only the new chunk.
+    assert await miner.call(path, {"start": 1, "chunks": chunks[1:]}) == summary(
+        3, chain_of(chunks)
+    )
+    with pytest.raises(ConflictError) as gap:
+        await miner.call(path, {"start": 5, "chunks": [{"t": "z"}]})
+    assert gap.value.code == "output_gap"
+    wrong = await miner.result_body(job, {"output": summary(2, chain_of(chunks[:2]))})
+    with pytest.raises(ValidationError) as mismatch:
+        await miner.call(f"/v1/miners/jobs/{job['id']}/result", wrong)
+    assert mismatch.value.code == "output_mismatch"
+    right = await miner.result_body(job, {"output": summary(3, chain_of(chunks))})
+    await miner.call(f"/v1/miners/jobs/{job['id']}/result", right)
+    seen = [item async for item in world.alice.client.jobs.stream(created.id)]
+    assert [c.chunk for c in seen[:-1] if isinstance(c, OutputChunk)] == chunks
+
+
+async def test_chunks_stay_readable_after_the_job_failed(world: World) -> None:
+    miner = RawMiner(world)
+    before = (await world.alice.client.wallet.balance()).balance
+    created = await world.alice.client.jobs.create(job_type="echo", payload={}, price=10)
+    job = await miner.claim()
+    await miner.call(f"/v1/miners/jobs/{job['id']}/output", {"start": 0, "chunks": [{"t": "x"}]})
+    await miner.call(f"/v1/miners/jobs/{job['id']}/fail", {"error": "inference server died"})
+    seen = [item async for item in world.alice.client.jobs.stream(created.id)]
+    assert isinstance(seen[0], OutputChunk) and seen[0].chunk == {"t": "x"}
+    assert isinstance(seen[-1], Job) and seen[-1].state == "FAILED"
+    assert (await world.alice.client.wallet.balance()).balance == before
+    with pytest.raises(ConflictError):  # no more output once the job is over
+        await miner.call(
+            f"/v1/miners/jobs/{job['id']}/output", {"start": 1, "chunks": [{"t": "y"}]}
+        )
+
+
+async def test_per_unit_job_charges_what_was_used_and_refunds_the_rest(world: World) -> None:
+    miner = RawMiner(world)
+    before = (await world.alice.client.wallet.balance()).balance
+    pricing = {"unit": "token", "unit_price": "3", "max_units": 10}
+    with pytest.raises(ValidationError):  # the escrow must be the most it can cost
+        await world.alice.client.jobs.create(job_type="echo", payload={}, price=29, pricing=pricing)
+    created = await world.alice.client.jobs.create(
+        job_type="echo", payload={}, price=30, pricing=pricing
+    )
+    assert (await world.alice.client.wallet.balance()).balance == before - 30
+    job = await miner.claim()
+    too_many = await miner.result_body(job, {"text": "x"}, units=11)
+    with pytest.raises(ValidationError) as caught:
+        await miner.call(f"/v1/miners/jobs/{job['id']}/result", too_many)
+    assert caught.value.code == "units_exceed_max"
+    done = await miner.call(
+        f"/v1/miners/jobs/{job['id']}/result", await miner.result_body(job, {"text": "x"}, 4)
+    )
+    receipt = done["receipt"]
+    assert (receipt["price"], receipt["charged"], receipt["refunded"]) == ("30", "12", "18")
+    assert receipt["pricing"] == {"unit": "token", "unit_price": "3", "max_units": 10}
+    assert (await world.alice.client.wallet.balance()).balance == before - 12
+    assert (await world.miner.client.wallet.balance()).balance == 12
+    verified = (await world.alice.client.jobs.result(created.id)).receipt
+    assert verified["charged"] == "12"
