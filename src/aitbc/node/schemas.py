@@ -1,36 +1,107 @@
 """Request bodies as pydantic models: the node's validated input (422 on mismatch).
 
 Money fields accept only decimal strings of base units (``"1500"``), never numbers.
-Unknown fields are rejected so a typo cannot silently drop a constraint.
+Unknown fields are rejected so a typo cannot silently drop a constraint. Every string the
+node stores refuses NUL (PostgreSQL cannot store it), and free-form JSON (payloads,
+results) is bounded in nesting depth; both rules are declared in the JSON schema where
+JSON Schema can say them, so ``/openapi.json`` describes what the node accepts.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from ..core.signing import VerifyKey
 from ..errors import ConfigurationError
+from ..models import Role
 from .clock import MAX_AMOUNT
+from .problems import NodeProblem
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
+#: Money a request may carry: no sign, no leading zeros, at most 18 digits (< MAX_AMOUNT).
+MONEY_IN_PATTERN = r"^(0|[1-9][0-9]{0,17})$"
+_MONEY_IN = re.compile(MONEY_IN_PATTERN)
+#: Strings the node stores: any character but NUL (and, for labels, no control characters).
+TEXT_PATTERN = r"^[^\x00]*$"
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+#: Ids the node hands out (``job_ab12...``) and looks up.
+ID_PATTERN = r"^[A-Za-z0-9_:.\-]{1,64}$"
+#: Free-form JSON (payloads, results) may nest this deep and no deeper.
+MAX_JSON_DEPTH = 64
 
 
 def _parse_money(value: Any) -> int:
-    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+    if not isinstance(value, str) or not _MONEY_IN.fullmatch(value):
         raise ValueError('money is a decimal string of base units, e.g. "1500"')
     amount = int(value)
-    if amount > MAX_AMOUNT:
-        raise ValueError(f"amount exceeds {MAX_AMOUNT}")
+    assert amount <= MAX_AMOUNT  # 18 digits cannot exceed it
     return amount
 
 
-Money = Annotated[int, BeforeValidator(_parse_money)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Label = Annotated[str, Field(min_length=1, max_length=100)]
-ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+def no_nul(value: str) -> str:
+    """Refuse NUL: PostgreSQL cannot store it, so no door of the node may accept it."""
+    if "\x00" in value:
+        raise ValueError("text must not contain the NUL character")
+    return value
+
+
+def check_json(value: Any) -> Any:
+    """Free-form JSON: no NUL in any string or key, at most MAX_JSON_DEPTH levels.
+
+    Too deep is a 400 ``bad_request``, the same answer a body too deep for the JSON
+    parser itself gets, so there is one limit with one answer.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            no_nul(item)
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise too_deep()
+            children = item.values() if isinstance(item, dict) else item
+            if isinstance(item, dict):
+                for key in item:
+                    no_nul(key)
+            stack.extend((child, depth + 1) for child in children)
+    return value
+
+
+def too_deep() -> NodeProblem:
+    return NodeProblem(400, "bad_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+Money = Annotated[
+    int,
+    BeforeValidator(_parse_money),
+    WithJsonSchema({"type": "string", "pattern": MONEY_IN_PATTERN, "examples": ["1500"]}),
+]
+PositiveMoney = Annotated[
+    int,
+    BeforeValidator(_parse_money),
+    Field(gt=0),
+    WithJsonSchema({"type": "string", "pattern": r"^[1-9][0-9]{0,17}$", "examples": ["1500"]}),
+]
+# Stored free text: NUL refused by no_nul (a clear message), declared as a pattern.
+_NO_NUL = AfterValidator(no_nul)
+_TEXT: dict[str, Any] = {"pattern": TEXT_PATTERN}
+Name = Annotated[str, _NO_NUL, Field(min_length=1, max_length=200, json_schema_extra=_TEXT)]
+Memo = Annotated[str, _NO_NUL, Field(max_length=500, json_schema_extra=_TEXT)]
+FailureText = Annotated[str, _NO_NUL, Field(min_length=1, max_length=4000, json_schema_extra=_TEXT)]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL_PATTERN)]
+ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)]
+Ident = Annotated[str, Field(pattern=ID_PATTERN)]
+JsonValue = Annotated[Any, AfterValidator(check_json)]
 
 
 class Strict(BaseModel):
@@ -38,7 +109,7 @@ class Strict(BaseModel):
 
 
 class PrincipalCreate(Strict):
-    role: Literal["client", "miner", "admin"]
+    role: Role
     name: Name
 
 
@@ -51,7 +122,7 @@ class Constraints(Strict):
 
 class JobCreate(Strict):
     job_type: Label
-    payload: Any
+    payload: JsonValue
     constraints: Constraints = Field(default_factory=Constraints)
     price: Money
     ttl_seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
@@ -68,7 +139,7 @@ class Capabilities(Strict):
 
 
 class MinerRegister(Strict):
-    public_key: str
+    public_key: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_\-]+={0,2}$")]
     capabilities: Capabilities
 
     @field_validator("public_key")
@@ -86,19 +157,19 @@ class Poll(Strict):
 
 
 class Attestation(Strict):
-    alg: str
-    key_id: str = Field(max_length=64)
-    sig: str = Field(max_length=200)
+    alg: Annotated[str, Field(max_length=32, pattern=LABEL_PATTERN)]
+    key_id: str = Field(max_length=64, pattern=LABEL_PATTERN)
+    sig: str = Field(max_length=200, pattern=LABEL_PATTERN)
 
 
-class JobResult(Strict):
-    result: Any
+class ResultSubmission(Strict):
+    result: JsonValue
     units: int = Field(default=1, ge=0, le=2**31 - 1)
     attestation: Attestation
 
 
 class JobFail(Strict):
-    error: str = Field(min_length=1, max_length=4000)
+    error: FailureText
 
 
 class OfferCreate(Strict):
@@ -110,17 +181,21 @@ class OfferCreate(Strict):
 
 
 class BidCreate(Strict):
-    offer_id: str = Field(min_length=1, max_length=40)
+    offer_id: Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
     units: int = Field(ge=1, le=1_000_000)
     price_per_unit: Money
 
 
 class TransferCreate(Strict):
-    to: str = Field(min_length=1, max_length=64)
-    amount: Money
-    memo: str | None = Field(default=None, max_length=500)
+    to: Ident
+    amount: PositiveMoney
+    memo: Memo | None = None
 
 
 class Faucet(Strict):
-    account_id: str = Field(min_length=1, max_length=64)
-    amount: Money
+    account_id: Ident
+    amount: PositiveMoney
+
+
+#: The name services use for a miner's result submission.
+JobResult = ResultSubmission

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from ..clock import MINT_FLOOR
 from ..models import AccountRow, TransferRow
-from ..problems import forbidden, invalid, not_found
+from ..problems import conflict, forbidden, invalid, not_found
 from ..schemas import Faucet, TransferCreate
 from . import ledger
 from .idempotency import run_idempotent
@@ -59,4 +60,10 @@ async def faucet(node: Node, req: Faucet) -> dict[str, Any]:
         )
         if exists is None or req.account_id in ledger.SYSTEM_ACCOUNTS:
             raise not_found("principal_not_found", "account", req.account_id)
+        minted = await tx.session.scalar(
+            select(AccountRow.balance).where(AccountRow.id == ledger.MINT)
+        )
+        room = (minted or 0) - MINT_FLOOR
+        if req.amount > room:
+            raise conflict("supply_exhausted", f"the faucet can mint at most {room} more")
         return await ledger.move(tx, ledger.MINT, req.account_id, req.amount, "mint")
