@@ -146,3 +146,28 @@ async def test_method_not_allowed_lists_every_method_of_the_path(node: Any) -> N
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_idempotent_money_beyond_two_to_the_53_is_hashable(any_cast: Cast) -> None:
+    amount = str(2**59)  # 18 digits, far beyond 2**53
+    await any_cast.admin.ok(
+        "POST", "/v1/admin/faucet", 201, json={"account_id": any_cast.client.id, "amount": amount}
+    )
+    body = {"to": any_cast.other.id, "amount": amount}
+    headers = {"Idempotency-Key": "big-1"}
+    first = await any_cast.client.ok("POST", "/v1/wallet/transfer", 201, json=body, headers=headers)
+    again = await any_cast.client.ok("POST", "/v1/wallet/transfer", 200, json=body, headers=headers)
+    assert first == again and first["amount"] == amount
+
+
+@pytest.mark.parametrize("number", [str(2**53), "-9007199254740992", "NaN", "Infinity"])
+async def test_payload_numbers_must_be_canonical(any_cast: Cast, number: str) -> None:
+    body = json.dumps(job(payload=None)).replace("null", "[" + number + "]")
+    await any_cast.client.err(
+        "POST",
+        "/v1/jobs",
+        422,
+        "validation_error",
+        content=body,
+        headers={"content-type": "application/json", "Idempotency-Key": "k"},
+    )

@@ -9,6 +9,7 @@ JSON Schema can say them, so ``/openapi.json`` describes what the node accepts.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
 )
@@ -38,6 +40,8 @@ LABEL_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 ID_PATTERN = r"^[A-Za-z0-9_:.\-]{1,64}$"
 #: Free-form JSON (payloads, results) may nest this deep and no deeper.
 MAX_JSON_DEPTH = 64
+#: Integers in free-form JSON must survive canonical JSON (RFC 8785: IEEE doubles).
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _parse_money(value: Any) -> int:
@@ -56,7 +60,8 @@ def no_nul(value: str) -> str:
 
 
 def check_json(value: Any) -> Any:
-    """Free-form JSON: no NUL in any string or key, at most MAX_JSON_DEPTH levels.
+    """Free-form JSON: no NUL in any string or key, at most MAX_JSON_DEPTH levels, and
+    only numbers canonical JSON can hash (finite; integers within +-MAX_SAFE_INTEGER).
 
     Too deep is a 400 ``bad_request``, the same answer a body too deep for the JSON
     parser itself gets, so there is one limit with one answer.
@@ -66,6 +71,12 @@ def check_json(value: Any) -> Any:
         item, depth = stack.pop()
         if isinstance(item, str):
             no_nul(item)
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and abs(item) > MAX_SAFE_INTEGER:
+            raise ValueError(f"integers in JSON must lie within +-{MAX_SAFE_INTEGER}")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers in JSON must be finite")
         elif isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise too_deep()
@@ -77,19 +88,36 @@ def check_json(value: Any) -> Any:
     return value
 
 
+def _json_number(value: Any) -> Any:
+    """A JSON number, as JSON Schema means it: not a string of digits, not a boolean."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: Integers and numbers as JSON Schema reads them ("5" and true are refused).
+Count = Annotated[int, BeforeValidator(_json_number)]
+Number = Annotated[float, BeforeValidator(_json_number)]
+
+
 def too_deep() -> NodeProblem:
     return NodeProblem(400, "bad_request", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
+# Serialised back as the string it came as, so a request body can be hashed canonically
+# (idempotency) whatever its size: canonical JSON cannot carry integers beyond 2**53.
+_AS_STRING = PlainSerializer(str, return_type=str, when_used="json")
 Money = Annotated[
     int,
     BeforeValidator(_parse_money),
+    _AS_STRING,
     WithJsonSchema({"type": "string", "pattern": MONEY_IN_PATTERN, "examples": ["1500"]}),
 ]
 PositiveMoney = Annotated[
     int,
     BeforeValidator(_parse_money),
     Field(gt=0),
+    _AS_STRING,
     WithJsonSchema({"type": "string", "pattern": r"^[1-9][0-9]{0,17}$", "examples": ["1500"]}),
 ]
 # Stored free text: NUL refused by no_nul (a clear message), declared as a pattern.
@@ -115,7 +143,7 @@ class PrincipalCreate(Strict):
 
 class Constraints(Strict):
     models: list[ModelName] = Field(default_factory=list, max_length=32)
-    min_gpu_memory_gb: int = Field(default=0, ge=0, le=100_000)
+    min_gpu_memory_gb: Count = Field(default=0, ge=0, le=100_000)
     region: Label | None = None
     max_price: Money | None = None
 
@@ -125,13 +153,13 @@ class JobCreate(Strict):
     payload: JsonValue
     constraints: Constraints = Field(default_factory=Constraints)
     price: Money
-    ttl_seconds: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    ttl_seconds: Count | None = Field(default=None, ge=1, le=30 * 24 * 3600)
 
 
 class Capabilities(Strict):
     job_types: list[Label] = Field(min_length=1, max_length=64)
     models: list[ModelName] = Field(default_factory=list, max_length=256)
-    gpu_memory_gb: int = Field(default=0, ge=0, le=100_000)
+    gpu_memory_gb: Count = Field(default=0, ge=0, le=100_000)
     region: Label | None = None
     # The miner's asking price: it is offered only jobs priced at least this much, and
     # never jobs whose ``max_price`` constraint is below it.
@@ -153,7 +181,7 @@ class MinerRegister(Strict):
 
 
 class Poll(Strict):
-    wait_seconds: float = Field(default=0, ge=0, le=30)
+    wait_seconds: Number = Field(default=0, ge=0, le=30)
 
 
 class Attestation(Strict):
@@ -164,7 +192,7 @@ class Attestation(Strict):
 
 class ResultSubmission(Strict):
     result: JsonValue
-    units: int = Field(default=1, ge=0, le=2**31 - 1)
+    units: Count = Field(default=1, ge=0, le=2**31 - 1)
     attestation: Attestation
 
 
@@ -173,16 +201,16 @@ class JobFail(Strict):
 
 
 class OfferCreate(Strict):
-    capacity: int = Field(ge=1, le=1_000_000)
+    capacity: Count = Field(ge=1, le=1_000_000)
     price_per_unit: Money
     models: list[ModelName] = Field(default_factory=list, max_length=256)
     region: Label | None = None
-    gpu_memory_gb: int = Field(default=0, ge=0, le=100_000)
+    gpu_memory_gb: Count = Field(default=0, ge=0, le=100_000)
 
 
 class BidCreate(Strict):
     offer_id: Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
-    units: int = Field(ge=1, le=1_000_000)
+    units: Count = Field(ge=1, le=1_000_000)
     price_per_unit: Money
 
 
