@@ -45,6 +45,8 @@ def _register_all() -> None:
 
 
 def main() -> None:
-    """Run the CLI."""
+    """Run the CLI (every error, usage errors included, is one line: cli.failures)."""
+    from .failures import run_app
+
     _register_all()
-    app()
+    run_app(app)

@@ -9,6 +9,8 @@ from typing import Any
 from ..errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./aitbc-node.sqlite3"
+#: URL schemes the node can open (see aitbc.node.database.create_engine).
+DATABASE_SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgresql+asyncpg://")
 ENV_PREFIX = "AITBC_NODE_"
 
 
@@ -40,6 +42,13 @@ class NodeSettings:
             raise ConfigurationError("max_attempts must be at least 1")
         if self.chain_id < 0:
             raise ConfigurationError("chain_id must not be negative")
+        # Checked here, before anything opens the database, so a typo fails fast and
+        # leaves nothing behind.
+        if not self.database_url.startswith(DATABASE_SCHEMES):
+            raise ConfigurationError(
+                f"unsupported database URL {self.database_url!r}"
+                " (use sqlite+aiosqlite:///file or postgresql+asyncpg://...)"
+            )
 
     def with_changes(self, **changes: Any) -> NodeSettings:
         """A copy with ``changes`` applied (``None`` values are ignored)."""
