@@ -238,6 +238,9 @@ class Job(WireModel):
     lease_expires_at: datetime | None = None
     error: str | None = None
     receipt_id: str | None = None
+    #: ``GET /v1/jobs/{id}`` only: why no registered miner can take this QUEUED job
+    #: (None when one can), so a client can cancel instead of waiting for the ttl.
+    blocked_reason: str | None = None
 
     @property
     def is_terminal(self) -> bool:

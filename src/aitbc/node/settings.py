@@ -34,6 +34,10 @@ class NodeSettings:
     poll_recheck_seconds: float = 0.5
     max_body_bytes: int = 1_048_576
     default_ttl_seconds: int = 3600
+    #: Job types accepted before any miner registers one (comma-separated); the types
+    #: registered miners serve are accepted too. The default is the reference miner's
+    #: executors, so a fresh node takes the jobs its bundled miner can run.
+    job_types: str = "echo,sha256,matmul"
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.sweep_interval <= 0:
@@ -49,6 +53,11 @@ class NodeSettings:
                 f"unsupported database URL {self.database_url!r}"
                 " (use sqlite+aiosqlite:///file or postgresql+asyncpg://...)"
             )
+
+    @property
+    def configured_job_types(self) -> frozenset[str]:
+        """``job_types`` as a set of names."""
+        return frozenset(name.strip() for name in self.job_types.split(",") if name.strip())
 
     def with_changes(self, **changes: Any) -> NodeSettings:
         """A copy with ``changes`` applied (``None`` values are ignored)."""

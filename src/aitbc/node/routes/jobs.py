@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from ...models import Job, JobResult, JobState, Page, Receipt
 from ..auth import NodeDep, PrincipalDep
+from ..job_types import blocked_reason, require_known
 from ..schemas import JobCreate
 from ..services import jobs, receipts
 from . import (
@@ -36,6 +37,8 @@ async def create_job(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    if principal.role == "client":  # others get their 403 from the service
+        await require_known(node, req.job_type)
     job, replayed = await jobs.create_job(node, principal, req, idempotency_key)
     return created_or_replayed(job, replayed)
 
@@ -54,7 +57,8 @@ async def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=Job, responses=errors(404))
 async def get_job(job_id: Id, node: NodeDep, principal: PrincipalDep) -> JSONResponse:
-    return answer(await jobs.get_job(node, principal, job_id))
+    job = await jobs.get_job(node, principal, job_id)
+    return answer({**job, "blocked_reason": await blocked_reason(node, job)})
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses=errors(404, 409))
