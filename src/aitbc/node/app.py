@@ -12,6 +12,7 @@ from . import realtime
 from .http_errors import install_error_handlers
 from .metrics import NodeMetrics
 from .middleware import RequestContextMiddleware
+from .rate_limit import Limit, RateLimitMiddleware, TokenBuckets
 from .routes import admin, jobs, marketplace, miners, system, wallet
 from .runtime import Node
 from .settings import NodeSettings
@@ -50,6 +51,15 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
     for module in (system, admin, jobs, miners, marketplace, wallet):
         app.include_router(module.router)
     realtime.install(app, node)  # WS /v1/ws + SSE /v1/events (aitbc.node.realtime)
+    app.state.rate_buckets = TokenBuckets()
+    app.add_middleware(
+        RateLimitMiddleware,
+        limits={
+            "client": Limit(settings.client_rate_per_second, settings.client_burst),
+            "miner": Limit(settings.miner_rate_per_second, settings.miner_burst),
+        },
+        buckets=app.state.rate_buckets,
+    )
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
