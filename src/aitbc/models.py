@@ -1,5 +1,9 @@
 """Typed answers of the node (pydantic v2), readable as attributes or as ``job["id"]``.
 
+These are the one definition of each response shape: the SDK parses the node's answers
+with them and the node declares them as its routes' ``response_model``, so the node's
+``/openapi.json`` documents exactly what the SDK reads.
+
 Money fields are ``int`` base units in Python, parsed from the wire's decimal strings
 and serialised back to strings (``model_dump(mode="json")``). Unknown fields a newer node
 sends are kept (``extra="allow"``), so an older SDK neither breaks nor drops them.
@@ -22,6 +26,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -41,10 +46,14 @@ def parse_money(value: Any) -> int:
     raise ValueError(f"money must be a decimal integer string, got {value!r}")
 
 
+#: How the node writes money: a decimal string of base units, no sign, no leading zeros.
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,18})$"
+
 Money = Annotated[
     int,
     BeforeValidator(parse_money),
     PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1500"]}),
 ]
 
 
@@ -93,6 +102,67 @@ class JobState(enum.StrEnum):
         return self not in (JobState.QUEUED, JobState.RUNNING)
 
 
+class Role(enum.StrEnum):
+    """What a principal may do; equal to its wire string."""
+
+    CLIENT = "client"
+    MINER = "miner"
+    ADMIN = "admin"
+
+
+class OfferState(enum.StrEnum):
+    """An offer is open until its provider closes it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class BidState(enum.StrEnum):
+    """A bid is open until its bidder cancels it."""
+
+    OPEN = "open"
+    CANCELED = "canceled"
+
+
+class TransferKind(enum.StrEnum):
+    """Why money moved."""
+
+    TRANSFER = "transfer"
+    ESCROW = "escrow"
+    PAYOUT = "payout"
+    REFUND = "refund"
+    MINT = "mint"
+
+
+class ErrorDetail(WireModel):
+    """One validation problem: where (``loc``), what (``msg``) and its kind (``type``)."""
+
+    loc: list[str | int] = Field(default_factory=list)
+    msg: str = ""
+    type: str = ""
+
+
+class ErrorBody(WireModel):
+    """The inside of the error envelope."""
+
+    code: str
+    message: str
+    request_id: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorEnvelope(WireModel):
+    """Every 4xx/5xx answer: ``{"error": {"code", "message", "request_id", "details"}}``."""
+
+    error: ErrorBody
+
+
+class Health(WireModel):
+    """``GET /health``."""
+
+    status: str
+
+
 class SigningKeyInfo(WireModel):
     """One coordinator receipt-signing key published in ``/v1/info``."""
 
@@ -128,9 +198,16 @@ class Principal(WireModel):
     """A key holder: client, miner or admin."""
 
     id: str
-    role: str
+    role: Role
     name: str
     created_at: datetime
+
+
+class CreatedPrincipal(WireModel):
+    """``POST /v1/admin/principals``: the new principal and its key (shown only here)."""
+
+    principal: Principal
+    api_key: str
 
 
 class JobConstraints(WireModel):
@@ -148,7 +225,7 @@ class Job(WireModel):
     id: str
     client_id: str
     job_type: str
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: Any = Field(default_factory=dict)
     constraints: JobConstraints = Field(default_factory=JobConstraints)
     price: Money
     state: JobState
@@ -161,6 +238,9 @@ class Job(WireModel):
     lease_expires_at: datetime | None = None
     error: str | None = None
     receipt_id: str | None = None
+    #: ``GET /v1/jobs/{id}`` only: why no registered miner can take this QUEUED job
+    #: (None when one can), so a client can cancel instead of waiting for the ttl.
+    blocked_reason: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -238,7 +318,7 @@ class Offer(WireModel):
     models: list[str] = Field(default_factory=list)
     region: str | None = None
     gpu_memory_gb: float = 0
-    state: str
+    state: OfferState
     created_at: datetime
 
 
@@ -250,7 +330,7 @@ class Bid(WireModel):
     client_id: str
     units: int
     price_per_unit: Money
-    state: str
+    state: BidState
     created_at: datetime
 
 
@@ -269,7 +349,9 @@ class MarketStats(WireModel):
     active_bids: int
     min_price: Money | None = None
     max_price: Money | None = None
-    avg_price: Decimal | None = None
+    avg_price: Annotated[
+        Decimal | None, WithJsonSchema({"type": ["string", "null"], "pattern": r"^[0-9.]+$"})
+    ] = None
     models: dict[str, ModelStats] = Field(default_factory=dict)
 
 
@@ -288,7 +370,7 @@ class Transfer(WireModel):
     from_account: str
     to_account: str
     amount: Money
-    kind: str
+    kind: TransferKind
     job_id: str | None = None
     memo: str | None = None
     created_at: datetime
@@ -308,3 +390,53 @@ class Page(WireModel, Generic[ItemT]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+class MinerCapabilities(WireModel):
+    """What a miner runs and where; it is offered only jobs it can serve."""
+
+    job_types: list[str]
+    models: list[str] = Field(default_factory=list)
+    gpu_memory_gb: float = 0
+    region: str | None = None
+    min_price: Money = 0
+
+
+class Miner(WireModel):
+    """A miner's registration (its id is its principal id)."""
+
+    id: str
+    public_key: str
+    key_id: str
+    capabilities: MinerCapabilities
+    registered_at: datetime
+    last_heartbeat_at: datetime | None = None
+
+
+class Heartbeat(WireModel):
+    """``POST /v1/miners/heartbeat``: the ids of the jobs whose leases were renewed."""
+
+    ok: bool
+    renewed: list[str] = Field(default_factory=list)
+
+
+class OutputProgress(WireModel):
+    """``POST /v1/miners/jobs/{id}/output``: the chunks recorded so far and their hash
+    chain (the ``output`` object a streamed job's result must carry)."""
+
+    chunks: int
+    chain: str
+
+
+class Claim(WireModel):
+    """``POST /v1/miners/poll`` when a job was claimed: the job and its lease."""
+
+    job: Job
+    lease_expires_at: datetime
+
+
+class Completion(WireModel):
+    """``POST /v1/miners/jobs/{id}/result``: the COMPLETED job and its signed receipt."""
+
+    job: Job
+    receipt: Receipt

@@ -72,10 +72,10 @@ async def test_sigterm_finishes_the_running_job_and_key_survives_restart(
     assert "miner stopped: 1 completed" in _text(log)
 
 
-async def test_bad_api_key_exits_one_with_a_message(node: Any, tmp_path: Path) -> None:
+async def test_bad_api_key_exits_four_like_the_client_commands(node: Any, tmp_path: Path) -> None:
     log = tmp_path / "miner.log"
     proc = await _spawn(node.url, "aitbc_not_a_key", tmp_path / "k.json", log)
-    assert await asyncio.wait_for(proc.wait(), 30) == 1
+    assert await asyncio.wait_for(proc.wait(), 30) == 4
     assert "unauthenticated" in _text(log)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from aitbc.core.canonical import content_hash
@@ -66,6 +67,8 @@ class World:
             await getattr(self, "op_" + op[0])(*op[1:])
         except NodeProblem as problem:
             assert problem.status in self.allowed, (op, problem.status, problem.message)
+        except ValidationError as refused:  # the request schema's 422, before any service
+            assert 422 in self.allowed, (op, refused)
 
     async def op_faucet(self, i: int, amount: int) -> None:
         self.allowed = {422} if amount == 0 else set()

@@ -17,7 +17,9 @@ Exit statuses of the client commands:
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from ..errors import (
     AITBCError,
@@ -117,3 +119,34 @@ def _validation(exc: APIError) -> str:
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def run_app(app: Any, args: list[str] | None = None) -> NoReturn:
+    """Run the Typer ``app`` and exit; a usage error is one line on stderr and status 2.
+
+    Typer's standalone mode would draw usage errors as a multi-line box; here Click runs
+    non-standalone so that every error, usage errors included, ends the same way.
+    """
+    import typer
+
+    try:  # typer >= 0.20 vendors its own click
+        from typer._click import exceptions as clicks
+    except ImportError:  # pragma: no cover - older typer on top of click
+        from click import exceptions as clicks  # type: ignore[no-redef]
+
+    try:
+        result = app(args=args, standalone_mode=False)
+    except clicks.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help(), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except clicks.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        typer.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except clicks.ClickException as exc:
+        typer.echo(f"error: {one_line(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)

@@ -148,5 +148,7 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Run the CLI."""
-    app()
+    """Run the CLI (every error, usage errors included, is one line: cli.failures)."""
+    from .failures import run_app
+
+    run_app(app)

@@ -12,6 +12,7 @@ import typer
 
 from ..errors import AITBCError, ConfigurationError
 from ..miner import DEFAULT_EXECUTORS, Miner, MinerConfig
+from .failures import describe
 
 DEFAULT_KEY_FILE = Path.home() / ".aitbc" / "miner-key.json"
 
@@ -61,8 +62,9 @@ def miner_command(
 ) -> None:
     """Serve jobs from a coordinator: register, heartbeat, poll, run, co-sign, submit.
 
-    Stops gracefully on SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 when the
-    node refused the miner (e.g. a bad API key), 2 for bad options.
+    Stops gracefully on SIGINT or SIGTERM. Exit statuses are those of the client commands
+    (aitbc.cli.failures): 0 after a clean stop, 2 for bad options, 3 when the node cannot
+    be reached, 4 when it refuses the key or the action, 1 for other failures.
     """
     _configure_logging(log_level)
     try:
@@ -105,8 +107,9 @@ async def _serve(config: MinerConfig) -> int:
     try:
         await miner.run()
     except AITBCError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return 1
+        failure = describe(exc, config.coordinator)
+        typer.echo(f"error: {failure.message}", err=True)
+        return failure.exit_code
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

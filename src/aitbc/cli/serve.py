@@ -30,7 +30,9 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (0 = any free port).")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port (0 = any free port).")
+    ] = 8000,
     database_url: DatabaseUrl = None,
     chain_id: ChainId = None,
     signing_key_seed: Annotated[

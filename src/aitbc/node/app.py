@@ -13,6 +13,7 @@ from .dashboard import mount_dashboard
 from .http_errors import install_error_handlers
 from .metrics import NodeMetrics
 from .middleware import RequestContextMiddleware
+from .rate_limit import Limit, RateLimitMiddleware, TokenBuckets
 from .routes import admin, blobs, jobs, marketplace, miners, openai, system, wallet
 from .runtime import Node
 from .settings import NodeSettings
@@ -52,6 +53,15 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     realtime.install(app, node)  # WS /v1/ws + SSE /v1/events (aitbc.node.realtime)
     mount_dashboard(app)  # the web dashboard at / (aitbc.node.dashboard)
+    app.state.rate_buckets = TokenBuckets()
+    app.add_middleware(
+        RateLimitMiddleware,
+        limits={
+            "client": Limit(settings.client_rate_per_second, settings.client_burst),
+            "miner": Limit(settings.miner_rate_per_second, settings.miner_burst),
+        },
+        buckets=app.state.rate_buckets,
+    )
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..core.envelope import error_envelope
 from .middleware import request_id_of
 from .problems import NodeProblem
+from .schemas import too_deep
 
 log = logging.getLogger("aitbc.node")
 
@@ -52,6 +54,26 @@ def _validation_problem(exc: RequestValidationError) -> NodeProblem:
     return NodeProblem(422, "validation_error", f"{where}: {first['msg']}", details=details)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the API documents at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+            methods.update(method.upper() for method in operations)
+    return ", ".join(sorted(methods))
+
+
+def _http_problem(request: Request, exc: StarletteHTTPException) -> NodeProblem:
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return too_deep()  # deeper than the JSON parser goes: the same answer as the limit
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return NodeProblem(exc.status_code, code, str(exc.detail), headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route NodeProblem, HTTP and validation errors to the envelope."""
 
@@ -61,11 +83,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        headers = dict(exc.headers or {})
-        return envelope_response(
-            request, NodeProblem(exc.status_code, code, str(exc.detail), headers=headers)
-        )
+        return envelope_response(request, _http_problem(request, exc))
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -9,6 +9,8 @@ from typing import Any
 from ..errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./aitbc-node.sqlite3"
+#: URL schemes the node can open (see aitbc.node.database.create_engine).
+DATABASE_SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgresql+asyncpg://")
 ENV_PREFIX = "AITBC_NODE_"
 
 
@@ -34,14 +36,40 @@ class NodeSettings:
     default_ttl_seconds: int = 3600
     #: Largest blob (bytes) a principal may upload (docs/ai.md); blobs live in the database.
     max_blob_bytes: int = 64 * 1024 * 1024
+    #: Job types accepted before any miner registers one (comma-separated); the types
+    #: registered miners serve are accepted too. The default is the reference miner's
+    #: executors, so a fresh node takes the jobs its bundled miner can run.
+    job_types: str = "echo,sha256,matmul"
+    #: Requests per second per principal (and the burst saved up) for client routes and
+    #: for the miner API; 0 turns a class's limit off (the default).
+    client_rate_per_second: float = 0.0
+    client_burst: float = 100.0
+    miner_rate_per_second: float = 0.0
+    miner_burst: float = 200.0
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.sweep_interval <= 0:
             raise ConfigurationError("lease_seconds and sweep_interval must be positive")
         if self.max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1")
+        if min(self.client_rate_per_second, self.miner_rate_per_second) < 0:
+            raise ConfigurationError("rate limits must not be negative")
+        if min(self.client_burst, self.miner_burst) < 1:
+            raise ConfigurationError("a burst must allow at least one request")
         if self.chain_id < 0:
             raise ConfigurationError("chain_id must not be negative")
+        # Checked here, before anything opens the database, so a typo fails fast and
+        # leaves nothing behind.
+        if not self.database_url.startswith(DATABASE_SCHEMES):
+            raise ConfigurationError(
+                f"unsupported database URL {self.database_url!r}"
+                " (use sqlite+aiosqlite:///file or postgresql+asyncpg://...)"
+            )
+
+    @property
+    def configured_job_types(self) -> frozenset[str]:
+        """``job_types`` as a set of names."""
+        return frozenset(name.strip() for name in self.job_types.split(",") if name.strip())
 
     def with_changes(self, **changes: Any) -> NodeSettings:
         """A copy with ``changes`` applied (``None`` values are ignored)."""

@@ -2,38 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
-from fastapi import APIRouter, Response
-
+from ...models import Balance, Page, Transfer
 from ..auth import NodeDep, PrincipalDep
 from ..schemas import TransferCreate
 from ..services import ledger, wallet
-from . import Cursor, IdempotencyKey, Limit, created_or_replayed
+from . import (
+    AUTHENTICATED,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    answer,
+    created_or_replayed,
+    errors,
+    replay_docs,
+)
 
-router = APIRouter(prefix="/v1/wallet")
+router = APIRouter(prefix="/v1/wallet", responses=errors(*AUTHENTICATED))
 
 
-@router.get("/balance")
-async def balance(node: NodeDep, principal: PrincipalDep) -> dict[str, Any]:
-    return await ledger.balance(node, principal.id)
+@router.get("/balance", response_model=Balance)
+async def balance(node: NodeDep, principal: PrincipalDep) -> JSONResponse:
+    return answer(await ledger.balance(node, principal.id))
 
 
-@router.post("/transfer", status_code=201)
+@router.post(
+    "/transfer",
+    status_code=201,
+    response_model=Transfer,
+    responses={**replay_docs(Transfer), **errors(402, 404, 409)},
+)
 async def transfer(
     req: TransferCreate,
-    response: Response,
     node: NodeDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     result, replayed = await wallet.transfer(node, principal, req, idempotency_key)
-    created_or_replayed(response, replayed)
-    return result
+    return created_or_replayed(result, replayed)
 
 
-@router.get("/history")
+@router.get("/history", response_model=Page[Transfer])
 async def history(
     node: NodeDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
-) -> dict[str, Any]:
-    return await ledger.history(node, principal.id, limit, cursor)
+) -> JSONResponse:
+    return answer(await ledger.history(node, principal.id, limit, cursor))

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from ..problems import forbidden, invalid, not_found
+from ..clock import MINT_FLOOR
+from ..problems import conflict, forbidden, invalid, not_found
 from ..schemas import Faucet, TransferCreate
-from ..tables import TRANSFERS
+from ..tables import ACCOUNTS, TRANSFERS
 from . import ledger
 from .idempotency import run_idempotent
 from .principals import Principal
@@ -17,6 +18,8 @@ from .wire import transfer_wire
 if TYPE_CHECKING:
     from ..runtime import Node, WriteTx
 
+_ACCOUNT = select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == bindparam("account"))
+_ACCOUNT_BALANCE = select(ACCOUNTS.c.balance).where(ACCOUNTS.c.id == bindparam("account"))
 _TRANSFER = select(TRANSFERS).where(TRANSFERS.c.id == bindparam("transfer_id"))
 
 
@@ -59,6 +62,17 @@ async def faucet(node: Node, req: Faucet) -> dict[str, Any]:
         raise invalid("amount must be positive", ["body", "amount"])
     if req.account_id in ledger.SYSTEM_ACCOUNTS:
         raise not_found("principal_not_found", "account", req.account_id)
-    # move() answers 404 principal_not_found for an account that does not exist.
     account, amount = req.account_id, req.amount
-    return await node.write(lambda tx: ledger.move(tx, ledger.MINT, account, amount, "mint"))
+    return await node.write(lambda tx: _mint(tx, account, amount))
+
+
+def _mint(tx: WriteTx, account: str, amount: int) -> dict[str, Any]:
+    if tx.conn.execute(_ACCOUNT, {"account": account}).first() is None:
+        raise not_found("principal_not_found", "account", account)
+    # The mint account runs negative by what was minted; its floor keeps every balance
+    # inside BIGINT, so a huge faucet is a clear 409 rather than an overflow.
+    room = int(tx.conn.execute(_ACCOUNT_BALANCE, {"account": ledger.MINT}).scalar() or 0)
+    room -= MINT_FLOOR
+    if amount > room:
+        raise conflict("supply_exhausted", f"the faucet can mint at most {room} more")
+    return ledger.move(tx, ledger.MINT, account, amount, "mint")

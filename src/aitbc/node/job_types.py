@@ -1,0 +1,71 @@
+"""The job types a node knows: configured ones plus those its registered miners serve.
+
+A job of any other type could never be claimed; it would sit QUEUED with its price in
+escrow until its ttl. So it is refused up front with ``422 unknown_job_type``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from .models import MinerRow
+from .problems import NodeProblem
+
+if TYPE_CHECKING:
+    from .runtime import Node
+
+
+async def known_job_types(node: Node) -> frozenset[str]:
+    """Configured types and every type a registered miner declared."""
+    known = set(node.settings.configured_job_types)
+    async with node.reads() as session:
+        for capabilities in await session.scalars(select(MinerRow.capabilities)):
+            known.update(str(name) for name in capabilities.get("job_types", []))
+    return frozenset(known)
+
+
+async def require_known(node: Node, job_type: str) -> None:
+    """Raise ``422 unknown_job_type`` (naming the known types) for a type nobody serves."""
+    if job_type in node.settings.configured_job_types:
+        return  # the common case needs no query
+    known = await known_job_types(node)
+    if job_type not in known:
+        names = ", ".join(sorted(known)) or "none yet"
+        detail = {"loc": ["body", "job_type"], "msg": f"known: {names}", "type": "unknown"}
+        raise NodeProblem(
+            422,
+            "unknown_job_type",
+            f"no miner serves job type {job_type!r}; known types: {names}",
+            details=[detail],
+        )
+
+
+def _serves(capabilities: dict[str, Any], job: dict[str, Any]) -> bool:
+    """Whether a miner with ``capabilities`` would be offered ``job`` (its wire dict)."""
+    wanted = job.get("constraints") or {}
+    if job["job_type"] not in capabilities.get("job_types", []):
+        return False
+    if int(capabilities.get("min_price", 0) or 0) > int(job["price"]):
+        return False
+    if not set(wanted.get("models") or []) <= set(capabilities.get("models") or []):
+        return False
+    if wanted.get("region") and wanted["region"] != capabilities.get("region"):
+        return False
+    return float(capabilities.get("gpu_memory_gb") or 0) >= float(
+        wanted.get("min_gpu_memory_gb") or 0
+    )
+
+
+async def blocked_reason(node: Node, job: dict[str, Any]) -> str | None:
+    """Why no registered miner can take this QUEUED job, or None when one can."""
+    if job["state"] != "QUEUED":
+        return None
+    async with node.reads() as session:
+        registered = list(await session.scalars(select(MinerRow.capabilities)))
+    if not any(job["job_type"] in caps.get("job_types", []) for caps in registered):
+        return f"no registered miner serves job type {job['job_type']!r}"
+    if not any(_serves(caps, job) for caps in registered):
+        return "no registered miner meets this job's price and constraints"
+    return None

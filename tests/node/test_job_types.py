@@ -1,0 +1,77 @@
+"""Job types the node knows: a typo is refused before any money moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Cast
+from .support import Actor, TestMiner, make_actor
+
+
+def job(job_type: str) -> dict[str, Any]:
+    return {"job_type": job_type, "payload": {"x": 1}, "price": "10"}
+
+
+async def test_unknown_job_type_is_refused_naming_the_known_ones(any_cast: Cast) -> None:
+    error = await any_cast.client.err(
+        "POST", "/v1/jobs", 422, "unknown_job_type", json=job("no_such_type")
+    )
+    assert "'no_such_type'" in error["message"]
+    assert "echo, matmul, sha256" in error["message"]
+    assert error["details"][0]["loc"] == ["body", "job_type"]
+    balance = await any_cast.client.ok("GET", "/v1/wallet/balance")
+    assert balance == {"account_id": any_cast.client.id, "balance": "10000", "escrowed": "0"}
+    listed = await any_cast.client.ok("GET", "/v1/jobs")
+    assert listed["items"] == []
+
+
+async def test_a_type_a_miner_registers_becomes_known(any_cast: Cast) -> None:
+    await any_cast.client.err("POST", "/v1/jobs", 422, "unknown_job_type", json=job("llm-70b"))
+    await any_cast.miner.register(job_types=["echo", "llm-70b"])
+    created = await any_cast.client.ok("POST", "/v1/jobs", 201, json=job("llm-70b"))
+    claimed = await any_cast.miner.poll()
+    assert claimed["id"] == created["id"]
+
+
+async def test_operators_configure_types_ahead_of_miners(node_factory: Any) -> None:
+    node = await node_factory(job_types="render, transcode")
+    client = await make_actor(node, "client", "alice")
+    miner = await make_actor(node, "miner", "bob")
+    assert isinstance(miner, TestMiner)
+    try:
+        await node.faucet(client.id, 100)
+        await client.ok("POST", "/v1/jobs", 201, json=job("render"))
+        error = await client.err("POST", "/v1/jobs", 422, "unknown_job_type", json=job("echo"))
+        assert "known types: render, transcode" in error["message"]
+        await miner.register(job_types=["echo"])
+        await client.ok("POST", "/v1/jobs", 201, json=job("echo"))
+    finally:
+        for actor in (client, miner):
+            await actor.aclose()
+
+
+async def test_a_node_with_no_types_says_so(node_factory: Any) -> None:
+    node = await node_factory(job_types=" ")
+    client: Actor = await make_actor(node, "client", "alice")
+    try:
+        await node.faucet(client.id, 100)
+        error = await client.err("POST", "/v1/jobs", 422, "unknown_job_type", json=job("echo"))
+        assert error["message"].endswith("known types: none yet")
+    finally:
+        await client.aclose()
+
+
+async def test_a_queued_job_no_miner_can_serve_says_why(any_cast: Cast) -> None:
+    created = await any_cast.client.ok("POST", "/v1/jobs", 201, json=job("sha256"))
+    seen = await any_cast.client.ok("GET", f"/v1/jobs/{created['id']}")
+    assert seen["blocked_reason"] == "no registered miner serves job type 'sha256'"
+    picky = {**job("echo"), "constraints": {"models": ["llama-70b"]}}
+    waiting = await any_cast.client.ok("POST", "/v1/jobs", 201, json=picky)
+    seen = await any_cast.client.ok("GET", f"/v1/jobs/{waiting['id']}")
+    assert seen["blocked_reason"] == "no registered miner meets this job's price and constraints"
+    await any_cast.miner.register(job_types=["echo", "sha256"], models=["llama-70b"])
+    for job_id in (created["id"], waiting["id"]):
+        seen = await any_cast.client.ok("GET", f"/v1/jobs/{job_id}")
+        assert seen["blocked_reason"] is None
+    canceled = await any_cast.client.ok("POST", f"/v1/jobs/{created['id']}/cancel")
+    assert canceled["state"] == "CANCELED"
