@@ -16,6 +16,8 @@ import aiohttp
 import pytest
 import websockets
 
+from aitbc.node.realtime import dispatch
+
 from .conftest import Principal
 
 Answer = tuple[int, Any]
@@ -169,3 +171,15 @@ async def test_remembered_routes_still_read_each_path(doors: Doors) -> None:
             assert over_ws == await doors.http("GET", f"/v1/jobs/{job_id}")
             assert over_ws[1]["id"] == job_id and over_ws[1]["payload"] == {"n": n}
         assert (await doors.ws("POST", f"/v1/jobs/{made[0]}"))[0] == 405  # same path, no POST
+
+
+async def test_remembered_routes_are_bounded(
+    node: Any, doors: Doors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatch, "_MEMO_SIZE", 4)
+    for n in range(10):
+        assert (await doors.ws("GET", f"/v1/jobs/job_{n}"))[0] == 404
+    layer: Any = dispatch.entry_layer(node.app)
+    while not isinstance(layer, dispatch.RouteMemo):
+        layer = layer.app
+    assert list(layer.picked) == [("GET", f"/v1/jobs/job_{n}") for n in range(6, 10)]
