@@ -79,8 +79,9 @@ class RouteMemo:
     replayed and the *same* route handles the request, skipping FastAPI's scan of every
     route (a fifth of a cheap call's CPU). The node's routes are fixed once the app is
     built, and matching depends only on method and path, so the replay is the router's
-    own answer. Only full matches of an API route are remembered (a 404 or 405 path
-    always goes through the router), in a bounded table.
+    own answer. Only full matches of an API route are remembered (a path no route
+    serves, or a method its route refuses, always goes through the router), in a
+    bounded table; the route itself still answers 404 for a missing resource.
     """
 
     def __init__(self, router: ASGIApp) -> None:
