@@ -21,7 +21,7 @@ from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_G
 from ..problems import NodeProblem
 from ..services.principals import Principal
 from .authz import authorize_topic, topic_or_problem
-from .dispatch import Envelope, EnvelopeError, call_app, reply_frame
+from .dispatch import AppDoor, Envelope, EnvelopeError, reply_frame
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
 from .service import Realtime
 
@@ -46,6 +46,7 @@ class WSConnection:
         self.websocket = websocket
         self.principal: Principal | None = None
         self.api_key: str | None = None
+        self.door: AppDoor | None = None
         self.outbox: asyncio.Queue[str] = asyncio.Queue(rt.settings.outbound_queue)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
         self.requests: set[asyncio.Task[None]] = set()
@@ -186,6 +187,7 @@ class WSConnection:
             self.enqueue(_error(rid, 401, "unauthenticated", "unknown API key"))
             return
         self.principal, self.api_key = principal, key
+        self.door = None  # the next request opens a door with this key
         self.enqueue({"id": rid, "status": 200, "data": principal.wire()})
 
     # -- requests (the REST door, in process) --------------------------------------------
@@ -205,10 +207,10 @@ class WSConnection:
         task.add_done_callback(self.requests.discard)
 
     async def _run_request(self, envelope: Envelope) -> None:
+        if self.door is None:
+            self.door = AppDoor(self.websocket.app, self.websocket.scope, self.api_key)
         async with self.inflight:
-            status, raw = await call_app(
-                self.websocket.app, self.websocket.scope, envelope, self.api_key
-            )
+            status, raw = await self.door.call(envelope)
         await self.put(reply_frame(envelope.id, status, raw))
 
     # -- subscriptions -------------------------------------------------------------------
