@@ -12,6 +12,11 @@ destination block, fee quoted once, nonce and gas price once, fixed gas, receipt
 then the destination's ``outcomeOf`` polled until paid), alternating which goes first,
 medians of ``--rounds`` pairs; prints the SDK/raw ratio per bridge.
 
+Manager vs raw web3 (py-evm): ``BridgeManager.settle_cross_chain`` (receipt verified,
+intent recorded in a SQLite settlement store, sent, result stored) then
+``get_settlement_status`` polled until COMPLETED (what ``client.settlement`` does), against
+the same raw-web3 transactions, alternating, medians; prints the manager/raw ratio.
+
     .venv/bin/python bench/settlement.py [--rounds 5] [--batch 10] [--raw-only]
 """
 
@@ -20,7 +25,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -29,15 +36,25 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import TransactionNotFound
 
 from aitbc.contracts import load_artifact
+from aitbc.core.canonical import content_hash
+from aitbc.core.receipts import attest, miner_claim, sign_receipt
+from aitbc.core.signing import SigningKey
 from aitbc.devnet import BackgroundDevnet
 from aitbc.devnet.harness import DevnetHarness
 from aitbc.devnet.nodes import find_anvil
 from aitbc.settlement.bridges._evm import CHAIN_ID_CACHE, Web3Client, close_web3
 from aitbc.settlement.bridges._evm_bridge import SETTLE_GAS, encode_order, settlement_id
-from aitbc.settlement.bridges.base import BridgeAdapter, BridgeStatus, PreparedSettlement
+from aitbc.settlement.bridges.base import (
+    BridgeAdapter,
+    BridgeStatus,
+    PreparedSettlement,
+    SettlementMessage,
+)
 from aitbc.settlement.bridges.ccip import CCIPBridge
 from aitbc.settlement.bridges.conformance import wait_for_status
 from aitbc.settlement.bridges.layerzero import LayerZeroBridge
+from aitbc.settlement.manager import BridgeManager
+from aitbc.settlement.proof import message_from_receipt
 
 ADAPTERS: dict[str, type[BridgeAdapter]] = {"layerzero": LayerZeroBridge, "ccip": CCIPBridge}
 
@@ -108,8 +125,8 @@ class RawSettler:
         self.fee: int | None = None
         self.gas_price: int | None = None
 
-    async def settle(self) -> float:
-        message = await self.harness.message()
+    async def settle(self, message: SettlementMessage | None = None) -> float:
+        message = message or await self.harness.message()
         receipt = bytes.fromhex(message.receipt_hash.removeprefix("sha256:"))
         started = time.perf_counter()
         block = await self.dst.eth.get_block("latest")
@@ -194,14 +211,101 @@ async def _versus_raw(harness: DevnetHarness, bridge: str, rounds: int) -> tuple
         await raw.close()
 
 
+def _signed_receipt(coordinator: SigningKey, price: int) -> dict[str, object]:
+    """A coordinator-signed, miner-attested receipt for a fresh job (protocol.md)."""
+    miner = SigningKey.generate()
+    body: dict[str, object] = {
+        "receipt_id": "rcpt_" + secrets.token_hex(8),
+        "version": 1,
+        "job_id": "job_" + secrets.token_hex(8),
+        "client_id": "prn_bench",
+        "miner_id": "prn_miner",
+        "job_type": "echo",
+        "input_hash": content_hash({"x": 1}),
+        "output_hash": content_hash({"y": 2}),
+        "units": 1,
+        "price": str(price),
+        "chain_id": 1,
+        "coordinator_id": "coord_bench",
+        "nonce": secrets.token_hex(16),
+        "created_at": "2026-11-26T18:00:00Z",
+        "started_at": "2026-11-26T18:00:01Z",
+        "completed_at": "2026-11-26T18:00:02Z",
+        "miner_key": miner.verify_key.b64,
+    }
+    body["attestations"] = [attest(miner, miner_claim(body))]
+    return sign_receipt(coordinator, body)
+
+
+class ManagerSettler:
+    """settle_cross_chain → COMPLETED through a BridgeManager on a SQLite store."""
+
+    def __init__(self, harness: DevnetHarness, bridge: str, db: str) -> None:
+        self.harness, self.bridge = harness, bridge
+        self.coordinator = SigningKey.generate()
+        # the tracker polls at the SDK's default interval; the caller polls like the others
+        self.manager = BridgeManager(db, trusted_keys=[self.coordinator.verify_key])
+
+    async def open(self) -> None:
+        self.manager.register_adapter(self.bridge, ADAPTERS[self.bridge]())
+        await self.manager.initialize({self.bridge: self.harness.config.bridge_config("payer")})
+
+    async def message(self) -> SettlementMessage:
+        recipient = (await self.harness.message()).recipient
+        receipt = _signed_receipt(self.coordinator, 10**15)
+        return message_from_receipt(receipt, target_chain_id=42161, recipient=recipient)
+
+    async def settle(self) -> float:
+        message = await self.message()
+        started = time.perf_counter()
+        sent = await self.manager.settle_cross_chain(message, self.bridge)
+        status = sent.status
+        while status is not BridgeStatus.COMPLETED:
+            await asyncio.sleep(POLL_S * 5)  # wait_for_status's interval
+            status = (await self.manager.get_settlement_status(sent.message_id)).status
+        return time.perf_counter() - started
+
+
+async def _manager_versus_raw(
+    harness: DevnetHarness, bridge: str, rounds: int
+) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        manager = ManagerSettler(harness, bridge, os.path.join(tmp, "settlements.db"))
+        raw = RawSettler(harness, bridge)
+        try:
+            await manager.open()
+            await manager.settle()  # warm-up both
+            await raw.settle()
+            managed, plain = [], []
+            for i in range(rounds):
+                if i % 2 == 0:
+                    managed.append(await manager.settle())
+                    plain.append(await raw.settle())
+                else:
+                    plain.append(await raw.settle())
+                    managed.append(await manager.settle())
+            if os.environ.get("AITBC_BENCH_SAMPLES"):
+                print(bridge, "manager", [round(t, 2) for t in managed])
+                print(bridge, "raw", [round(t, 2) for t in plain])
+            return statistics.median(managed), statistics.median(plain)
+        finally:
+            await manager.manager.close()
+            await raw.close()
+
+
 def run_versus_raw(rounds: int) -> None:
-    """SDK vs raw web3 on py-evm, both bridges, same devnet, same run."""
-    print(f"{'bridge':10} {'sdk median':>12} {'raw web3 median':>16} {'sdk/raw':>8}")
+    """Adapter and manager vs raw web3 on py-evm, both bridges, same devnet, same run."""
+    header = f"{'bridge':10} {'path':8} {'median':>10} {'raw web3 median':>16} {'ratio':>6}"
+    print(header)
     with BackgroundDevnet([1, 42161]) as devnet:
         for bridge, cls in ADAPTERS.items():
             harness = DevnetHarness(devnet.config, devnet.relayer, cls, bridge, 1, 42161)
-            sdk, raw = asyncio.run(_versus_raw(harness, bridge, rounds))
-            print(f"{bridge:10} {sdk * 1000:9.0f} ms {raw * 1000:13.0f} ms {sdk / raw:8.2f}")
+            for path, run in (("adapter", _versus_raw), ("manager", _manager_versus_raw)):
+                sdk, raw = asyncio.run(run(harness, bridge, rounds))
+                print(
+                    f"{bridge:10} {path:8} {sdk * 1000:7.0f} ms {raw * 1000:13.0f} ms "
+                    f"{sdk / raw:6.2f}"
+                )
 
 
 def run_backend(backend: str, rounds: int, batch: int) -> list[Measurement]:

@@ -298,3 +298,30 @@ async def test_stray_adapter_exceptions_become_settlement_errors(
         assert isinstance(info.value.__cause__, RuntimeError)
     finally:
         await manager.close()
+
+
+async def test_a_status_poll_that_learns_nothing_writes_nothing(
+    open_manager: Any, make_message: Any, chains: MemoryChains
+) -> None:
+    manager = await open_manager()
+    writes: list[str] = []
+    update = manager.store.update
+
+    async def counted(record: Any) -> None:
+        writes.append(record.result.status.value)
+        await update(record)
+
+    manager.store.update = counted  # type: ignore[method-assign]
+    chains.drop = True  # stays in progress: every poll sees what the store already has
+    sent = await manager.settle_cross_chain(make_message(), "memory")
+    stored = await manager.store.get(sent.message_id)
+    assert stored is not None and writes == ["in_progress"]
+    for _ in range(5):
+        seen = await manager.get_settlement_status(sent.message_id)
+        assert seen.status is BridgeStatus.IN_PROGRESS
+    again = await manager.store.get(sent.message_id)
+    assert again is not None and again.result.updated_at == stored.result.updated_at
+    assert writes == ["in_progress"]
+    chains.drop = False  # delivered: the change is written, once
+    await stored_status(manager, sent.message_id, COMPLETED)
+    assert writes == ["in_progress", "completed"]

@@ -11,6 +11,10 @@ the deadline). Whatever happened, afterwards:
   destination pool, recipient, liquidity provider;
 - the liquidity provider got back exactly what the pool paid out.
 
+The same invariants hold through BridgeManager when the manager dies after recording the
+intent, after its send transaction was mined, or while following the settlement, and a
+fresh manager on the same store finishes it (one on-chain send per settlement).
+
 Examples are few and bounded (py-evm is slow); the devnet is this module's own, so no
 other test's messages move the balances measured here.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,9 +35,11 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aitbc.contracts import load_artifact
+from aitbc.core.signing import SigningKey
 from aitbc.devnet import BackgroundDevnet
 from aitbc.devnet.harness import DevnetHarness
-from aitbc.errors import BridgeTransactionError
+from aitbc.errors import BridgeTransactionError, ConflictError
 from aitbc.settlement.bridges._evm import guarded, web3_session
 from aitbc.settlement.bridges._evm_bridge import (
     DST_CANCELLED,
@@ -44,6 +51,10 @@ from aitbc.settlement.bridges._evm_bridge import (
 from aitbc.settlement.bridges.base import BridgeStatus, PreparedSettlement
 from aitbc.settlement.bridges.ccip import CCIPBridge
 from aitbc.settlement.bridges.layerzero import LayerZeroBridge
+from aitbc.settlement.manager import BridgeManager
+from aitbc.settlement.store import SEND_PREPARED, SettlementRecord
+
+from .devnet_steps import devnet_message
 
 pytestmark = pytest.mark.evm
 
@@ -145,7 +156,7 @@ async def _drive(
 async def _try(call: Any) -> bool:
     try:
         await call
-    except BridgeTransactionError:
+    except (BridgeTransactionError, ConflictError):  # refused now; the next poll tries again
         return False
     return True
 
@@ -232,3 +243,182 @@ def test_every_settlement_ends_once_and_conserves_value(
         asyncio.run(_scenario(devnet, bridge, s))
 
     run()
+
+
+# -- the same invariants through BridgeManager, killed mid-settlement ---------------------
+#
+# A manager (its durable SQLite store on disk) dies at one of three points; a fresh manager
+# on the same store carries on and the operator drives the settlement to its end through
+# that manager only. Per bridge, every crash point and every ending (delivered, the
+# recipient first refusing, the message dropped) occurs, paired as a Latin square shifted
+# per bridge (6 runs instead of 18, to keep the suite's time down).
+
+
+class Crash(BaseException):
+    """The process died here: nothing after this line of the manager runs (a
+    BaseException, so no ``except Exception`` in the manager or an adapter catches it)."""
+
+
+CRASH_POINTS = ("after_record", "after_send_tx", "before_completion")
+ENDINGS = ("delivered", "refused", "dropped")
+
+
+def _dying_adapter(bridge: str, harness: DevnetHarness, fault: str | None, crash: str) -> Any:
+    """A real adapter that aims ``fault`` at each message it sends and dies at ``crash``."""
+
+    class Dying(ADAPTERS[bridge]):  # type: ignore[misc]
+        async def send(self, prepared: PreparedSettlement) -> Any:
+            if fault is not None:
+                harness.inject(fault, prepared.message_id)
+            if crash == "after_record":  # the intent is stored; no transaction went out
+                raise Crash
+            result = await super().send(prepared)
+            if crash == "after_send_tx":  # mined, but the manager never stored the result
+                raise Crash
+            return result
+
+    return Dying()
+
+
+async def _open_manager(
+    devnet: BackgroundDevnet, bridge: str, db: Path, coordinator: SigningKey, adapter: Any
+) -> BridgeManager:
+    manager = BridgeManager(db, trusted_keys=[coordinator.verify_key], poll_interval=POLL_S)
+    manager.register_adapter(bridge, adapter)
+    config = devnet.config.bridge_config("payer", refund_timeout_s=TIMEOUT_S)
+    await manager.initialize({bridge: config})
+    return manager
+
+
+async def _sends_of(devnet: BackgroundDevnet, receipt_hash: str) -> list[Any]:
+    """Every SettlementSent the source contract emitted for this receipt."""
+    src = devnet.config.chain(SOURCE)
+    async with web3_session(src.rpc_url) as w3:
+        contract = w3.eth.contract(  # type: ignore[call-overload]
+            address=src.contracts.source, abi=load_artifact("AitbcSettlementSource").abi
+        )
+        receipt = bytes.fromhex(receipt_hash.removeprefix("sha256:"))
+        return list(
+            await contract.events.SettlementSent().get_logs(
+                from_block=0, argument_filters={"receiptHash": receipt}
+            )
+        )
+
+
+async def _drive_manager(
+    manager: BridgeManager, harness: DevnetHarness, message: Any
+) -> SettlementRecord:
+    """Act like an operator through the manager only, until the settlement is final."""
+    fixed = False
+    for polls in range(MAX_POLLS):
+        record = await manager.store.get_by_receipt(message.receipt_hash)
+        assert record is not None
+        status = await manager.get_settlement_status(record.message_id)
+        if status.status.is_final:
+            final = await manager.store.get(record.message_id)
+            assert final is not None
+            return final
+        if status.status is BridgeStatus.FAILED:
+            if "deadline" in (status.error_message or "") or "cancelled" in (
+                status.error_message or ""
+            ):
+                await _try(manager.refund(record.message_id))
+            else:
+                if not fixed:
+                    await harness.set_accepting(message, True)
+                    fixed = True
+                await _try(manager.retry(record.message_id, 300_000))
+        elif status.status is BridgeStatus.IN_PROGRESS and polls and polls % 20 == 0:
+            if not fixed:
+                await harness.set_accepting(message, True)
+                fixed = True
+            if not await _try(manager.retry(record.message_id, 300_000)):
+                await harness.advance_time(TARGET, 2 * TIMEOUT_S)
+                await _try(manager.refund(record.message_id))
+        await asyncio.sleep(POLL_S)
+    raise AssertionError(f"{message.receipt_hash} never ended")
+
+
+async def _escrow_moved(reader: Any, prepared: PreparedSettlement) -> int:
+    """The source escrow's final state: the destination's report (paid → released to the
+    liquidity provider, cancelled → refunded) comes back through the bridge after the
+    destination has settled, so it may lag the COMPLETED status."""
+    for _ in range(MAX_POLLS):
+        state = int(await reader.source_state(prepared))
+        if state in (SRC_RELEASED, SRC_REFUNDED):
+            return state
+        await asyncio.sleep(POLL_S)
+    raise AssertionError(f"the escrow of {prepared.message_id} never moved")
+
+
+async def _manager_scenario(
+    devnet: BackgroundDevnet, bridge: str, crash: str, ending: str, db: Path
+) -> None:
+    harness = DevnetHarness(devnet.config, devnet.relayer, ADAPTERS[bridge], bridge, SOURCE, TARGET)
+    ledger, coordinator = Ledger(devnet), SigningKey.generate()
+    fault = "drop" if ending == "dropped" else None
+    message = await devnet_message(harness, coordinator, accepting=ending != "refused")
+    before = await ledger.snapshot(message.recipient)
+
+    first = await _open_manager(
+        devnet, bridge, db, coordinator, _dying_adapter(bridge, harness, fault, crash)
+    )
+    try:
+        if crash == "before_completion":  # sent and stored; dies while tracking
+            sent = await first.settle_cross_chain(message, bridge)
+            assert sent.status is BridgeStatus.IN_PROGRESS
+        else:
+            with pytest.raises(Crash):
+                await first.settle_cross_chain(message, bridge)
+            stored = await first.store.get_by_receipt(message.receipt_hash)
+            assert stored is not None and stored.send_state == SEND_PREPARED
+    finally:
+        await first.close()  # releases sockets and the file; writes nothing
+    assert len(await _sends_of(devnet, message.receipt_hash)) == (crash != "after_record")
+
+    fresh = await _open_manager(
+        devnet, bridge, db, coordinator, _dying_adapter(bridge, harness, fault, "never")
+    )
+    reader: Any = await harness.new_adapter(refund_timeout_s=TIMEOUT_S)
+    try:
+        record = await _drive_manager(fresh, harness, message)
+        again = await fresh.settle_cross_chain(message, bridge)  # settling again sends nothing
+        assert again.message_id == record.message_id
+        sends = await _sends_of(devnet, message.receipt_hash)
+        assert len(sends) == 1, f"{len(sends)} on-chain sends for one settlement"
+        assert "0x" + bytes(sends[0]["args"]["settlementId"]).hex() == record.message_id
+        await _second_send_refused(reader, record.prepared)
+        state = await _escrow_moved(reader, record.prepared)
+    finally:
+        await reader.close()
+        await fresh.close()
+    settle_cost = await _tx_cost(
+        devnet.config.chain(SOURCE).rpc_url, "0x" + bytes(sends[0]["transactionHash"]).hex()
+    )
+    after = await ledger.snapshot(message.recipient)
+    delta = {k: after[k] - before[k] for k in before}
+    amount, fee = message.payment_amount, record.prepared.fee.native_fee
+    paid, refunded = delta["recipient"] == amount, state == SRC_REFUNDED
+    assert paid != refunded, f"paid={paid} refunded={refunded} ({crash}, {ending})"
+    assert record.result.status is (BridgeStatus.COMPLETED if paid else BridgeStatus.REFUNDED)
+    assert delta["recipient"] in (0, amount)
+    assert delta["lz_fees"] + delta["ccip_fees"] == fee
+    assert delta["escrow"] == 0
+    assert delta["pool"] == (-amount if paid else 0)
+    assert delta["lp"] == (amount if paid else 0)
+    assert delta["payer"] == -fee - settle_cost - (amount if paid else 0)
+    assert sum(delta.values()) + settle_cost == 0
+
+
+MANAGER_CASES = [
+    (bridge, crash, ENDINGS[(i + shift) % len(ENDINGS)])
+    for shift, bridge in enumerate(sorted(ADAPTERS))
+    for i, crash in enumerate(CRASH_POINTS)
+]
+
+
+@pytest.mark.parametrize(("bridge", "crash", "ending"), MANAGER_CASES)
+def test_a_fresh_manager_finishes_what_a_dead_one_started(
+    devnet: BackgroundDevnet, bridge: str, crash: str, ending: str, tmp_path: Path
+) -> None:
+    asyncio.run(_manager_scenario(devnet, bridge, crash, ending, tmp_path / "settlements.db"))

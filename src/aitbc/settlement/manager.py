@@ -105,6 +105,18 @@ def _invalid_state(record: SettlementRecord, why: str) -> ConflictError:
     )
 
 
+def _changes(stored: SettlementResult, seen: SettlementResult) -> bool:
+    """Whether the chain's answer says anything the record does not: a poll that learns
+    nothing new must not cost a durable write (each is an fsync on SQLite)."""
+    return (
+        seen.status != stored.status
+        or seen.error_message != stored.error_message
+        or (seen.transaction_hash or stored.transaction_hash) != stored.transaction_hash
+        or (seen.gas_used is not None and seen.gas_used != stored.gas_used)
+        or (seen.fee_paid is not None and seen.fee_paid != stored.fee_paid)
+    )
+
+
 def _not_on_chain(result: SettlementResult) -> bool:
     """The adapter's way of saying "the chain never saw this message"."""
     return result.status is BridgeStatus.PENDING and result.transaction_hash is None
@@ -375,7 +387,7 @@ class BridgeManager:
     async def _refresh(self, record: SettlementRecord) -> SettlementRecord:
         adapter = self._adapters.get(record.bridge_name)
         seen = await _guard(record.bridge_name, adapter.get_status(record.prepared))
-        if seen.status != record.result.status or seen.transaction_hash is not None:
+        if _changes(record.result, seen):
             record = with_result(record, seen)
             await self.store.update(record)
         return record

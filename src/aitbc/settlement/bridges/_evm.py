@@ -9,7 +9,8 @@ ConnectError; a receipt that never comes is a TransportTimeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar, cast
@@ -138,15 +139,44 @@ class TxOutcome:
     status: int = 1
 
 
-class TxSender:
-    """Signs and sends transactions from one key, one at a time (nonces stay in order)."""
+# How long a gas price quote is reused: about one block on Ethereum. The price moves
+# per block at most, and an RPC round trip per send costs more than it tells.
+GAS_PRICE_TTL_S = 12.0
 
-    def __init__(self, w3: Web3Client, private_key: str, chain_id: int) -> None:
+
+class TxSender:
+    """Signs and sends transactions from one key, one at a time (nonces stay in order).
+
+    The gas price is asked for at most once per ``gas_price_ttl_s`` (0 asks every time),
+    timed by ``clock`` (seconds, monotonic; injected by tests).
+    """
+
+    def __init__(
+        self,
+        w3: Web3Client,
+        private_key: str,
+        chain_id: int,
+        *,
+        gas_price_ttl_s: float = GAS_PRICE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.w3 = w3
         self.account = Account.from_key(private_key)
         self.address: str = self.account.address
         self.chain_id = chain_id
         self._lock = asyncio.Lock()
+        self._gas_price_ttl_s = gas_price_ttl_s
+        self._clock = clock
+        self._gas_price: tuple[int, float] | None = None  # (wei, when asked)
+
+    async def gas_price(self) -> int:
+        """The node's gas price, reused for ``gas_price_ttl_s`` after asking."""
+        now = self._clock()
+        if self._gas_price is not None and now - self._gas_price[1] < self._gas_price_ttl_s:
+            return self._gas_price[0]
+        price = int(await self.w3.eth.gas_price)
+        self._gas_price = (price, now)
+        return price
 
     async def transact(
         self,
@@ -192,12 +222,16 @@ class TxSender:
             estimate = await call.estimate_gas(params)
             gas = int(estimate * 1.25) + 20_000
         nonce = await self.w3.eth.get_transaction_count(cast(Any, self.address), "pending")
-        gas_price = await self.w3.eth.gas_price
+        gas_price = await self.gas_price()
         tx = await call.build_transaction(
             {**params, "gas": gas, "nonce": nonce, "gasPrice": gas_price}
         )
         signed = self.account.sign_transaction(tx)
-        sent = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        try:
+            sent = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception:
+            self._gas_price = None  # maybe underpriced by now: the next send asks afresh
+            raise
         return "0x" + bytes(sent).hex()
 
 

@@ -27,6 +27,7 @@ from eth_typing import HexStr
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 from web3.contract import AsyncContract
+from web3.logs import DISCARD
 
 from aitbc.contracts import load_artifact
 from aitbc.errors import (
@@ -337,9 +338,31 @@ class EvmSettlementBridge(BridgeAdapter):
             abi=[*src.source.abi, *src.endpoint.abi, *src.router.abi],
             receipt_timeout_s=self.receipt_timeout_s,
         )
+        self._remember_send(src, prepared, outcome)
         result = self.result(prepared, BridgeStatus.IN_PROGRESS, outcome.tx_hash)
         result.gas_used, result.fee_paid = outcome.gas_used, prepared.fee.native_fee
         return result
+
+    def _remember_send(
+        self, src: ChainHandle, prepared: PreparedSettlement, outcome: TxOutcome
+    ) -> None:
+        """Keep what the send's own receipt says, so the first status poll need not look the
+        send up again (eth_getLogs + eth_getTransactionReceipt). Anything unreadable is
+        simply not kept: ``sent_message`` then finds it on chain as after a restart."""
+        wanted = hex_bytes(prepared.message_id)
+        try:
+            for entry in src.source.events.SettlementSent().process_receipt(
+                {"logs": outcome.logs}, errors=DISCARD
+            ):
+                if bytes(entry["args"]["settlementId"]) == wanted:
+                    message_id = bytes(entry["args"]["messageId"])
+                    packet = self.decode_sent(src, outcome.logs, message_id)
+                    self._sends[prepared.message_id] = SentMessage(
+                        outcome.tx_hash, message_id, packet
+                    )
+                    return
+        except BridgeTransactionError:  # no bridge event for the id: look it up later
+            return
 
     # -- our contracts first -----------------------------------------------------------
 
