@@ -25,14 +25,13 @@ from . import AUTHENTICATED, answer, errors
 
 router = APIRouter(prefix="/v1", responses=errors(*AUTHENTICATED))
 
-#: The streamed answer (``"stream": true``), documented beside the JSON one.
-STREAM_DOCS: dict[str, Any] = {
-    "text/event-stream": {
-        "schema": {"type": "string"},
-        "description": "OpenAI's chunk stream: `data: <chat.completion.chunk JSON>` events "
-        "(the last one with `finish_reason`, `usage` and `aitbc`), then `data: [DONE]`; "
-        'a job that fails or expires mid-stream ends with `data: {"error": {...}}`.',
-    }
+#: The answer: ``chat.completion`` JSON, or with ``"stream": true`` OpenAI's chunk stream.
+ANSWER_DOCS: dict[str, Any] = {
+    "description": '`chat.completion` JSON; with `"stream": true` a `text/event-stream` of '
+    "`data: <chat.completion.chunk JSON>` events (the last with `finish_reason`, `usage` "
+    "and `aitbc`) then `data: [DONE]`; a job that fails or expires mid-stream ends with "
+    '`data: {"error": {...}}`.',
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
 
 
@@ -60,7 +59,7 @@ async def list_models(node: NodeDep, _: BearerDep) -> JSONResponse:
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": STREAM_DOCS}, **errors(402, 404, 502, 504)},
+    responses={200: ANSWER_DOCS, **errors(402, 404, 502, 504)},
     description="A chat completion bought as a marketplace job (header `X-AITBC-Job-Id`; "
     "`X-AITBC-Receipt-Id` when not streamed). 404 `model_not_found` when no live miner "
     "serving the model offers it, 422 for `max_tokens` above the offer's limit, 402 when "
