@@ -37,7 +37,8 @@ async def _offer(world: World, job_types: list[str], models: list[str]) -> None:
 
 async def _door(world: World, body: dict[str, Any]) -> httpx.Response:
     headers = {"Authorization": f"Bearer {world.alice.key}"}
-    async with httpx.AsyncClient(base_url=world.node.url, headers=headers) as http:
+    # a generous client timeout: the point is that the door answers, not how fast
+    async with httpx.AsyncClient(base_url=world.node.url, headers=headers, timeout=60) as http:
         return await http.post("/v1/chat/completions", json=body)
 
 
