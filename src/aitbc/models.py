@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, KeysView, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from .core.blobs import BASE64_PATTERN, BLOB_ID_PATTERN
 from .core.signing import VerifyKey
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -440,3 +441,103 @@ class Completion(WireModel):
 
     job: Job
     receipt: Receipt
+
+
+BlobId = Annotated[str, Field(pattern=BLOB_ID_PATTERN)]
+
+
+class Blob(WireModel):
+    """A stored blob: its id (``sha256``), ``size`` in bytes and number of ``parts``
+    of ``part_bytes`` each (the last may be shorter)."""
+
+    sha256: BlobId
+    size: int
+    parts: int
+    part_bytes: int | None = None
+    created_at: datetime | None = None
+
+
+class BlobPartStored(WireModel):
+    """``PUT /v1/blobs/{sha256}/parts/{idx}``: the part is held for your upload;
+    ``complete`` is true when the blob already exists (nothing more to send)."""
+
+    sha256: BlobId
+    idx: int
+    complete: bool
+
+
+class BlobPartData(WireModel):
+    """``GET /v1/blobs/{sha256}/parts/{idx}``: one part's bytes, base64."""
+
+    sha256: BlobId
+    idx: int
+    data: Annotated[str, Field(pattern=BASE64_PATTERN)]
+
+
+# --- The OpenAI door's answers: OpenAI's own shapes, plus an ``aitbc`` object -----------
+
+
+class ChatModelTerms(WireModel):
+    """The cheapest live offer of a model: what one unit costs and how many one job buys."""
+
+    offers: int
+    unit: str
+    price_per_unit: Money
+    max_units: int | None = None
+
+
+class ChatModel(WireModel):
+    """One entry of ``GET /v1/models`` (OpenAI's model object)."""
+
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+    aitbc: ChatModelTerms
+
+
+class ChatModelList(WireModel):
+    """``GET /v1/models``: the models live chat miners offer."""
+
+    object: Literal["list"]
+    data: list[ChatModel]
+
+
+class ChatJobInfo(WireModel):
+    """The marketplace job behind a completion, its receipt and what it cost."""
+
+    job_id: str
+    receipt_id: str
+    charged: Money
+    refunded: Money
+
+
+class ChatMessageOut(WireModel):
+    """The assistant's message."""
+
+    role: str
+    content: str | None = None
+
+
+class ChatChoice(WireModel):
+    index: int
+    message: ChatMessageOut
+    finish_reason: str | None = None
+
+
+class ChatUsage(WireModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(WireModel):
+    """``POST /v1/chat/completions`` without ``stream`` (OpenAI's ``chat.completion``)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    aitbc: ChatJobInfo

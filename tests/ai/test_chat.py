@@ -16,6 +16,7 @@ from aitbc.api.jobs import OutputChunk
 from aitbc.core.canonical import content_hash
 from aitbc.core.output import chain_of
 from aitbc.demo.tiny_llm import MODEL_NAME, llama_available, llama_server, write_tiny_llama
+from aitbc.models import ChatCompletion, ChatModelList
 
 from .conftest import World
 from .cutting_proxy import CuttingProxy
@@ -99,15 +100,19 @@ async def test_openai_package_through_the_node(world: World, llama: str) -> None
         running_miner(world.node.url, world.miner.key, {"chat": _chat_executor(llama)}, **OFFER),
         openai.AsyncOpenAI(base_url=world.node.url + "/v1", api_key=world.alice.key) as client,
     ):
-        models = await client.models.list()
-        assert [m.id for m in models.data] == [MODEL_NAME]
+        models = await client.models.with_raw_response.list()
+        # the answers are the shapes the node declares in /openapi.json
+        listed = ChatModelList.model_validate(models.http_response.json())
+        assert [m.id for m in listed.data] == [MODEL_NAME]
         raw = await client.chat.completions.with_raw_response.create(
             model=MODEL_NAME, messages=MESSAGES, max_tokens=20, temperature=0
         )
         answer = raw.parse()
         assert answer.choices[0].message.content == expected
         receipt_id = raw.headers["x-aitbc-receipt-id"]
-        assert answer.model_extra["aitbc"]["receipt_id"] == receipt_id
+        declared = ChatCompletion.model_validate(raw.http_response.json())
+        assert declared.aitbc.receipt_id == receipt_id
+        assert declared.aitbc.charged == 2 * declared.usage.completion_tokens
         stream = await client.chat.completions.create(
             model=MODEL_NAME, messages=MESSAGES, max_tokens=20, temperature=0, stream=True
         )

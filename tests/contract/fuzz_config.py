@@ -9,6 +9,15 @@ import re
 
 #: Statuses schemathesis accepts for schema-valid requests before any additions below.
 DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+#: ... and for schema-violating ones.
+DEFAULT_REJECTED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429"]
+#: Statuses every operation may answer whatever its body's schema says, and why.
+ANY_BODY: dict[str, str] = {
+    # JSON Schema bounds each value, not the serialised size: a body within every
+    # maxLength (1000 chat messages of 1e6 characters) or just past one can still be over
+    # the node's max_body_bytes setting, which is refused before the body is read.
+    "413": "a body over the node's max_body_bytes",
+}
 
 #: Operation -> (extra statuses a schema-valid request may get, why the schema can't say).
 SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
@@ -22,6 +31,23 @@ SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
     "POST /v1/marketplace/bids": (["422"], "units at most the offer's capacity"),
     "POST /v1/miners/register": (["422"], "public_key must be a valid Ed25519 point"),
     "POST /v1/miners/jobs/{job_id}/result": (["422"], "the attestation signature must verify"),
+    "POST /v1/miners/jobs/{job_id}/output": (
+        ["422"],
+        "integers nested in free-form chunk JSON must lie within +-2**53-1 (JSON Schema "
+        "calls 1e300 an integer too, so bounding them would refuse floats the node takes)",
+    ),
+    "PUT /v1/blobs/{sha256}/parts/{idx}": (
+        ["422"],
+        "a base64 string at maxLength may decode to 1-2 bytes more than a part holds",
+    ),
+    "POST /v1/blobs/{sha256}/complete": (
+        ["422"],
+        "size must match the parts uploaded before, and the bytes must hash to the id",
+    ),
+    "POST /v1/chat/completions": (
+        ["402", "422"],
+        "funds; max_tokens at most the cheapest live offer's limit",
+    ),
 }
 
 #: Operation -> extra TOML settings.
@@ -63,6 +89,10 @@ def config_toml(keys: dict[str, str], skip_path_regex: str | None = None) -> str
         # NUL is refused in every string by design (PostgreSQL cannot store it); text
         # fields say so with a pattern, but free-form JSON (payload, result) cannot.
         "allow-x00 = false",
+        "[checks.positive_data_acceptance]",
+        f"expected-statuses = {_toml([*DEFAULT_ACCEPTED, *ANY_BODY])}",
+        "[checks.negative_data_rejection]",
+        f"expected-statuses = {_toml([*DEFAULT_REJECTED, *ANY_BODY, '5xx'])}",
         "[headers]",
         f"X-API-Key = {_toml(keys['client'])}",
     ]
@@ -78,7 +108,7 @@ def config_toml(keys: dict[str, str], skip_path_regex: str | None = None) -> str
             *EXTRA_SETTINGS.get(name, []),
         ]
         if name in SEMANTIC_REFUSALS:
-            statuses = [*DEFAULT_ACCEPTED, *SEMANTIC_REFUSALS[name][0]]
+            statuses = [*DEFAULT_ACCEPTED, *ANY_BODY, *SEMANTIC_REFUSALS[name][0]]
             lines.append("checks.positive_data_acceptance.expected-statuses = " + _toml(statuses))
     for role, regex in ROLE_PATHS.items():
         lines += [

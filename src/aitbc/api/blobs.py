@@ -15,16 +15,10 @@ from pathlib import Path
 
 from ..core.blobs import check_sha256, sha256_hex, split_parts
 from ..errors import BlobIntegrityError, ConfigurationError, NotFoundError, ProtocolError
-from ..models import WireModel
+from ..models import Blob, BlobPartData
 from .base import ResourceAPI, parse
 
-
-class Blob(WireModel):
-    """A stored blob: its id (``sha256``), ``size`` in bytes and number of ``parts``."""
-
-    sha256: str
-    size: int
-    parts: int
+__all__ = ["Blob", "BlobsAPI"]
 
 
 def _read_source(source: bytes | str | os.PathLike[str]) -> bytes:
@@ -88,10 +82,8 @@ class BlobsAPI(ResourceAPI):
             answer = await self._request(
                 "GET", f"/v1/blobs/{blob.sha256}/parts/{idx}", chain_id=chain_id
             )
-            try:
-                part = base64.b64decode(str(answer.get("data", "")), validate=True)
-            except ValueError as exc:
-                raise ProtocolError(f"blob part {idx} is not base64") from exc
+            # the model's pattern admits only valid base64
+            part = base64.b64decode(parse(BlobPartData, answer, "blob part").data)
             digest.update(part)
             parts.append(part)
         data = b"".join(parts)

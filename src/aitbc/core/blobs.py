@@ -21,7 +21,12 @@ PART_BYTES = 256 * 1024
 #: The key of a blob reference object.
 REF_KEY = "$blob"
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: A blob id: the lowercase hex SHA-256 of its bytes.
+BLOB_ID_PATTERN = r"^[0-9a-f]{64}$"
+#: Standard padded base64, as ``base64.b64decode(..., validate=True)`` accepts it.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+_SHA256 = re.compile(BLOB_ID_PATTERN)
 
 
 def check_sha256(value: object) -> str:

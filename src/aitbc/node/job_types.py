@@ -42,7 +42,7 @@ async def require_known(node: Node, job_type: str) -> None:
         )
 
 
-def _serves(capabilities: dict[str, Any], job: dict[str, Any]) -> bool:
+def serves(capabilities: dict[str, Any], job: dict[str, Any]) -> bool:
     """Whether a miner with ``capabilities`` would be offered ``job`` (its wire dict)."""
     wanted = job.get("constraints") or {}
     if job["job_type"] not in capabilities.get("job_types", []):
@@ -66,6 +66,6 @@ async def blocked_reason(node: Node, job: dict[str, Any]) -> str | None:
         registered = list(await session.scalars(select(MinerRow.capabilities)))
     if not any(job["job_type"] in caps.get("job_types", []) for caps in registered):
         return f"no registered miner serves job type {job['job_type']!r}"
-    if not any(_serves(caps, job) for caps in registered):
+    if not any(serves(caps, job) for caps in registered):
         return "no registered miner meets this job's price and constraints"
     return None

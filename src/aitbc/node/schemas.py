@@ -88,7 +88,7 @@ def check_json(value: Any) -> Any:
     return value
 
 
-def _json_number(value: Any) -> Any:
+def json_number(value: Any) -> Any:
     """A JSON number, as JSON Schema means it: not a string of digits, not a boolean."""
     if isinstance(value, bool | str):
         raise ValueError("must be a JSON number")
@@ -96,8 +96,11 @@ def _json_number(value: Any) -> Any:
 
 
 #: Integers and numbers as JSON Schema reads them ("5" and true are refused).
-Count = Annotated[int, BeforeValidator(_json_number)]
-Number = Annotated[float, BeforeValidator(_json_number)]
+Count = Annotated[int, BeforeValidator(json_number)]
+Number = Annotated[float, BeforeValidator(json_number)]
+# Optional counts put their bounds before the validator, so the schema's anyOf keeps them.
+TtlSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600), BeforeValidator(json_number)]
+MaxUnits = Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(json_number)]
 
 
 def too_deep() -> NodeProblem:
@@ -161,7 +164,10 @@ class JobCreate(Strict):
     payload: JsonValue
     constraints: Constraints = Field(default_factory=Constraints)
     price: Money
-    ttl_seconds: Count | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    # bounds before the validator, so the schema's anyOf carries them
+    ttl_seconds: (
+        Annotated[int, Field(ge=1, le=30 * 24 * 3600), BeforeValidator(json_number)] | None
+    ) = None
     pricing: JobPricing | None = None
 
 
@@ -224,7 +230,9 @@ class OfferCreate(Strict):
     region: Label | None = None
     gpu_memory_gb: Count = Field(default=0, ge=0, le=100_000)
     unit: Literal["job", "token", "item"] = "job"
-    max_units: Count | None = Field(default=None, ge=1, le=10_000_000)
+    max_units: Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(json_number)] | None = (
+        None
+    )
 
 
 class BidCreate(Strict):

@@ -36,6 +36,9 @@ class NodeSettings:
     default_ttl_seconds: int = 3600
     #: Largest blob (bytes) a principal may upload (docs/ai.md); blobs live in the database.
     max_blob_bytes: int = 64 * 1024 * 1024
+    #: The ttl of an OpenAI-door job: a chat completion no miner finishes in this many
+    #: seconds expires (refunded) and the waiting request is answered 504.
+    door_ttl_seconds: int = 600
     #: Job types accepted before any miner registers one (comma-separated); the types
     #: registered miners serve are accepted too. The default is the reference miner's
     #: executors, so a fresh node takes the jobs its bundled miner can run.
@@ -50,6 +53,8 @@ class NodeSettings:
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.sweep_interval <= 0:
             raise ConfigurationError("lease_seconds and sweep_interval must be positive")
+        if self.door_ttl_seconds < 1:
+            raise ConfigurationError("door_ttl_seconds must be at least 1")
         if self.max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1")
         if min(self.client_rate_per_second, self.miner_rate_per_second) < 0:

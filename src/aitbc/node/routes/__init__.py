@@ -37,7 +37,9 @@ _WHY = {
     425: "The job has no result yet: `job_not_ready`",
     429: "Over the rate limit: `rate_limited` (see `Retry-After`)",
     500: "Unexpected failure: `internal_error`",
+    502: "The marketplace job failed or was canceled (its escrow refunded): `job_failed`",
     503: "The database is unavailable; retry after `Retry-After`: `unavailable`",
+    504: "No miner finished the job within its ttl (its escrow refunded): `job_expired`",
 }
 #: Statuses any route may answer with.
 COMMON = (400, 413, 422, 429, 500, 503)

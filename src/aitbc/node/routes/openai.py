@@ -15,13 +15,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from ...models import ChatCompletion, ChatModelList
 from ..auth import NodeDep, get_node
 from ..problems import NodeProblem
 from ..services import openai_door
 from ..services.openai_door import ChatJob, ChatRequest
 from ..services.principals import Principal, authenticate
+from . import AUTHENTICATED, answer, errors
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=errors(*AUTHENTICATED))
+
+#: The answer: ``chat.completion`` JSON, or with ``"stream": true`` OpenAI's chunk stream.
+ANSWER_DOCS: dict[str, Any] = {
+    "description": '`chat.completion` JSON; with `"stream": true` a `text/event-stream` of '
+    "`data: <chat.completion.chunk JSON>` events (the last with `finish_reason`, `usage` "
+    "and `aitbc`) then `data: [DONE]`; a job that fails or expires mid-stream ends with "
+    '`data: {"error": {...}}`.',
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
 
 
 async def bearer_principal(request: Request) -> Principal:
@@ -40,34 +51,49 @@ async def bearer_principal(request: Request) -> Principal:
 BearerDep = Annotated[Principal, Depends(bearer_principal)]
 
 
-@router.get("/models")
-async def list_models(node: NodeDep, _: BearerDep) -> dict[str, Any]:
-    return await openai_door.list_models(node)
+@router.get("/models", response_model=ChatModelList)
+async def list_models(node: NodeDep, _: BearerDep) -> JSONResponse:
+    return answer(await openai_door.list_models(node))
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: ANSWER_DOCS, **errors(402, 404, 502, 504)},
+    description="A chat completion bought as a marketplace job (header `X-AITBC-Job-Id`; "
+    "`X-AITBC-Receipt-Id` when not streamed). 404 `model_not_found` when no live miner "
+    "serving the model offers it, 422 for `max_tokens` above the offer's limit, 402 when "
+    "the price is not covered; all before any money moves. 502 `job_failed` and 504 "
+    "`job_expired` (the door job's ttl is the node's `door_ttl_seconds`) are refunded.",
+)
 async def chat_completions(req: ChatRequest, node: NodeDep, principal: BearerDep) -> Response:
     chat = await openai_door.create_chat_job(node, principal, req)
     headers = {"X-AITBC-Job-Id": chat.job_id}
     if req.stream:
         return StreamingResponse(
-            _stream(node, chat),
+            _stream(node, principal, chat),
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache"},
         )
-    async for record in openai_door.job_events(node, chat.job_id):
+    async for record in openai_door.job_events(node, principal, chat):
         if record.event == "job.completed":
             result, receipt = await openai_door.completed(node, chat.job_id)
             headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
-            body = openai_door.completion(chat, result, receipt)
-            return JSONResponse(body, headers=headers)
+            return answer(openai_door.completion(chat, result, receipt), headers=headers)
         if record.event in ("job.failed", "job.canceled", "job.expired"):
             raise _job_problem(chat, record.data, headers)
     raise NodeProblem(503, "unavailable", "the node is shutting down", headers=headers)
 
 
 def _job_problem(chat: ChatJob, job: dict[str, Any], headers: dict[str, str]) -> NodeProblem:
-    message = f"job {chat.job_id} {str(job.get('state')).lower()}: {job.get('error')}"
+    state = str(job.get("state")).lower()
+    if state == "expired":
+        message = (
+            f"no miner finished job {chat.job_id} within its ttl of {chat.ttl_seconds}s;"
+            " its price was refunded"
+        )
+        return NodeProblem(504, "job_expired", message, headers=headers)
+    message = f"job {chat.job_id} {state}: {job.get('error')}; its price was refunded"
     return NodeProblem(502, "job_failed", message, headers=headers)
 
 
@@ -75,11 +101,11 @@ def _sse(value: Any) -> bytes:
     return f"data: {json.dumps(value, separators=(',', ':'))}\n\n".encode()
 
 
-async def _stream(node: Any, chat: ChatJob) -> AsyncIterator[bytes]:
+async def _stream(node: Any, principal: Principal, chat: ChatJob) -> AsyncIterator[bytes]:
     """OpenAI's chunk stream for the job: a role chunk, one chunk per streamed delta,
     a final chunk with finish_reason, usage and the receipt, then ``[DONE]``."""
     yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
-    async for record in openai_door.job_events(node, chat.job_id):
+    async for record in openai_door.job_events(node, principal, chat):
         if record.event == "job.output":
             delta = record.data.get("chunk", {}).get("delta")
             if isinstance(delta, str):

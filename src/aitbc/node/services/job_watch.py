@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from ..events import EventRecord, read_events
 from ..runtime import Node
@@ -36,7 +36,7 @@ def _topic_waiters(node: Node) -> dict[str, set[asyncio.Event]]:
     return waiters
 
 
-async def follow(node: Node, topic: str, after_seq: int = 0) -> AsyncIterator[EventRecord]:
+async def follow(node: Node, topic: str, after_seq: int = 0) -> AsyncGenerator[EventRecord, None]:
     """Every event of ``topic`` after ``after_seq``, as committed, until the caller stops."""
     waiters = _topic_waiters(node)
     wake = asyncio.Event()

@@ -5,22 +5,30 @@ model, creates a ``chat`` job priced by that offer (per token: the escrow holds
 ``max_tokens`` tokens, the used ones are charged; per job: its price), waits on the
 job's events and answers in OpenAI's shapes. ``GET /v1/models`` lists the models live
 miners offer, with their prices.
+
+Only offers of live miners that would be offered the job count (they serve ``chat`` and
+the model): any other offer would leave the job queued with its price in escrow. A door
+job lives at most ``door_ttl_seconds``; if no miner finishes it by then it expires, is
+refunded, and the waiting request is answered 504.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field, JsonValue
 from sqlalchemy import func, select
 
+from ..clock import MAX_AMOUNT
+from ..job_types import serves
 from ..models import JobRow, MinerRow, OfferModelRow, OfferRow, ReceiptRow
 from ..problems import NodeProblem, forbidden, invalid
-from ..schemas import JobCreate
+from ..schemas import TEXT_PATTERN, JobCreate, ModelName, Strict, json_number, no_nul
 from . import jobs
 from .job_watch import follow
 from .principals import Principal
@@ -33,28 +41,38 @@ if TYPE_CHECKING:
 LIVE_SECONDS = 60.0
 #: Tokens a request without ``max_tokens`` may use when the offer sets no limit.
 DEFAULT_MAX_TOKENS = 256
-#: How long a door job may wait and run before it expires (and is refunded).
-JOB_TTL_SECONDS = 600
+#: Final job events: the door's wait ends on one of these.
+FINAL_EVENTS = ("job.completed", "job.failed", "job.canceled", "job.expired")
+#: How long past a door job's ttl the door waits for the sweeper to expire it before
+#: applying the expiry itself (so no request waits forever on a stalled sweeper).
+EXPIRY_GRACE_SECONDS = 2.0
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Constraints stand before the validators, so the JSON schema (and unions) carry them.
+#: Message text: no NUL (PostgreSQL cannot store it in the job's payload).
+ChatText = Annotated[str, Field(max_length=1_000_000, pattern=TEXT_PATTERN), AfterValidator(no_nul)]
+StopText = Annotated[str, Field(max_length=1000, pattern=TEXT_PATTERN), AfterValidator(no_nul)]
+Tokens = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(json_number)]
+Temperature = Annotated[float, Field(ge=0, le=2), BeforeValidator(json_number)]
+
+
+class ChatMessage(Strict):
     role: Literal["system", "user", "assistant", "tool"]
-    content: str = Field(max_length=1_000_000)
+    content: ChatText
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Strict):
     """The OpenAI chat-completions body (the fields the marketplace carries)."""
 
-    model_config = ConfigDict(extra="forbid")
-    model: str = Field(min_length=1, max_length=200)
+    model: ModelName
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    stop: str | list[str] | None = None
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
+    max_tokens: Tokens | None = None
+    max_completion_tokens: Tokens | None = None
+    temperature: Temperature | None = None
+    stop: StopText | Annotated[list[StopText], Field(max_length=16)] | None = None
+    stream: Annotated[bool, Field(strict=True)] = False
+    #: Accepted for OpenAI clients that send it; the final chunk always carries usage.
+    stream_options: dict[str, JsonValue] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,17 +82,24 @@ class ChatJob:
     job_id: str
     model: str
     created: int
+    ttl_seconds: int
 
 
 def _live_offers(now: Any) -> Any:
+    """(offer, model, provider's capabilities) of open offers of live miners."""
     live_since = now - timedelta(seconds=LIVE_SECONDS)
     heard = func.coalesce(MinerRow.last_heartbeat_at, MinerRow.registered_at)
     return (
-        select(OfferRow, OfferModelRow.model)
+        select(OfferRow, OfferModelRow.model, MinerRow.capabilities)
         .join(OfferModelRow, OfferModelRow.offer_id == OfferRow.id)
         .join(MinerRow, MinerRow.principal_id == OfferRow.provider_id)
         .where(OfferRow.state == "open", heard >= live_since)
     )
+
+
+def _chat_job(model: str, price: int) -> dict[str, Any]:
+    """What a miner is matched against for a door job (see :func:`serves`)."""
+    return {"job_type": "chat", "price": price, "constraints": {"models": [model]}}
 
 
 async def list_models(node: Node) -> dict[str, Any]:
@@ -84,7 +109,9 @@ async def list_models(node: Node) -> dict[str, Any]:
     async with node.reads() as session:
         rows = (await session.execute(_live_offers(utcnow()))).all()
     best: dict[str, tuple[OfferRow, int]] = {}
-    for offer, model in rows:
+    for offer, model, capabilities in rows:
+        if not serves(capabilities, _chat_job(model, _max_price(offer))):
+            continue
         cheapest, count = best.get(model, (offer, 0))
         if offer.price_per_unit < cheapest.price_per_unit:
             cheapest = offer
@@ -107,37 +134,55 @@ async def list_models(node: Node) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-async def _cheapest_offer(node: Node, model: str) -> OfferRow:
+def _max_tokens(req: ChatRequest | None, offer: OfferRow) -> int:
+    asked = None if req is None else req.max_tokens or req.max_completion_tokens
+    return asked or offer.max_units or DEFAULT_MAX_TOKENS
+
+
+def _max_price(offer: OfferRow, req: ChatRequest | None = None) -> int:
+    """The escrow a door job on ``offer`` holds (per token: ``max_tokens`` of them)."""
+    if offer.unit == "token":
+        return offer.price_per_unit * _max_tokens(req, offer)
+    return offer.price_per_unit
+
+
+async def _cheapest_offer(node: Node, req: ChatRequest) -> OfferRow:
+    """The cheapest live offer of ``req.model`` whose miner would take the job; else
+    404 model_not_found (an offer by a miner that cannot serve the job would leave it
+    queued until its ttl)."""
     from ..clock import utcnow
 
     stmt = (
         _live_offers(utcnow())
-        .where(OfferModelRow.model == model, OfferRow.unit.in_(("token", "job")))
+        .where(OfferModelRow.model == req.model, OfferRow.unit.in_(("token", "job")))
         .order_by(OfferRow.price_per_unit, OfferRow.created_at)
-        .limit(1)
     )
     async with node.reads() as session:
-        row = (await session.execute(stmt)).first()
-    if row is None:
-        raise NodeProblem(
-            404, "model_not_found", f"no live miner offers model {model!r}; see GET /v1/models"
-        )
-    offer: OfferRow = row[0]
-    return offer
+        rows = (await session.execute(stmt)).all()
+    for offer, model, capabilities in rows:
+        if serves(capabilities, _chat_job(model, _max_price(offer, req))):
+            found: OfferRow = offer
+            return found
+    raise NodeProblem(
+        404, "model_not_found", f"no live miner offers model {req.model!r}; see GET /v1/models"
+    )
 
 
 async def create_chat_job(node: Node, client: Principal, req: ChatRequest) -> ChatJob:
     """Escrow and queue a ``chat`` job for ``req``; 4xx before any money moves."""
     if client.role != "client":
         raise forbidden("only client keys buy chat completions")
-    offer = await _cheapest_offer(node, req.model)
-    max_tokens = (
-        req.max_tokens or req.max_completion_tokens or offer.max_units or DEFAULT_MAX_TOKENS
-    )
+    offer = await _cheapest_offer(node, req)
+    max_tokens = _max_tokens(req, offer)
     if offer.max_units is not None and max_tokens > offer.max_units:
         raise invalid(
             f"max_tokens {max_tokens} is above the offer's limit of {offer.max_units}",
             ["body", "max_tokens"],
+        )
+    price = _max_price(offer, req)
+    if price > MAX_AMOUNT:
+        raise NodeProblem(
+            402, "insufficient_funds", f"{max_tokens} tokens at this offer cost over {MAX_AMOUNT}"
         )
     payload: dict[str, Any] = {
         "model": req.model,
@@ -149,31 +194,53 @@ async def create_chat_job(node: Node, client: Principal, req: ChatRequest) -> Ch
         payload["temperature"] = req.temperature
     if req.stop is not None:
         payload["stop"] = req.stop
+    ttl = node.settings.door_ttl_seconds
     body: dict[str, Any] = {
         "job_type": "chat",
         "payload": payload,
         "constraints": {"models": [req.model]},
-        "ttl_seconds": JOB_TTL_SECONDS,
+        "ttl_seconds": ttl,
+        "price": str(price),
     }
     if offer.unit == "token":
-        body["price"] = str(offer.price_per_unit * max_tokens)
         body["pricing"] = {
             "unit": "token",
             "unit_price": str(offer.price_per_unit),
             "max_units": max_tokens,
         }
-    else:
-        body["price"] = str(offer.price_per_unit)
     job, _ = await jobs.create_job(node, client, JobCreate.model_validate(body), None)
-    return ChatJob(job["id"], req.model, int(time.time()))
+    return ChatJob(job["id"], req.model, int(time.time()), ttl)
 
 
-async def job_events(node: Node, job_id: str) -> AsyncIterator[EventRecord]:
-    """The job's events (output chunks, state changes) until it is final."""
-    async for record in follow(node, f"job:{job_id}"):
-        yield record
-        if record.event in ("job.completed", "job.failed", "job.canceled", "job.expired"):
-            return
+async def job_events(node: Node, client: Principal, chat: ChatJob) -> AsyncIterator[EventRecord]:
+    """The job's events (output chunks, state changes) until it is final.
+
+    Bounded: the job expires at its ttl (the sweeper records it); should no final event
+    come by then plus :data:`EXPIRY_GRACE_SECONDS`, the door reads the job for action,
+    which applies the overdue expiry (and its refund) itself.
+    """
+    topic, after_seq = f"job:{chat.job_id}", 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + chat.ttl_seconds + EXPIRY_GRACE_SECONDS
+    events = follow(node, topic)
+    try:
+        while True:
+            # only the wait is under the deadline, never the caller's work between events
+            try:
+                async with asyncio.timeout_at(deadline):
+                    record = await anext(events)
+            except TimeoutError:
+                await jobs.get_job(node, client, chat.job_id)
+                deadline = loop.time() + EXPIRY_GRACE_SECONDS
+                await events.aclose()
+                events = follow(node, topic, after_seq)
+                continue
+            after_seq = record.seq
+            yield record
+            if record.event in FINAL_EVENTS:
+                return
+    finally:
+        await events.aclose()
 
 
 async def completed(node: Node, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
