@@ -9,6 +9,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from aitbc.settlement.bridges._codec import lz_receive_gas
+from aitbc.settlement.bridges.ccip import EVM2EVM_FIELDS
 
 
 @dataclass(frozen=True)
@@ -79,23 +80,6 @@ def decode_packet_sent(args: Any) -> LzPacket:
         message=raw[113:],
         gas_limit=lz_receive_gas(bytes(args["options"])),
     )
-
-
-EVM2EVM_FIELDS = (
-    "sourceChainSelector",
-    "sender",
-    "receiver",
-    "sequenceNumber",
-    "gasLimit",
-    "strict",
-    "nonce",
-    "feeToken",
-    "feeTokenAmount",
-    "data",
-    "tokenAmounts",
-    "sourceTokenData",
-    "messageId",
-)
 
 
 def evm2evm_tuple(message: Any) -> tuple[Any, ...]:

@@ -49,17 +49,12 @@ log = logging.getLogger("aitbc.node")
 T = TypeVar("T")
 
 
-class WriteTx:
-    """One unit of work: a Core connection inside a transaction, plus its pending events.
+class _Unit:
+    """What every transaction hands its services: the node, the transaction's single
+    notion of the current time, and the events it appends on commit."""
 
-    Units (plain ``def`` functions taking a WriteTx) read and write through ``conn`` and
-    call :meth:`emit` for every state change; ``now`` is the unit's single notion of the
-    current time. Raising anything rolls back everything the unit did.
-    """
-
-    def __init__(self, node: Node, conn: Connection) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
-        self.conn = conn
         self.now: datetime = utcnow()
         self.pending: list[PendingEvent] = []
 
@@ -68,8 +63,21 @@ class WriteTx:
         return self.node.settings
 
     def emit(self, topic: str, event: str, data: Any) -> None:
-        """Queue an event; it is written with this unit or not at all."""
+        """Queue an event; it is written with this transaction or not at all."""
         self.pending.append(PendingEvent(topic, event, data))
+
+
+class WriteTx(_Unit):
+    """One unit of work: a Core connection inside a transaction, plus its pending events.
+
+    Units (plain ``def`` functions taking a WriteTx) read and write through ``conn`` and
+    call :meth:`emit` for every state change; ``now`` is the unit's single notion of the
+    current time. Raising anything rolls back everything the unit did.
+    """
+
+    def __init__(self, node: Node, conn: Connection) -> None:
+        super().__init__(node)
+        self.conn = conn
 
 
 def _run_unit(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -> Any:
@@ -94,7 +102,7 @@ def _run_transaction(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -
         return value, records
 
 
-class Tx:
+class Tx(_Unit):
     """One database transaction plus the events it will append on commit.
 
     Services receive a Tx, read and write through ``session`` and call :meth:`emit` for
@@ -102,18 +110,8 @@ class Tx:
     """
 
     def __init__(self, node: Node, session: AsyncSession) -> None:
-        self.node = node
+        super().__init__(node)
         self.session = session
-        self.now: datetime = utcnow()
-        self.pending: list[PendingEvent] = []
-
-    @property
-    def settings(self) -> NodeSettings:
-        return self.node.settings
-
-    def emit(self, topic: str, event: str, data: Any) -> None:
-        """Queue an event; it is written with this transaction or not at all."""
-        self.pending.append(PendingEvent(topic, event, data))
 
 
 class Wakeup:

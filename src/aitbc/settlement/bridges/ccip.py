@@ -30,7 +30,8 @@ UNTOUCHED, IN_PROGRESS, SUCCESS, FAILURE = 0, 1, 2, 3
 # Gas for the OffRamp's and Router's own work around the receiver call (it insists on
 # the full limit being available).
 EXECUTE_OVERHEAD = 120_000
-_FIELDS = (
+#: The fields of CCIP's ``Internal.EVM2EVMMessage``, in ABI order (shared with the devnet).
+EVM2EVM_FIELDS = (
     "sourceChainSelector",
     "sender",
     "receiver",
@@ -69,7 +70,7 @@ class CCIPBridge(EvmSettlementBridge):
         ):
             m = entry["args"]["message"]
             if bytes(m["messageId"]) == message_id:
-                values = [m[name] for name in _FIELDS]
+                values = [m[name] for name in EVM2EVM_FIELDS]
                 values[10] = [(t["token"], t["amount"]) for t in values[10]]
                 return tuple(values)
         raise BridgeTransactionError("the send transaction has no CCIPSendRequested for its id")
