@@ -118,8 +118,10 @@ class AITBCClient:
     ``AITBCClient(transport)``, ``AITBCClient({"base_url": ...})`` (a config dict; its
     ``type`` picks the transport, default ``http``), the older
     ``AITBCClient(api_key=..., base_url=...)``, or
-    ``AITBCClient({"networks": {...}}, multi_network=True)``. Use ``async with`` or
-    ``connect()``/``disconnect()``; without ``connect()`` the first call connects.
+    ``AITBCClient({"networks": {...}}, multi_network=True)``: all of them a client
+    over a :class:`MultiNetworkClient` registry (``client.networks``) of one network or
+    several. Use ``async with`` or ``connect()``/``disconnect()``; without
+    ``connect()`` the first call connects.
     ``client.with_options(timeout=..., max_retries=...)`` is the same client with
     another per-call policy. For synchronous code see :class:`aitbc.SyncAITBCClient`.
     """
@@ -129,6 +131,7 @@ class AITBCClient:
     wallet: WalletAPI
     receipts: ReceiptsAPI
     settlement: SettlementAPI
+    blobs: BlobsAPI
 
     def __init__(
         self,

@@ -51,10 +51,10 @@ async def settlement_route(
     network the job was created on (remembered by the client; a job it did not create
     is asked of every network concurrently, see the module docstring for why) and the
     settler is that network when its transport settles, else
-    :meth:`MultiNetworkClient.settling_network`. A settler
-    serving another network's job is told to trust the receipt keys of every configured
-    node (from their ``/v1/info``, never from the receipt). Raises NotFoundError when no
-    network knows the job, ConfigurationError when several do.
+    :meth:`MultiNetworkClient.settling_network`. A settler serving another network's job
+    is told to trust the receipt keys of every configured node (from their ``/v1/info``,
+    never from the receipt). Raises NotFoundError when no network knows the job,
+    ConfigurationError when several do.
     """
     multi = _choice(resolver)
     if multi is None or chain_id is not None:
