@@ -68,6 +68,26 @@ async def test_both_modes_route_connect_and_close_through_the_registry(
         assert {n for _, n in seen} == {count}
 
 
+async def test_job_calls_go_to_the_network_the_job_was_created_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with _multi_client(monkeypatch) as client:
+        created = await client.jobs.create({"job_type": "echo", "price": 1}, chain_id=1)
+        assert created.id == "job_on_1" and client.job_chain(created.id) == 1
+        # No chain_id: the remembered network (1), not the default one (137).
+        assert (await client.jobs.get(created.id)).id == "job_on_1"
+        assert (await client.jobs.cancel(created.id)).id == "job_on_1"
+        assert (await client.jobs.get("job_unknown_here")).id == "job_on_137"  # default
+        assert (await client.jobs.get(created.id, chain_id=137)).id == "job_on_137"
+        eth = client.networks.get_transport(1)
+    assert isinstance(eth, MockTransport)
+    assert [r.path for r in eth.requests if r.path != "/v1/info"] == [
+        "/v1/jobs",
+        "/v1/jobs/job_on_1",
+        "/v1/jobs/job_on_1/cancel",
+    ]
+
+
 async def test_a_sole_network_learns_its_chain_then_holds_the_node_to_it() -> None:
     node = _node(7)
     client = AITBCClient(node)

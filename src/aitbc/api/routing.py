@@ -23,13 +23,19 @@ from ..errors import APIError, ConfigurationError, NotFoundError
 from ..multinetwork import MultiNetworkClient, NetworkConfig, settles
 from .base import TransportResolver, path_segment
 
-__all__ = ["issuer_chain", "settlement_route", "settling_chain"]
+__all__ = ["issuer_chain", "job_network", "settlement_route", "settling_chain"]
 
 
 def _choice(resolver: TransportResolver) -> MultiNetworkClient | None:
     """The resolver's registry when there are networks to choose between, else None."""
     registry = resolver.networks
     return registry if len(registry.all_networks) > 1 else None
+
+
+def job_network(resolver: TransportResolver, job_id: str, chain_id: int | None) -> int | None:
+    """For calls keyed by a job id: ``chain_id`` when given, else the chain this client
+    created (or found) the job on, else None (the default network). Nobody is asked."""
+    return chain_id if chain_id is not None else resolver.job_chain(job_id)
 
 
 def settling_chain(resolver: TransportResolver, chain_id: int | None) -> int | None:
