@@ -185,17 +185,18 @@ class AITBCClient:
         Raises TransportClosedError after ``disconnect()``, NetworkMismatchError when the
         node serves another chain, ConfigurationError for a chain this client lacks.
         """
-        if self._shared.closed:
-            raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
-        network, _info = await self._shared.networks.ready(chain_id)
+        network, _info = await self._ready(chain_id)
         return network.transport
 
     async def node_info(self, chain_id: int | None = None) -> NodeInfo:
         """The node's ``/v1/info`` (chain id, version, signing keys), read once and cached."""
+        _network, info = await self._ready(chain_id)
+        return info
+
+    async def _ready(self, chain_id: int | None) -> tuple[NetworkConfig, NodeInfo]:
         if self._shared.closed:
             raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
-        _network, info = await self._shared.networks.ready(chain_id)
-        return info
+        return await self._shared.networks.ready(chain_id)
 
     def remember_job(self, job_id: str, chain_id: int) -> None:
         """Note that ``job_id`` lives on ``chain_id`` (the APIs call this on create)."""
