@@ -74,8 +74,8 @@ class NetworkConfig:
 
     ``chain_id`` None means "whatever chain the node serves": learned from ``/v1/info`` on
     first connect; only a registry's sole network may leave it unset. ``bridges`` lists
-    the bridge names this network settles through; a dict of bridge
-    configs (as a crosschain transport takes) is accepted and becomes its enabled names.
+    the bridge names this network settles through; a dict of bridge configs (as a
+    crosschain transport takes) is accepted and becomes its enabled names.
     """
 
     name: str
