@@ -9,10 +9,12 @@ Each call runs under one deadline; the client sends attempts through
 is harmless (an idempotent method or an Idempotency-Key, generated once per call and
 reused by every attempt). So one call behaves the same over HTTP, WebSocket or failover.
 
-A single-network client is a multi-network client with one network: APIs reach
-transports only through :meth:`AITBCClient.transport_for` / :meth:`AITBCClient.call`,
-every API method takes ``chain_id=None``, and ``client.transport`` is the default
-network's transport in either case.
+A single-network client is a multi-network client with one network: every client
+routes, connects and closes through one :class:`~aitbc.multinetwork.MultiNetworkClient`
+registry (a single transport or config is a registry of one network, whose chain id may
+be learned from the node). APIs reach transports only through
+:meth:`AITBCClient.transport_for` / :meth:`AITBCClient.call`, every API method takes
+``chain_id=None``, and ``client.transport`` is the default network's transport.
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ from typing import Any
 
 from ._logging import configure_from_env
 from .api import JobsAPI, MarketplaceAPI, ReceiptsAPI, WalletAPI
-from .api.base import parse
 from .api.blobs import BlobsAPI
 from .api.settlement import SettlementAPI
 from .errors import (
     APIError,
     ConfigurationError,
-    NetworkMismatchError,
     TransportClosedError,
     TransportError,
     TransportTimeout,
@@ -107,10 +107,7 @@ class CallOptions:
 class _Shared:
     """State every ``with_options`` view of one client shares."""
 
-    routes: list[tuple[Transport, int | None]]  # (transport, expected chain) per network
-    multi: MultiNetworkClient | None
-    info: dict[int, NodeInfo] = field(default_factory=dict)  # by id(transport)
-    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    networks: MultiNetworkClient
     jobs: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> chain
     closed: bool = False
 
@@ -121,8 +118,10 @@ class AITBCClient:
     ``AITBCClient(transport)``, ``AITBCClient({"base_url": ...})`` (a config dict; its
     ``type`` picks the transport, default ``http``), the older
     ``AITBCClient(api_key=..., base_url=...)``, or
-    ``AITBCClient({"networks": {...}}, multi_network=True)``. Use ``async with`` or
-    ``connect()``/``disconnect()``; without ``connect()`` the first call connects.
+    ``AITBCClient({"networks": {...}}, multi_network=True)``: all of them a client
+    over a :class:`MultiNetworkClient` registry (``client.networks``) of one network or
+    several. Use ``async with`` or ``connect()``/``disconnect()``; without
+    ``connect()`` the first call connects.
     ``client.with_options(timeout=..., max_retries=...)`` is the same client with
     another per-call policy. For synchronous code see :class:`aitbc.SyncAITBCClient`.
     """
@@ -132,6 +131,7 @@ class AITBCClient:
     wallet: WalletAPI
     receipts: ReceiptsAPI
     settlement: SettlementAPI
+    blobs: BlobsAPI
 
     def __init__(
         self,
@@ -150,24 +150,7 @@ class AITBCClient:
         if transport is None:
             raise ConfigurationError("AITBCClient needs a Transport, a config dict or base_url=")
         self.multi_network = multi_network
-        multi: MultiNetworkClient | None = None
-        routes: list[tuple[Transport, int | None]]
-        if multi_network:
-            if not isinstance(transport, Mapping):
-                raise ConfigurationError("multi_network=True needs a config dict of networks")
-            # create_transport looked up here so tests can substitute it on this module
-            multi = networks_from_config(transport, create_transport)
-            routes = [(n.transport, n.chain_id) for n in multi.networks.values()]
-            default = multi.get_transport()
-            routes.sort(key=lambda route: route[0] is not default)  # default first
-        elif isinstance(transport, Transport):
-            routes = [(transport, transport.chain_id)]
-        elif isinstance(transport, Mapping):
-            built = create_transport(transport)
-            routes = [(built, built.chain_id)]
-        else:
-            raise ConfigurationError(f"not a Transport or config dict: {type(transport).__name__}")
-        self._shared = _Shared(routes=routes, multi=multi)
+        self._shared = _Shared(networks=_registry(transport, multi_network))
         self._options = CallOptions()
         self._init_apis()
 
@@ -184,24 +167,17 @@ class AITBCClient:
     @property
     def transport(self) -> Transport:
         """The default network's transport (the only one of a single-network client)."""
-        return self._shared.routes[0][0]
+        return self._shared.networks.get_transport()
 
     @property
-    def multi_network_client(self) -> MultiNetworkClient | None:
-        """The network registry of a ``multi_network=True`` client, else None."""
-        return self._shared.multi
+    def networks(self) -> MultiNetworkClient:
+        """The registry every call is routed through (one network or several)."""
+        return self._shared.networks
 
-    def _route(self, chain_id: int | None) -> Transport:
-        multi = self._shared.multi
-        if multi is not None:
-            return multi.get_transport(chain_id)
-        return self.transport
-
-    def _expected_chain(self, transport: Transport) -> int | None:
-        for candidate, chain in self._shared.routes:
-            if candidate is transport:
-                return chain
-        return transport.chain_id
+    @property
+    def multi_network_client(self) -> MultiNetworkClient:
+        """The network registry (the seed's name; same as :attr:`networks`)."""
+        return self._shared.networks
 
     async def transport_for(self, chain_id: int | None = None) -> Transport:
         """The connected, chain-checked transport for ``chain_id`` (None: default network).
@@ -209,20 +185,18 @@ class AITBCClient:
         Raises TransportClosedError after ``disconnect()``, NetworkMismatchError when the
         node serves another chain, ConfigurationError for a chain this client lacks.
         """
-        if self._shared.closed:
-            raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
-        transport = self._route(chain_id)
-        info = self._shared.info.get(id(transport)) or await self._check_node(transport)
-        if chain_id is not None and info.chain_id != chain_id:
-            raise ConfigurationError(
-                f"this client's node serves chain {info.chain_id}, not {chain_id}"
-            )
-        return transport
+        network, _info = await self._ready(chain_id)
+        return network.transport
 
     async def node_info(self, chain_id: int | None = None) -> NodeInfo:
         """The node's ``/v1/info`` (chain id, version, signing keys), read once and cached."""
-        transport = await self.transport_for(chain_id)
-        return self._shared.info[id(transport)]
+        _network, info = await self._ready(chain_id)
+        return info
+
+    async def _ready(self, chain_id: int | None) -> tuple[NetworkConfig, NodeInfo]:
+        if self._shared.closed:
+            raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
+        return await self._shared.networks.ready(chain_id)
 
     def remember_job(self, job_id: str, chain_id: int) -> None:
         """Note that ``job_id`` lives on ``chain_id`` (the APIs call this on create)."""
@@ -329,56 +303,20 @@ class AITBCClient:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def _check_node(self, transport: Transport) -> NodeInfo:
-        shared = self._shared
-        lock = shared.locks.setdefault(id(transport), asyncio.Lock())
-        async with lock:  # concurrent first calls read /v1/info once
-            if (known := shared.info.get(id(transport))) is not None:
-                return known
-            await transport.connect()
-            info = parse(NodeInfo, await transport.request("GET", "/v1/info"), "node info")
-            expected = self._expected_chain(transport)
-            if expected is not None and info.chain_id != expected:
-                await transport.disconnect()
-                raise NetworkMismatchError(
-                    f"node at {transport.config.get('base_url', transport)!r} serves chain "
-                    f"{info.chain_id}, but this client is configured for chain {expected}"
-                )
-            shared.info[id(transport)] = info
-            return info
-
     async def connect(self) -> None:
-        """Connect every transport and check each node's chain id.
+        """Connect every network concurrently and check each node's chain id.
 
-        Raises NetworkMismatchError (and leaves nothing open) if a node is on another chain;
-        with several networks, MultiNetworkConnectError naming every network that failed.
+        Leaves nothing open on failure. Raises that network's error (NetworkMismatchError
+        when a node is on another chain) with one network; with several,
+        MultiNetworkConnectError naming every network that failed.
         """
-        shared = self._shared
-        shared.closed = False
-        if shared.multi is not None:
-            # connect_all checks every chain concurrently and closes all on failure.
-            infos = await shared.multi.connect_all()
-            for chain_id, info in infos.items():
-                shared.info[id(shared.multi.networks[chain_id].transport)] = info
-            return
-        try:
-            for transport, _chain in shared.routes:
-                if id(transport) not in shared.info:
-                    await self._check_node(transport)
-        except BaseException:
-            await self.disconnect()
-            shared.closed = False
-            raise
+        self._shared.closed = False
+        await self._shared.networks.connect_all()
 
     async def disconnect(self) -> None:
         """Close every transport (always releases them, even if one fails to close)."""
-        shared = self._shared
-        shared.closed = True
-        shared.info.clear()
-        if shared.multi is not None:
-            await shared.multi.disconnect_all()
-        else:
-            await self.transport.disconnect()
+        self._shared.closed = True
+        await self._shared.networks.disconnect_all()
 
     async def __aenter__(self) -> AITBCClient:
         await self.connect()
@@ -391,6 +329,23 @@ class AITBCClient:
         tb: TracebackType | None,
     ) -> None:
         await self.disconnect()
+
+
+def _registry(transport: Transport | Mapping[str, Any], multi_network: bool) -> MultiNetworkClient:
+    """The client's networks: ``{"networks": ...}`` with ``multi_network=True``, else one
+    network (chain id from its config, or learned from the node on connect)."""
+    # create_transport is looked up on this module so tests can substitute it.
+    if multi_network:
+        if not isinstance(transport, Mapping):
+            raise ConfigurationError("multi_network=True needs a config dict of networks")
+        return networks_from_config(transport, create_transport)
+    if isinstance(transport, Mapping):
+        transport = create_transport(transport)
+    elif not isinstance(transport, Transport):
+        raise ConfigurationError(f"not a Transport or config dict: {type(transport).__name__}")
+    registry = MultiNetworkClient()
+    registry.add_network(NetworkConfig("default", transport.chain_id, transport, is_default=True))
+    return registry
 
 
 def _ms(started: float) -> float:

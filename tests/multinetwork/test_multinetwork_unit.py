@@ -244,6 +244,20 @@ async def test_settlement_route_finds_the_job_and_the_settling_network(
             await settlement_route(client, "job_twice", None)
 
 
+async def test_a_job_found_by_asking_is_asked_for_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job ids name no chain (``job_`` + random hex), so a job this client did not create
+    is looked up on every network, once: the answer is remembered like a created job's."""
+    transports = {1: job_node(1, set()), 137: job_node(137, {"job_b"}, Settling)}
+    monkeypatch.setattr("aitbc.client.create_transport", lambda c: transports[c["chain_id"]])
+    config = {"networks": {str(c): {"chain_id": c} for c in transports}}
+    async with AITBCClient(config, multi_network=True) as client:
+        for _ in range(3):
+            assert await settlement_route(client, "job_b", None) == (137, 137)
+        assert client.job_chain("job_b") == 137
+    asked = {c: [r.path for r in t.requests if r.path != "/v1/info"] for c, t in transports.items()}
+    assert asked == {1: ["/v1/jobs/job_b/result"], 137: ["/v1/jobs/job_b/result"]}
+
+
 def test_settling_network_must_be_unambiguous() -> None:
     multi = MultiNetworkClient()
     multi.add_network(NetworkConfig("plain", 1, node(1)))

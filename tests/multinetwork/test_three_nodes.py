@@ -21,8 +21,12 @@ async def test_jobs_go_to_the_node_of_their_chain(nets: dict[str, Net]) -> None:
         for other in (1, 42161):
             with pytest.raises(NotFoundError):
                 await client.jobs.get(job.id, chain_id=other)
-        with pytest.raises(NotFoundError):
-            await client.jobs.get(job.id)  # the default network is ethereum (chain 1)
+        # Without chain_id: the network this client created it on, not the default.
+        assert (await client.jobs.get(job.id)).id == job.id
+    async with AITBCClient(networks_config(nets), multi_network=True) as stranger:
+        with pytest.raises(NotFoundError):  # not created here: the default (ethereum)
+            await stranger.jobs.get(job.id)
+    async with AITBCClient(networks_config(nets), multi_network=True) as client:
         listed = {n: [j.id async for j in client.jobs.list(chain_id=c)] for n, c in _chains(nets)}
         assert listed == {"ethereum": [], "polygon": [job.id], "arbitrum": []}
         canceled = await client.jobs.cancel(job.id, chain_id=137)

@@ -16,6 +16,7 @@ import pydantic
 
 from ..errors import ConfigurationError, ProtocolError
 from ..models import NodeInfo
+from ..multinetwork import MultiNetworkClient
 from ..transports.base import JSONDict, Transport
 from ..transports.retry import IDEMPOTENCY_HEADER
 
@@ -25,9 +26,16 @@ ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 class TransportResolver(Protocol):
     """Maps a chain id to a ready (connected, chain-checked) transport and its node info.
 
-    :class:`aitbc.AITBCClient` implements it for one network or many, and owns the
-    retry policy of :meth:`call`.
+    :class:`aitbc.AITBCClient` implements it for one network or many (the same code
+    path: ``networks`` is a registry of one network or several), and owns the retry
+    policy of :meth:`call`.
     """
+
+    @property
+    def networks(self) -> MultiNetworkClient:
+        """The registry calls are routed through (routing reads it when ``chain_id`` is
+        None and there is more than one network to choose from)."""
+        ...
 
     async def transport_for(self, chain_id: int | None = None) -> Transport:
         """The transport serving ``chain_id`` (None: the default network)."""

@@ -12,6 +12,7 @@ from ..errors import AITBCError, ConfigurationError, WaitTimeoutError
 from ..models import Job, JobResult, Page, WireModel
 from .base import ResourceAPI, money_to_wire, new_idempotency_key, parse, path_segment
 from .pages import PageIterator
+from .routing import job_network
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 #: The event a streamed chunk arrives as on the ``job:{id}`` topic.
@@ -35,7 +36,11 @@ def job_body(job: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[s
 
 
 class JobsAPI(ResourceAPI):
-    """Jobs of the principal whose key the transport sends."""
+    """Jobs of the principal whose key the transport sends.
+
+    Calls keyed by a job id go, without ``chain_id``, to the network this client created
+    the job on (see :func:`aitbc.api.routing.job_network`), else the default network.
+    """
 
     async def create(
         self,
@@ -68,6 +73,7 @@ class JobsAPI(ResourceAPI):
 
     async def get(self, job_id: str, *, chain_id: int | None = None) -> Job:
         """The job as it stands now; NotFoundError if it is not yours or does not exist."""
+        chain_id = job_network(self._resolver, job_id, chain_id)
         answer = await self._request(
             "GET", f"/v1/jobs/{path_segment(job_id, 'job_id')}", chain_id=chain_id
         )
@@ -91,6 +97,7 @@ class JobsAPI(ResourceAPI):
 
     async def cancel(self, job_id: str, *, chain_id: int | None = None) -> Job:
         """Cancel a QUEUED or RUNNING job (its price is refunded); ConflictError once final."""
+        chain_id = job_network(self._resolver, job_id, chain_id)
         path = f"/v1/jobs/{path_segment(job_id, 'job_id')}/cancel"
         return parse(Job, await self._request("POST", path, chain_id=chain_id), "job")
 
@@ -99,6 +106,7 @@ class JobsAPI(ResourceAPI):
 
         Raises NotReadyError (425) while it runs, ConflictError if it ended otherwise.
         """
+        chain_id = job_network(self._resolver, job_id, chain_id)
         path = f"/v1/jobs/{path_segment(job_id, 'job_id')}/result"
         return parse(JobResult, await self._request("GET", path, chain_id=chain_id), "result")
 
@@ -159,6 +167,7 @@ class JobsAPI(ResourceAPI):
         StreamGapError when the node cannot replay, NotFoundError for a job that is not
         yours, TransportError when the transport cannot stream.
         """
+        chain_id = job_network(self._resolver, job_id, chain_id)
         transport = await self._resolver.transport_for(chain_id)
         topic = f"job:{path_segment(job_id, 'job_id')}"
         events = transport.stream("subscribe", topic, {"resume_from": resume_from})

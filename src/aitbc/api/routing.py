@@ -1,8 +1,15 @@
 """Which network a call goes to when the caller did not say: the policy half of a
 multi-network client (the registry itself is :mod:`aitbc.multinetwork`).
 
+Every rule here reads the client's registry the same way for one network or several;
+with one network there is nothing to choose, so every rule answers "that network".
+
 A job's network is known from where this client created it (the client remembers job
-id → chain); only a job this client never created is looked up on every network.
+id → chain). A job this client never created has to be looked up on the networks: a job
+id is ``job_`` and 24 random hex digits (:func:`aitbc.node.clock.new_id`), so it names no
+chain, and the receipt that does name one (its ``chain_id``) is only readable from the
+job's own node, which is what we are looking for. The lookup asks every network once,
+concurrently, and its answer is remembered like a created job's.
 """
 
 from __future__ import annotations
@@ -16,21 +23,25 @@ from ..errors import APIError, ConfigurationError, NotFoundError
 from ..multinetwork import MultiNetworkClient, NetworkConfig, settles
 from .base import TransportResolver, path_segment
 
-__all__ = ["issuer_chain", "settlement_route", "settling_chain"]
+__all__ = ["issuer_chain", "job_network", "settlement_route", "settling_chain"]
 
 
-def _multi(resolver: object) -> MultiNetworkClient | None:
-    """The resolver's registry when it spans several networks, else None."""
-    multi = getattr(resolver, "multi_network_client", None)
-    if isinstance(multi, MultiNetworkClient) and len(multi.networks) > 1:
-        return multi
-    return None
+def _choice(resolver: TransportResolver) -> MultiNetworkClient | None:
+    """The resolver's registry when there are networks to choose between, else None."""
+    registry = resolver.networks
+    return registry if len(registry.all_networks) > 1 else None
 
 
-def settling_chain(resolver: object, chain_id: int | None) -> int | None:
+def job_network(resolver: TransportResolver, job_id: str, chain_id: int | None) -> int | None:
+    """For calls keyed by a job id: ``chain_id`` when given, else the chain this client
+    created (or found) the job on, else None (the default network). Nobody is asked."""
+    return chain_id if chain_id is not None else resolver.job_chain(job_id)
+
+
+def settling_chain(resolver: TransportResolver, chain_id: int | None) -> int | None:
     """For settlement calls keyed by message id: ``chain_id`` when given or when the
     client has one network, else the chain of :meth:`MultiNetworkClient.settling_network`."""
-    multi = _multi(resolver)
+    multi = _choice(resolver)
     if multi is None or chain_id is not None:
         return chain_id
     return multi.settling_network().chain_id
@@ -44,13 +55,14 @@ async def settlement_route(
 
     With ``chain_id`` (or one network) both are ``chain_id``. Otherwise the source is the
     network the job was created on (remembered by the client; a job it did not create
-    is asked of every network concurrently) and the settler is that network when its
-    transport settles, else :meth:`MultiNetworkClient.settling_network`. A settler
-    serving another network's job is told to trust the receipt keys of every configured
-    node (from their ``/v1/info``, never from the receipt). Raises NotFoundError when no
-    network knows the job, ConfigurationError when several do.
+    is asked of every network concurrently, see the module docstring for why) and the
+    settler is that network when its transport settles, else
+    :meth:`MultiNetworkClient.settling_network`. A settler serving another network's job
+    is told to trust the receipt keys of every configured node (from their ``/v1/info``,
+    never from the receipt). Raises NotFoundError when no network knows the job,
+    ConfigurationError when several do.
     """
-    multi = _multi(resolver)
+    multi = _choice(resolver)
     if multi is None or chain_id is not None:
         return chain_id, chain_id
     source = multi.network(await _job_chain(resolver, multi, job_id))
@@ -104,10 +116,10 @@ async def _trust_every_node(
         manager.set_trusted_keys(keys)
 
 
-def issuer_chain(resolver: object, receipt: Mapping[str, Any]) -> int | None:
+def issuer_chain(resolver: TransportResolver, receipt: Mapping[str, Any]) -> int | None:
     """For ``client.receipts.verify`` without ``chain_id``: the receipt's own chain when
     ``resolver`` spans several networks, else None (the client's one network)."""
-    multi = _multi(resolver)
+    multi = _choice(resolver)
     if multi is not None:
         return multi.issuer_chain(receipt)
     return None

@@ -20,6 +20,7 @@ from ..core.blobs import check_sha256, sha256_hex
 from ..core.output import GENESIS, MAX_CHUNKS_PER_POST, chain_next, summary
 from ..errors import AITBCError, ConfigurationError
 from ..models import NodeInfo
+from ..multinetwork import MultiNetworkClient, NetworkConfig
 from ..transports.base import JSONDict, Transport
 from .errors import ExecutionCanceled, ExecutorError
 from .link import CoordinatorLink
@@ -34,6 +35,13 @@ class _LinkResolver:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        # One network, chain id not needed: blob reads never route by chain.
+        self._networks = MultiNetworkClient()
+        self._networks.add_network(NetworkConfig("miner", None, transport))
+
+    @property
+    def networks(self) -> MultiNetworkClient:
+        return self._networks
 
     async def transport_for(self, chain_id: int | None = None) -> Transport:
         return self._transport
