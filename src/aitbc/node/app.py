@@ -14,7 +14,7 @@ from .http_errors import install_error_handlers
 from .metrics import NodeMetrics
 from .middleware import RequestContextMiddleware
 from .rate_limit import Limit, RateLimitMiddleware, TokenBuckets
-from .routes import admin, blobs, jobs, marketplace, miners, openai, system, wallet
+from .routes import admin, blobs, jobs, keys, marketplace, miners, openai, system, wallet
 from .runtime import Node
 from .settings import NodeSettings
 from .sweeper import run_sweeper
@@ -49,7 +49,7 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.event_listeners = node.event_listeners
     install_error_handlers(app)
-    for module in (system, admin, jobs, miners, marketplace, wallet, blobs, openai):
+    for module in (system, admin, keys, jobs, miners, marketplace, wallet, blobs, openai):
         app.include_router(module.router)
     realtime.install(app, node)  # WS /v1/ws + SSE /v1/events (aitbc.node.realtime)
     mount_dashboard(app)  # the web dashboard at / (aitbc.node.dashboard)
