@@ -40,14 +40,16 @@ async def clocked(any_node: Any) -> AsyncIterator[tuple[Any, Clock]]:
 
 
 async def test_create_list_revoke_own_keys(clocked: tuple[Any, Clock]) -> None:
-    node, _ = clocked
+    node, clock = clocked
     pid, key = await node.create_principal("client", "alice")
     alice = Actor(node.url, key, pid)
+    second: Actor | None = None
     try:
         page = await alice.ok("GET", "/v1/keys")
         assert [k["state"] for k in page["items"]] == ["active"]
         first = page["items"][0]
         assert first["principal_id"] == pid and "key_hash" not in first
+        clock.advance(1)
         made = await alice.ok("POST", "/v1/keys", 201, json={"name": "laptop"})
         assert made["key"]["name"] == "laptop" and made["api_key"].startswith("aitbc_")
         second = Actor(node.url, made["api_key"])
@@ -59,9 +61,10 @@ async def test_create_list_revoke_own_keys(clocked: tuple[Any, Clock]) -> None:
         # the worker that revoked dropped its cached entry at once
         await second.err("GET", "/v1/me", 401, "key_revoked")
         assert (await alice.ok("GET", "/v1/me"))["id"] == pid
-        await second.aclose()
     finally:
         await alice.aclose()
+        if second is not None:
+            await second.aclose()
 
 
 async def test_rotation_grace_and_expiry_follow_the_clock(clocked: tuple[Any, Clock]) -> None:
