@@ -218,3 +218,16 @@ async def test_without_redis_the_cache_entry_outlives_a_foreign_revocation(
         finally:
             await on_first.aclose()
             await on_second.aclose()
+
+
+async def test_bad_key_requests_are_refused_with_422(any_node: Any) -> None:
+    admin = Actor(any_node.url, any_node.admin_key)
+    try:
+        for body in ({"expires_in_seconds": 0}, {"expires_in_seconds": "5"}, {"name": "a\x00b"}):
+            await admin.err("POST", "/v1/keys", 422, "validation_error", json=body)
+        key_id = (await admin.ok("GET", "/v1/keys"))["items"][0]["id"]
+        for body in ({"grace_seconds": -1}, {"grace_seconds": 31 * 86_400}):
+            await admin.err("POST", f"/v1/keys/{key_id}/rotate", 422, "validation_error", json=body)
+        assert (await admin.ok("GET", "/v1/keys"))["items"][0]["state"] == "active"
+    finally:
+        await admin.aclose()
