@@ -211,6 +211,53 @@ class CreatedPrincipal(WireModel):
     api_key: str
 
 
+class ApiKeyState(enum.StrEnum):
+    """Whether a key works: ``rotating`` keys work until their ``revoked_at``."""
+
+    ACTIVE = "active"
+    ROTATING = "rotating"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class ApiKey(WireModel):
+    """An API key's record (the key itself is shown only when created or rotated)."""
+
+    id: str
+    principal_id: str
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    state: ApiKeyState
+
+
+class CreatedApiKey(WireModel):
+    """``POST /v1/keys``: the new key's record and the key (shown only here)."""
+
+    key: ApiKey
+    api_key: str
+
+
+class RotatedApiKey(WireModel):
+    """``POST /v1/keys/{key_id}/rotate``: the new key, and the old one ending its grace."""
+
+    key: ApiKey
+    api_key: str
+    previous: ApiKey
+
+
+class AuditEntry(WireModel):
+    """One admin action: ``action`` by ``actor_id`` on ``target`` (an id, never a key)."""
+
+    id: str
+    created_at: datetime
+    actor_id: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
 class JobConstraints(WireModel):
     """What a miner must offer to take a job."""
 

@@ -25,6 +25,8 @@ SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
     "GET /v1/marketplace/offers": (["422"], "opaque cursor"),
     "GET /v1/marketplace/bids": (["422"], "opaque cursor"),
     "GET /v1/wallet/history": (["422"], "opaque cursor"),
+    "GET /v1/keys": (["422"], "opaque cursor"),
+    "GET /v1/admin/audit": (["422"], "opaque cursor"),
     "GET /v1/jobs/{job_id}/result": (["425"], "a job has a result only once COMPLETED"),
     "POST /v1/jobs": (["402", "422"], "funds; job types the node knows"),
     "POST /v1/wallet/transfer": (["402", "422"], "funds; no transfer to oneself"),

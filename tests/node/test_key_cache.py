@@ -66,7 +66,7 @@ async def test_only_known_keys_are_cached(node: Any) -> None:
         for _ in range(2):  # the second answer comes from the cache, and must agree
             me = await http.get("/v1/me", headers={"X-API-Key": key})
             assert me.status_code == 200 and me.json()["name"] == "carol"
-    assert cache.get(hash_key(key)).name == "carol"
+    assert cache.get(hash_key(key)).principal.name == "carol"
 
 
 async def test_a_key_created_by_another_worker_works_at_once(

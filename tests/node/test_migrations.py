@@ -69,3 +69,42 @@ async def test_database_remembers_its_chain_and_key(tmp_path: Path) -> None:
 def test_bad_database_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
         create_engine("mysql://nobody@localhost/x")
+
+
+async def test_keys_made_before_0003_get_ids_on_sqlite(tmp_path: Path) -> None:
+    await _check_key_ids(f"sqlite+aiosqlite:///{tmp_path / 'k.sqlite3'}")
+
+
+@pytest.mark.postgres
+async def test_keys_made_before_0003_get_ids_on_postgres(postgres_url: str) -> None:
+    await _check_key_ids(postgres_url)
+
+
+async def _check_key_ids(url: str) -> None:
+    """Keys inserted at 0002 get distinct ids from 0003 and no end time."""
+    engine = create_engine(url)
+    try:
+        await migrate(engine, "0002_ai")
+        async with engine.begin() as conn:
+            for n in range(3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO principals (id, role, name, created_at)"
+                        " VALUES (:id, 'client', 'old', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": f"prn_{n}"},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO api_keys (key_hash, principal_id, created_at)"
+                        " VALUES (:h, :id, CURRENT_TIMESTAMP)"
+                    ),
+                    {"h": f"{n:064x}", "id": f"prn_{n}"},
+                )
+        await migrate(engine)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT id, revoked_at FROM api_keys"))).all()
+        assert len({r.id for r in rows}) == 3
+        assert all(r.id.startswith("key_") and r.revoked_at is None for r in rows)
+    finally:
+        await engine.dispose()

@@ -1,4 +1,4 @@
-"""``aitbc admin principal|faucet``: node administration over the API (admin key).
+"""``aitbc admin principal|faucet|keys|audit``: node administration over the API.
 
 Unlike ``aitbc keys create``, which writes into the node's database directly, these go
 through the running node, so they work against any node you hold an admin key for.
@@ -13,11 +13,17 @@ import typer
 from .. import AITBCClient
 from ..api.base import parse
 from ..models import Principal, Transfer
+from .admin_keys import audit, keys_app
 from .inputs import parse_amount
 from .invocation import Invocation, with_invocation
 from .output import fields_table, money
 
-admin_app = typer.Typer(help="Create principals and mint funds (admin key).", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Create principals, mint funds, manage API keys, read the audit log.",
+    no_args_is_help=True,
+)
+admin_app.add_typer(keys_app, name="keys")
+admin_app.command("audit")(audit)
 
 ROLES = ("client", "miner", "admin")
 

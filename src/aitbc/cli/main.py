@@ -60,7 +60,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "aitbc.cli.settle", "Settle job payments across chains.", ("settlement",)
     ),
     "config": LazyCommand("aitbc.cli.config_command", "Show the resolved client configuration."),
-    "admin": LazyCommand("aitbc.cli.admin", "Create principals and mint funds (admin key)."),
+    "admin": LazyCommand(
+        "aitbc.cli.admin", "Create principals, mint funds, manage API keys, read the audit log."
+    ),
     "chat": LazyCommand(
         "aitbc.cli.chat", "Ask a model on the marketplace; the answer streams as it is written."
     ),

@@ -13,8 +13,8 @@ from .dashboard import mount_dashboard
 from .http_errors import install_error_handlers
 from .metrics import NodeMetrics
 from .middleware import RequestContextMiddleware
-from .rate_limit import Limit, RateLimitMiddleware, TokenBuckets
-from .routes import admin, blobs, jobs, marketplace, miners, openai, system, wallet
+from .rate_limit import Limit, RateLimitMiddleware, RedisTokenBuckets, TokenBuckets
+from .routes import admin, blobs, jobs, keys, marketplace, miners, openai, system, wallet
 from .runtime import Node
 from .settings import NodeSettings
 from .sweeper import run_sweeper
@@ -29,6 +29,10 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
     """
     settings = settings or NodeSettings.from_env()
     node = Node(settings)
+    # Shared by every worker through Redis when configured, else this worker's memory.
+    buckets: TokenBuckets | RedisTokenBuckets = (
+        RedisTokenBuckets(settings.redis_url) if settings.redis_url else TokenBuckets()
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +45,8 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await node.close()
+            if isinstance(buckets, RedisTokenBuckets):
+                await buckets.aclose()
 
     app = FastAPI(title="aitbc coordinator node", version="1", lifespan=lifespan)
     metrics = NodeMetrics()
@@ -49,11 +55,11 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.event_listeners = node.event_listeners
     install_error_handlers(app)
-    for module in (system, admin, jobs, miners, marketplace, wallet, blobs, openai):
+    for module in (system, admin, keys, jobs, miners, marketplace, wallet, blobs, openai):
         app.include_router(module.router)
     realtime.install(app, node)  # WS /v1/ws + SSE /v1/events (aitbc.node.realtime)
     mount_dashboard(app)  # the web dashboard at / (aitbc.node.dashboard)
-    app.state.rate_buckets = TokenBuckets()
+    app.state.rate_buckets = buckets
     app.add_middleware(
         RateLimitMiddleware,
         limits={

@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from .problems import NodeProblem, forbidden
 from .runtime import Node
-from .services.principals import Principal, authenticate
+from .services.principals import Principal, lookup_key
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -25,14 +25,18 @@ async def get_node(request: Request) -> Node:
 async def current_principal(
     request: Request, api_key: Annotated[str | None, Depends(_api_key)]
 ) -> Principal:
-    """The principal of the request's key; 401 unauthenticated when missing or unknown."""
+    """The principal of the request's key; 401 ``unauthenticated`` when missing or
+    unknown, ``key_revoked`` or ``key_expired`` when it no longer works."""
     if not api_key:
         raise NodeProblem(401, "unauthenticated", "missing X-API-Key header")
     node: Node = request.app.state.node
-    principal = await authenticate(node, api_key)
-    if principal is None:
+    grant = await lookup_key(node, api_key)
+    if grant is None:
         raise NodeProblem(401, "unauthenticated", "unknown API key")
-    return principal
+    refusal = grant.refusal(node.clock())
+    if refusal is not None:
+        raise refusal
+    return grant.principal
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:

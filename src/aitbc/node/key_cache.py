@@ -1,10 +1,12 @@
-"""A per-worker cache of API-key hash → principal, to skip one query per request.
+"""A per-worker cache of API-key hash → what the node knows of the key, to skip one
+query per request.
 
-Safe across workers because what it caches never changes: keys are insert-only and a
-principal's id, role and name are never updated. Only *successful* lookups are cached
-(a key unknown here may be created by another worker a moment later), and entries
-expire after ``ttl_seconds`` so that a future revocation route is honoured within that
-bound even before it learns to call :meth:`KeyCache.forget`.
+Only *successful* lookups are cached (a key unknown here may be created by another
+worker a moment later). A key's principal never changes; its end (revocation) may: the
+worker that revokes drops the entry at once (:meth:`KeyCache.forget`), other workers
+hear it through Redis when configured (:mod:`.key_revocations`), and every entry expires
+after ``ttl_seconds`` so a worker that missed the notice honours it within that bound.
+Expiry needs no notice: the cached entry carries the key's expiry time.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .clock import new_id
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A UTC timestamp that is stored naive on every backend and read back aware."""
@@ -53,11 +55,36 @@ class PrincipalRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+def _key_id() -> str:
+    return new_id("key")
+
+
 class ApiKeyRow(Base):
+    """An API key by its SHA-256 hash (never the key). ``id`` names it on the wire;
+    ``revoked_at`` is when it stops working (later than the revocation for a rotated
+    key's grace period); ``expires_at`` is the expiry chosen at creation."""
+
     __tablename__ = "api_keys"
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: Mapped[str] = mapped_column(String(40), index=True, unique=True, default=_key_id)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditRow(Base):
+    """One admin action (who, what, on what), written in the action's own transaction."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created_at_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class MetaRow(Base):

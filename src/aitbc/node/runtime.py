@@ -39,11 +39,12 @@ from .clock import utcnow
 from .database import create_engine, create_sqlite_engine, is_sqlite, migrate
 from .events import EventListener, EventRecord, PendingEvent, append_events, write_events
 from .key_cache import KeyCache
+from .key_revocations import KeyRevocations
 from .settings import NodeSettings
 from .writer import SQLiteWriter
 
 if TYPE_CHECKING:
-    from .services.principals import Principal
+    from .services.principals import KeyGrant
 
 log = logging.getLogger("aitbc.node")
 T = TypeVar("T")
@@ -55,7 +56,7 @@ class _Unit:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.now: datetime = utcnow()
+        self.now: datetime = node.clock()
         self.pending: list[PendingEvent] = []
 
     @property
@@ -141,6 +142,9 @@ class Node:
 
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
+        #: The node's notion of now (every transaction's ``now``, key expiry); tests
+        #: replace it to move time instead of sleeping.
+        self.clock: Callable[[], datetime] = utcnow
         self.engine = create_engine(settings.database_url)
         #: Sessions that may write (SQLite: BEGIN IMMEDIATE). Use :meth:`transaction`.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -168,7 +172,9 @@ class Node:
         self._batch: list[tuple[Callable[[Connection], Any], Callable[[bool, Any], None]]] = []
         self.event_listeners: list[EventListener] = [self._wake_pollers]
         #: Successful API-key lookups of this worker (see :mod:`.key_cache`).
-        self.key_cache: KeyCache[Principal] = KeyCache()
+        self.key_cache: KeyCache[KeyGrant] = KeyCache()
+        #: Revocations reach every worker's key cache (see :mod:`.key_revocations`).
+        self.revocations = KeyRevocations(self.key_cache, settings.redis_url)
         self.job_wakeup = Wakeup()
         self.signing_key: SigningKey = SigningKey.generate()
         self.coordinator_id = ""
@@ -189,6 +195,7 @@ class Node:
         self.signing_key, self.coordinator_id = await load_identity(self)
         if bootstrap_admin:
             self.created_admin_key = await ensure_admin(self)
+        await self.revocations.start()
         if self.engine.dialect.name == "postgresql":
             self._listener = await self.engine.connect()
             driver = (await self._listener.get_raw_connection()).driver_connection
@@ -205,6 +212,7 @@ class Node:
 
     async def close(self) -> None:
         """Finish queued writes and release every pooled connection."""
+        await self.revocations.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         if self._listener is not None:

@@ -254,3 +254,24 @@ class Faucet(Strict):
 
 #: The name services use for a miner's result submission.
 JobResult = ResultSubmission
+
+
+#: Longest expiry a key may be given, and longest grace a rotated key may keep working.
+MAX_KEY_LIFETIME_SECONDS = 10 * 366 * 86_400
+MAX_ROTATION_GRACE_SECONDS = 30 * 86_400
+
+
+#: Seconds until a key expires (the bounds inside the type, so the schema shows them).
+KeyLifetime = Annotated[int, Field(ge=1, le=MAX_KEY_LIFETIME_SECONDS), BeforeValidator(json_number)]
+
+
+class KeyCreate(Strict):
+    name: Name | None = None
+    expires_in_seconds: KeyLifetime | None = None
+    #: Admins only: create the key for this principal instead of themselves.
+    principal_id: Ident | None = None
+
+
+class KeyRotate(Strict):
+    grace_seconds: Count = Field(default=0, ge=0, le=MAX_ROTATION_GRACE_SECONDS)
+    expires_in_seconds: KeyLifetime | None = None

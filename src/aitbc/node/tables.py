@@ -13,6 +13,7 @@ from sqlalchemy import Table
 from .models import (
     AccountRow,
     ApiKeyRow,
+    AuditRow,
     EventRow,
     EventTopicRow,
     IdempotencyRow,
@@ -26,6 +27,7 @@ from .models import (
 
 ACCOUNTS = cast(Table, AccountRow.__table__)
 API_KEYS = cast(Table, ApiKeyRow.__table__)
+AUDIT_LOG = cast(Table, AuditRow.__table__)
 EVENTS = cast(Table, EventRow.__table__)
 EVENT_TOPICS = cast(Table, EventTopicRow.__table__)
 IDEMPOTENCY = cast(Table, IdempotencyRow.__table__)

@@ -54,6 +54,7 @@ from starlette.responses import Response
 from ...core.streams import CLOSE_SERVER_KICK
 from ..auth import AdminDep
 from ..runtime import Node
+from ..services import audit
 from .service import Realtime, RealtimeSettings
 from .sse import sse_endpoint
 from .ws import websocket_endpoint
@@ -73,13 +74,17 @@ def _router(rt: Realtime) -> APIRouter:
         return await sse_endpoint(rt, request)
 
     @router.post("/v1/admin/realtime/kick")
-    async def kick(_: AdminDep) -> dict[str, Any]:
+    async def kick(admin: AdminDep) -> dict[str, Any]:
         """Drop every WS connection and SSE stream of this worker (clients resume).
 
         Call it over HTTP: asked over a WebSocket, that socket is dropped too and the
-        answer may not make it out.
+        answer may not make it out. The kick is written to the audit log.
         """
-        return {"closed": rt.kick_all(CLOSE_SERVER_KICK, "closed by an operator")}
+        closed = rt.kick_all(CLOSE_SERVER_KICK, "closed by an operator")
+        await rt.node.write(
+            lambda tx: audit.record(tx, admin.id, "realtime.kick", "realtime", closed=closed)
+        )
+        return {"closed": closed}
 
     return router
 

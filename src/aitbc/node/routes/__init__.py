@@ -27,7 +27,8 @@ Id = Annotated[str, Path(pattern=ID_PATTERN)]
 
 _WHY = {
     400: "Malformed request (body not JSON, or nested too deep): `bad_request`",
-    401: "Missing or unknown `X-API-Key`: `unauthenticated`",
+    401: "Missing or unknown `X-API-Key`: `unauthenticated`; a revoked or expired key:"
+    " `key_revoked`, `key_expired`",
     402: "The account cannot cover the amount: `insufficient_funds`",
     403: "The key's role may not do this: `forbidden`",
     404: "No such resource visible to this key",

@@ -24,7 +24,12 @@ ROLES = ("client", "miner", "admin")
 log = logging.getLogger("aitbc.node")
 _ADMIN_LOCK = 0x41495443
 _BY_KEY = (
-    select(PRINCIPALS)
+    select(
+        PRINCIPALS,
+        API_KEYS.c.id.label("key_id"),
+        API_KEYS.c.expires_at,
+        API_KEYS.c.revoked_at,
+    )
     .join(API_KEYS, API_KEYS.c.principal_id == PRINCIPALS.c.id)
     .where(API_KEYS.c.key_hash == bindparam("key_hash"))
 )
@@ -78,8 +83,26 @@ async def create_principal(
     return principal, key
 
 
-async def authenticate(node: Node, api_key: str) -> Principal | None:
-    """The principal owning ``api_key``, or None for an unknown key."""
+@dataclass(frozen=True)
+class KeyGrant:
+    """A known key: its principal and the times after which it no longer works."""
+
+    principal: Principal
+    key_id: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def refusal(self, now: datetime) -> NodeProblem | None:
+        """Why the key does not work at ``now`` (401 ``key_revoked`` / ``key_expired``)."""
+        if self.revoked_at is not None and now >= self.revoked_at:
+            return NodeProblem(401, "key_revoked", f"API key {self.key_id} was revoked")
+        if self.expires_at is not None and now >= self.expires_at:
+            return NodeProblem(401, "key_expired", f"API key {self.key_id} has expired")
+        return None
+
+
+async def lookup_key(node: Node, api_key: str) -> KeyGrant | None:
+    """What the node knows of ``api_key`` (valid or not), or None for an unknown key."""
     key_hash = hash_key(api_key)
     cached = node.key_cache.get(key_hash)
     if cached is not None:
@@ -87,9 +110,22 @@ async def authenticate(node: Node, api_key: str) -> Principal | None:
     row = await node.read(lambda conn: conn.execute(_BY_KEY, {"key_hash": key_hash}).first())
     if row is None:
         return None  # never cached: another worker may create this key next
-    principal = Principal(row.id, row.role, row.name, row.created_at)
-    node.key_cache.put(key_hash, principal)
-    return principal
+    grant = KeyGrant(
+        Principal(row.id, row.role, row.name, row.created_at),
+        row.key_id,
+        row.expires_at,
+        row.revoked_at,
+    )
+    node.key_cache.put(key_hash, grant)
+    return grant
+
+
+async def authenticate(node: Node, api_key: str) -> Principal | None:
+    """The principal owning ``api_key``, or None for an unknown, revoked or expired key."""
+    grant = await lookup_key(node, api_key)
+    if grant is None or grant.refusal(node.clock()) is not None:
+        return None
+    return grant.principal
 
 
 async def ensure_admin(node: Node) -> str | None:

@@ -10,7 +10,7 @@ from ..clock import MINT_FLOOR
 from ..problems import conflict, forbidden, invalid, not_found
 from ..schemas import Faucet, TransferCreate
 from ..tables import ACCOUNTS, TRANSFERS
-from . import ledger
+from . import audit, ledger
 from .idempotency import run_idempotent
 from .principals import Principal
 from .wire import transfer_wire
@@ -56,17 +56,18 @@ async def transfer(
     )
 
 
-async def faucet(node: Node, req: Faucet) -> dict[str, Any]:
-    """Mint ``amount`` into a principal's account (admin, dev networks)."""
+async def faucet(node: Node, req: Faucet, actor_id: str | None = None) -> dict[str, Any]:
+    """Mint ``amount`` into a principal's account (admin, dev networks); an ``actor_id``
+    (the admin over the API) is written to the audit log with the mint."""
     if req.amount <= 0:
         raise invalid("amount must be positive", ["body", "amount"])
     if req.account_id in ledger.SYSTEM_ACCOUNTS:
         raise not_found("principal_not_found", "account", req.account_id)
     account, amount = req.account_id, req.amount
-    return await node.write(lambda tx: _mint(tx, account, amount))
+    return await node.write(lambda tx: _mint(tx, account, amount, actor_id))
 
 
-def _mint(tx: WriteTx, account: str, amount: int) -> dict[str, Any]:
+def _mint(tx: WriteTx, account: str, amount: int, actor_id: str | None) -> dict[str, Any]:
     if tx.conn.execute(_ACCOUNT, {"account": account}).first() is None:
         raise not_found("principal_not_found", "account", account)
     # The mint account runs negative by what was minted; its floor keeps every balance
@@ -75,4 +76,7 @@ def _mint(tx: WriteTx, account: str, amount: int) -> dict[str, Any]:
     room -= MINT_FLOOR
     if amount > room:
         raise conflict("supply_exhausted", f"the faucet can mint at most {room} more")
-    return ledger.move(tx, ledger.MINT, account, amount, "mint")
+    minted = ledger.move(tx, ledger.MINT, account, amount, "mint")
+    if actor_id is not None:
+        audit.record(tx, actor_id, "faucet", account, amount=str(amount), transfer=minted["id"])
+    return minted
