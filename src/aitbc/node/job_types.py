@@ -6,12 +6,14 @@ escrow until its ttl. So it is refused up front with ``422 unknown_job_type``.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .models import MinerRow
 from .problems import NodeProblem
+from .tables import MINERS
 
 if TYPE_CHECKING:
     from .runtime import Node
@@ -59,13 +61,32 @@ def serves(capabilities: dict[str, Any], job: dict[str, Any]) -> bool:
 
 
 async def blocked_reason(node: Node, job: dict[str, Any]) -> str | None:
-    """Why no registered miner can take this QUEUED job, or None when one can."""
+    """Why no live miner can take this QUEUED job, or None when one can.
+
+    A miner is live when the node heard from it (registration or heartbeat; idle miners
+    heartbeat too) within ``miner_live_seconds``.
+    """
     if job["state"] != "QUEUED":
         return None
-    async with node.reads() as session:
-        registered = list(await session.scalars(select(MinerRow.capabilities)))
-    if not any(job["job_type"] in caps.get("job_types", []) for caps in registered):
+    miners = await node.read(lambda conn: conn.execute(_MINERS_HEARD).all())
+    serving = [m for m in miners if job["job_type"] in m.capabilities.get("job_types", [])]
+    if not serving:
         return f"no registered miner serves job type {job['job_type']!r}"
-    if not any(serves(caps, job) for caps in registered):
+    able = [m for m in serving if serves(m.capabilities, job)]
+    if not able:
         return "no registered miner meets this job's price and constraints"
+    window = node.settings.miner_live_seconds
+    if not any(is_live(m.heard, node.clock(), window) for m in able):
+        return f"no miner that can take this job has been heard from in the last {window:g} s"
     return None
+
+
+def is_live(heard: datetime | None, now: datetime, window_seconds: float) -> bool:
+    """Whether a miner last heard from at ``heard`` counts as live at ``now``."""
+    return heard is not None and heard >= now - timedelta(seconds=window_seconds)
+
+
+_MINERS_HEARD = select(
+    MINERS.c.capabilities,
+    func.coalesce(MINERS.c.last_heartbeat_at, MINERS.c.registered_at).label("heard"),
+)

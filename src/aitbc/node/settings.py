@@ -34,6 +34,10 @@ class NodeSettings:
     poll_recheck_seconds: float = 0.5
     max_body_bytes: int = 1_048_576
     default_ttl_seconds: int = 3600
+    #: A miner counts as live when heard from (registration or heartbeat) this recently:
+    #: the OpenAI door offers only live miners' models, and a queued job says when no
+    #: live miner can take it.
+    miner_live_seconds: float = 60.0
     #: Largest blob (bytes) a principal may upload (docs/ai.md); blobs live in the database.
     max_blob_bytes: int = 64 * 1024 * 1024
     #: The ttl of an OpenAI-door job: a chat completion no miner finishes in this many

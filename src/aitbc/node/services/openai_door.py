@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from ..events import EventRecord
     from ..runtime import Node
 
-#: A miner is live when it registered or sent a heartbeat this recently.
-LIVE_SECONDS = 60.0
 #: Tokens a request without ``max_tokens`` may use when the offer sets no limit.
 DEFAULT_MAX_TOKENS = 256
 #: Final job events: the door's wait ends on one of these.
@@ -85,9 +83,10 @@ class ChatJob:
     ttl_seconds: int
 
 
-def _live_offers(now: Any) -> Any:
-    """(offer, model, provider's capabilities) of open offers of live miners."""
-    live_since = now - timedelta(seconds=LIVE_SECONDS)
+def _live_offers(node: Node) -> Any:
+    """(offer, model, provider's capabilities) of open offers of live miners (heard from
+    within the node's ``miner_live_seconds``)."""
+    live_since = node.clock() - timedelta(seconds=node.settings.miner_live_seconds)
     heard = func.coalesce(MinerRow.last_heartbeat_at, MinerRow.registered_at)
     return (
         select(OfferRow, OfferModelRow.model, MinerRow.capabilities)
@@ -104,10 +103,8 @@ def _chat_job(model: str, price: int) -> dict[str, Any]:
 
 async def list_models(node: Node) -> dict[str, Any]:
     """OpenAI's model list, each with the cheapest live offer's terms under ``aitbc``."""
-    from ..clock import utcnow
-
     async with node.reads() as session:
-        rows = (await session.execute(_live_offers(utcnow()))).all()
+        rows = (await session.execute(_live_offers(node))).all()
     best: dict[str, tuple[OfferRow, int]] = {}
     for offer, model, capabilities in rows:
         if not serves(capabilities, _chat_job(model, _max_price(offer))):
@@ -150,10 +147,8 @@ async def _cheapest_offer(node: Node, req: ChatRequest) -> OfferRow:
     """The cheapest live offer of ``req.model`` whose miner would take the job; else
     404 model_not_found (an offer by a miner that cannot serve the job would leave it
     queued until its ttl)."""
-    from ..clock import utcnow
-
     stmt = (
-        _live_offers(utcnow())
+        _live_offers(node)
         .where(OfferModelRow.model == req.model, OfferRow.unit.in_(("token", "job")))
         .order_by(OfferRow.price_per_unit, OfferRow.created_at)
     )
