@@ -223,7 +223,9 @@ class Miner:
             await self._register(link)
 
     def _give_up(self, exc: AITBCError) -> None:
-        _log.error("miner stopping: %s", exc)
+        # run() raises ``exc`` to its caller once the miner has stopped (the CLI prints it
+        # as its one line), so logging it as an error here would say it twice.
+        _log.debug("miner stopping: %s", exc)
         self._fatal = self._fatal or exc
         self.stop()
 
