@@ -231,3 +231,32 @@ async def test_bad_key_requests_are_refused_with_422(any_node: Any) -> None:
         assert (await admin.ok("GET", "/v1/keys"))["items"][0]["state"] == "active"
     finally:
         await admin.aclose()
+
+
+@pytest.mark.parametrize("door", ["websocket", "sse"])
+async def test_revoking_a_key_ends_the_streams_opened_with_it(any_node: Any, door: str) -> None:
+    from aitbc.errors import AuthenticationError
+    from aitbc.transports import HTTPTransport
+    from aitbc.transports.websocket import WebSocketTransport
+
+    pid, key = await any_node.create_principal("client", "carol")
+    await any_node.faucet(pid, 10)
+    carol = Actor(any_node.url, key, pid)
+    admin = Actor(any_node.url, any_node.admin_key)
+    transport: Any = (
+        WebSocketTransport({"ws_url": any_node.ws_url, "api_key": key})
+        if door == "websocket"
+        else HTTPTransport({"base_url": any_node.url, "default_headers": {"X-API-Key": key}})
+    )
+    try:
+        key_id = (await carol.ok("GET", "/v1/keys"))["items"][0]["id"]
+        async with transport.stream("subscribe", f"account:{pid}", {"resume_from": 0}) as events:
+            first = await asyncio.wait_for(anext(aiter(events)), 20)
+            assert first["seq"] == 1  # the faucet's credit: the stream is live
+            await admin.ok("POST", f"/v1/keys/{key_id}/revoke", json={})
+            with pytest.raises(AuthenticationError):
+                await asyncio.wait_for(anext(aiter(events)), 20)
+    finally:
+        await transport.disconnect()
+        await carol.aclose()
+        await admin.aclose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -35,6 +36,10 @@ class KeyRevocations:
         self._task: asyncio.Task[None] | None = None
         #: Set while subscribed (tests wait on it before revoking).
         self.listening = asyncio.Event()
+        #: Called on this worker for every revocation, here or on another worker, with the
+        #: key's hash and the seconds it keeps working (0: stopped now; a rotated key's
+        #: grace otherwise): realtime closes the connections opened with that key.
+        self.listeners: list[Callable[[str, float], None]] = []
 
     async def start(self) -> None:
         if self._redis is not None:
@@ -48,13 +53,14 @@ class KeyRevocations:
         if self._redis is not None:
             await self._redis.aclose()
 
-    async def revoked(self, key_hash: str) -> None:
-        """Forget ``key_hash`` here now and announce it to the other workers."""
-        self.cache.forget(key_hash)
+    async def revoked(self, key_hash: str, grace_seconds: float = 0.0) -> None:
+        """Forget ``key_hash`` here now and announce it to the other workers; the key
+        stops working at once, or after ``grace_seconds`` (a rotated key)."""
+        self._drop(key_hash, grace_seconds)
         if self._redis is None:
             return
         try:
-            await self._redis.publish(self.channel, key_hash)
+            await self._redis.publish(self.channel, f"{key_hash} {grace_seconds:g}")
         except (RedisError, OSError) as exc:
             # The other workers still drop it when their cache entry expires.
             log.warning("could not announce a key revocation: %s", exc)
@@ -81,7 +87,20 @@ class KeyRevocations:
                 if message is not None:
                     data = message.get("data")
                     if isinstance(data, bytes):
-                        self.cache.forget(data.decode("ascii", "replace"))
+                        self._announced(data.decode("ascii", "replace"))
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _announced(self, message: str) -> None:
+        key_hash, _, grace = message.partition(" ")
+        try:
+            grace_seconds = max(0.0, float(grace or 0))
+        except ValueError:
+            grace_seconds = 0.0
+        self._drop(key_hash, grace_seconds)
+
+    def _drop(self, key_hash: str, grace_seconds: float) -> None:
+        self.cache.forget(key_hash)
+        for listener in self.listeners:
+            listener(key_hash, grace_seconds)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+from ...core.streams import CLOSE_UNAUTHENTICATED
 from ...errors import ConfigurationError
 from ..events import EventRecord, fetch_events, fetch_last_seq
 from ..runtime import Node
@@ -68,6 +69,11 @@ def _parse(name: str, kind: type, raw: str) -> Any:
 class Closable(Protocol):
     """A live connection the service can drop (WS connection or SSE stream)."""
 
+    @property
+    def key_hash(self) -> str | None:
+        """The hash of the API key the connection was opened with (None: no key yet)."""
+        ...
+
     def kill(self, code: int, reason: str) -> None: ...
 
 
@@ -100,6 +106,8 @@ class Realtime:
         """
         if self.on_commit not in self.node.event_listeners:
             self.node.event_listeners.append(self.on_commit)
+        if self.key_revoked not in self.node.revocations.listeners:
+            self.node.revocations.listeners.append(self.key_revoked)
         if self.fanout is not None:
             await self.fanout.start()
         self._resync = asyncio.create_task(self._resync_loop(), name="aitbc-rt-resync")
@@ -149,6 +157,19 @@ class Realtime:
         if not api_key:
             return None
         return await authenticate(self.node, api_key)
+
+    def key_revoked(self, key_hash: str, grace_seconds: float) -> None:
+        """Close the connections opened with a key that stopped working, here or on
+        another worker: now, or when a rotated key's grace runs out. (Requests re-check
+        the key anyway; this ends the subscriptions that would otherwise keep flowing.)"""
+        if grace_seconds > 0:
+            asyncio.get_running_loop().call_later(grace_seconds, self._close_key, key_hash)
+        else:
+            self._close_key(key_hash)
+
+    def _close_key(self, key_hash: str) -> None:
+        for connection in [c for c in self.connections if c.key_hash == key_hash]:
+            connection.kill(CLOSE_UNAUTHENTICATED, "API key revoked")
 
     def kick_all(self, code: int, reason: str) -> int:
         """Close every live WS connection and SSE stream; return how many.

@@ -24,6 +24,7 @@ from ...core.envelope import error_envelope
 from ...core.streams import STREAM_GAP, Topic, decode_positions, encode_positions, encode_sse
 from ...errors import ConfigurationError
 from ..problems import NodeProblem
+from ..services.principals import hash_key
 from .authz import authorize_topic, topic_or_problem
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
 from .service import Realtime
@@ -36,8 +37,10 @@ _END = object()  # queue sentinel: the stream is over
 class SSEStream:
     """One SSE response: a feed per topic into one bounded queue, and a heartbeat."""
 
-    def __init__(self, rt: Realtime) -> None:
+    def __init__(self, rt: Realtime, key_hash: str | None = None) -> None:
         self.rt = rt
+        #: The hash of the key the stream was opened with: a revocation ends the stream.
+        self.key_hash = key_hash
         self.positions: dict[str, int] = {}
         self.queue: asyncio.Queue[Any] = asyncio.Queue(rt.settings.outbound_queue)
         self.feeds: list[Feed] = []
@@ -172,10 +175,11 @@ def _start_positions(request: Request, topics: list[Topic]) -> dict[str, int | N
 
 async def sse_endpoint(rt: Realtime, request: Request) -> Response:
     """``GET /v1/events``: authenticate, authorize every topic, then stream."""
-    principal = await rt.authenticate(request.headers.get("x-api-key"))
-    if principal is None:
+    key = request.headers.get("x-api-key")
+    principal = await rt.authenticate(key)
+    if principal is None or key is None:
         return _problem(NodeProblem(401, "unauthenticated", "missing or unknown API key"))
-    stream = SSEStream(rt)
+    stream = SSEStream(rt, hash_key(key))
     try:
         names = request.query_params.get("topics", "")
         topics = [topic_or_problem(n) for n in dict.fromkeys(names.split(",")) if n]

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from ...core.envelope import error_envelope
 from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
 from ..problems import NodeProblem
-from ..services.principals import Principal
+from ..services.principals import Principal, hash_key
 from .authz import authorize_topic, topic_or_problem
 from .dispatch import AppDoor, Envelope, EnvelopeError, reply_frame
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
@@ -74,6 +74,11 @@ class WSConnection:
                 task.cancel()
             await asyncio.gather(*everything, return_exceptions=True)
             await self._close()
+
+    @property
+    def key_hash(self) -> str | None:
+        """The hash of the connection's API key (revocations are announced by hash)."""
+        return hash_key(self.api_key) if self.api_key else None
 
     def kill(self, code: int, reason: str) -> None:
         """Close this connection with ``code`` (first reason wins); never blocks."""

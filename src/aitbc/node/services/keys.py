@@ -164,5 +164,5 @@ async def rotate_key(node: Node, actor: Principal, key_id: str, req: KeyRotate) 
     """A new key replacing ``key_id``, which keeps working for ``grace_seconds``."""
     rotated, old_hash = await node.write(lambda tx: _rotate(tx, actor, key_id, req))
     # Cached entries carry the old key's end time only after a re-read: drop them now.
-    await node.revocations.revoked(old_hash)
+    await node.revocations.revoked(old_hash, grace_seconds=req.grace_seconds)
     return rotated
