@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .redis_listen import listen_forever
+
 if TYPE_CHECKING:
     from .key_cache import KeyCache
 
@@ -66,15 +68,7 @@ class KeyRevocations:
             log.warning("could not announce a key revocation: %s", exc)
 
     async def _listen_loop(self) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self._listen_once()
-            except (RedisError, OSError) as exc:
-                log.warning("key revocation listener lost Redis (%s); reconnecting", exc)
-                self.listening.clear()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await listen_forever(self._listen_once, self.listening, "key revocation listener", log)
 
     async def _listen_once(self) -> None:
         assert self._redis is not None

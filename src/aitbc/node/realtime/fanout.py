@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..events import EventRecord
+from ..redis_listen import listen_forever
 
 log = logging.getLogger("aitbc.node.realtime")
 
@@ -88,15 +89,7 @@ class RedisFanout:
                 await asyncio.sleep(0.5)
 
     async def _listen_loop(self) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self._listen_once()
-            except (RedisError, OSError) as exc:
-                log.warning("fan-out listener lost Redis (%s); reconnecting", exc)
-                self.listening.clear()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await listen_forever(self._listen_once, self.listening, "fan-out listener", log)
 
     async def _listen_once(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
