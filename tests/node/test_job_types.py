@@ -79,18 +79,20 @@ async def test_a_queued_job_no_miner_can_serve_says_why(any_cast: Cast) -> None:
 
 
 async def test_a_job_whose_able_miners_went_silent_says_so(any_cast: Cast) -> None:
+    runtime = any_cast.node.node
+    heard = runtime.clock()
+    runtime.clock = lambda: heard  # the miner is heard from at exactly `heard`
     await any_cast.miner.register(job_types=["echo"])
+    await any_cast.miner.ok("POST", "/v1/miners/heartbeat")
     waiting = await any_cast.client.ok("POST", "/v1/jobs", 201, json=job("echo"))
     seen = await any_cast.client.ok("GET", f"/v1/jobs/{waiting['id']}")
-    assert seen["blocked_reason"] is None  # the miner just registered: live
-    runtime = any_cast.node.node
+    assert seen["blocked_reason"] is None
     window = runtime.settings.miner_live_seconds
-    heard_at = runtime.clock()
-    runtime.clock = lambda: heard_at + timedelta(seconds=window + 1)
+    runtime.clock = lambda: heard + timedelta(seconds=window + 1)
     seen = await any_cast.client.ok("GET", f"/v1/jobs/{waiting['id']}")
     assert seen["blocked_reason"] == (
         f"no miner that can take this job has been heard from in the last {window:g} s"
     )
-    runtime.clock = lambda: heard_at + timedelta(seconds=window - 1)
+    runtime.clock = lambda: heard + timedelta(seconds=window - 1)
     seen = await any_cast.client.ok("GET", f"/v1/jobs/{waiting['id']}")
     assert seen["blocked_reason"] is None
