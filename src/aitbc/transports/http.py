@@ -30,7 +30,6 @@ import yarl
 from ..core.envelope import error_from_response
 from ..errors import (
     AITBCError,
-    APIError,
     ConfigurationError,
     ConnectError,
     ConnectionClosed,
@@ -40,7 +39,7 @@ from ..errors import (
     TransportTimeout,
 )
 from .base import JSONDict, Transport
-from .retry import Deadline, RetryPolicy, call_with_retries, parse_retry_after
+from .retry import RetryPolicy, call_within, parse_retry_after
 
 __all__ = ["HTTPTransport", "map_aiohttp_error"]
 
@@ -317,31 +316,13 @@ class HTTPTransport(Transport):
         TransportTimeout when the deadline passes, TransportClosedError when
         ``disconnect()`` interrupts it, another TransportError when the exchange failed.
         """
-        deadline = Deadline(self.timeout)
-        try:
-            async with asyncio.timeout(deadline.timeout):
-                try:  # the common case first, without the retry machinery
-                    return await self.request_once(method, path, data, params, headers)
-                except (APIError, TransportError) as exc:
-                    first_error = exc
 
-                async def attempt() -> JSONDict:
-                    return await self.request_once(method, path, data, params, headers)
+        async def attempt() -> JSONDict:
+            return await self.request_once(method, path, data, params, headers)
 
-                return await call_with_retries(
-                    attempt,
-                    self.retry_policy,
-                    method=method,
-                    headers=headers,
-                    deadline=deadline,
-                    first_error=first_error,
-                )
-        except TransportTimeout:
-            raise
-        except TimeoutError as exc:
-            raise TransportTimeout(
-                f"{method} {path}: no answer within {deadline.timeout}s"
-            ) from exc
+        return await call_within(
+            attempt, self.retry_policy, self.timeout, method=method, path=path, headers=headers
+        )
 
     async def request_once(
         self,

@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ..core.backoff import full_jitter_delay
-from ..errors import APIError, ConfigurationError, ConnectError, ConnectionClosed, TransportError
+from ..errors import (
+    APIError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosed,
+    TransportError,
+    TransportTimeout,
+)
 
 T = TypeVar("T")
 _log = logging.getLogger("aitbc.retry")
@@ -199,3 +206,39 @@ async def call_with_retries(
         )
         error = None
         await sleep(delay)
+
+
+async def call_within(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    seconds: float | None,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | None,
+) -> T:
+    """A transport's own ``request()``: ``attempt`` retried per ``policy``, the whole call
+    within ``seconds`` (None: unbounded) (TransportTimeout after it).
+
+    The first attempt runs without the retry machinery (the common case pays nothing
+    for it); only a failure enters :func:`call_with_retries`.
+    """
+    deadline = Deadline(seconds)
+    try:
+        async with asyncio.timeout(deadline.timeout):
+            try:
+                return await attempt()
+            except (APIError, TransportError) as exc:
+                first_error = exc
+            return await call_with_retries(
+                attempt,
+                policy,
+                method=method,
+                headers=headers,
+                deadline=deadline,
+                first_error=first_error,
+            )
+    except TransportTimeout:
+        raise
+    except TimeoutError as exc:
+        raise TransportTimeout(f"{method} {path}: no answer within {deadline.timeout}s") from exc

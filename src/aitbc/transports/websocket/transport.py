@@ -30,7 +30,7 @@ from ...errors import (
     TransportTimeout,
 )
 from ..base import JSONDict, Transport
-from ..retry import Deadline, RetryPolicy, call_with_retries
+from ..retry import RetryPolicy, call_within
 from .errors import api_error, gap_error, json_or_none, map_websockets_error
 from .settings import WSSettings
 from .subscription import SubscriptionState, WebSocketSubscription
@@ -379,22 +379,18 @@ class WebSocketTransport(Transport):
         ``timeout``, ConnectionClosed if the socket dropped before the answer and the
         request may not be repeated, TransportClosedError after ``disconnect()``.
         """
-        deadline = Deadline(self.settings.timeout)
 
         async def attempt() -> JSONDict:
             return await self.request_once(method, path, data, params, headers)
 
-        try:
-            async with asyncio.timeout(deadline.timeout):
-                return await call_with_retries(
-                    attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
-                )
-        except TransportTimeout:
-            raise
-        except TimeoutError as exc:
-            raise TransportTimeout(
-                f"{method} {path}: no answer within {deadline.timeout}s"
-            ) from exc
+        return await call_within(
+            attempt,
+            self.retry_policy,
+            self.settings.timeout,
+            method=method,
+            path=path,
+            headers=headers,
+        )
 
     async def request_once(
         self,
