@@ -50,6 +50,7 @@ def serve(
     """Run the coordinator node (migrates the database on start)."""
     import uvicorn
 
+    from ..node.serving import UVICORN_OPTIONS
     from ..node.settings import NodeSettings
 
     try:
@@ -77,6 +78,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         timeout_graceful_shutdown=10,  # open SSE streams are cancelled, clients resume
+        **UVICORN_OPTIONS,
     )
 
 
@@ -85,6 +87,7 @@ def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> 
     import uvicorn
 
     from ..node.app import create_app
+    from ..node.serving import UVICORN_OPTIONS
 
     app = create_app(settings)
 
@@ -95,7 +98,12 @@ def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> 
             super().handle_exit(sig, frame)
 
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+        **UVICORN_OPTIONS,
     )
     _Server(config).run()
 

@@ -48,30 +48,20 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, WebSocket
-from starlette.responses import Response
+from fastapi import APIRouter, FastAPI
 
 from ...core.streams import CLOSE_SERVER_KICK
 from ..auth import AdminDep
 from ..runtime import Node
 from ..services import audit
+from .doors import RealtimeDoors, document
 from .service import Realtime, RealtimeSettings
-from .sse import sse_endpoint
-from .ws import websocket_endpoint
 
 __all__ = ["Realtime", "RealtimeSettings", "install"]
 
 
 def _router(rt: Realtime) -> APIRouter:
     router = APIRouter()
-
-    @router.websocket("/v1/ws")
-    async def ws(websocket: WebSocket) -> None:
-        await websocket_endpoint(rt, websocket)
-
-    @router.get("/v1/events", response_model=None)
-    async def events(request: Request) -> Response:
-        return await sse_endpoint(rt, request)
 
     @router.post("/v1/admin/realtime/kick")
     async def kick(admin: AdminDep) -> dict[str, Any]:
@@ -90,7 +80,9 @@ def _router(rt: Realtime) -> APIRouter:
 
 
 def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) -> Realtime:
-    """Mount the realtime routes on ``app`` and tie their lifetime to the app's lifespan.
+    """Mount the realtime doors (:mod:`.doors`) and the kick route on ``app``, and tie
+    their lifetime to the app's lifespan. Call it before the node's outer middleware is
+    added, so requests reach the doors through it.
 
     ``settings`` default to :meth:`RealtimeSettings.from_env` (``AITBC_REALTIME_*``).
 
@@ -99,6 +91,8 @@ def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) 
     rt = Realtime(node, settings or RealtimeSettings.from_env())
     app.state.realtime = rt
     app.include_router(_router(rt))
+    app.add_middleware(RealtimeDoors, rt=rt)
+    document(app)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
