@@ -1,9 +1,9 @@
 """A connection's bounded outbound FIFO, built to cost almost nothing while idle.
 
 Thousands of subscribers sit idle most of the time, so each connection's queue is a plain
-list plus futures created only while someone waits (an ``asyncio.Queue`` carries four
-deques and an event: about 3 KiB per connection before anything is queued). The consumer
-takes everything queued at once, so a burst costs one wake-up, not one per message.
+list, plus futures only while a producer waits for room (an ``asyncio.Queue`` carries
+four deques and an event: about 3 KiB per connection before anything is queued). The
+writer takes everything queued at once, so a burst costs one wake-up, not one per message.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ T = TypeVar("T")
 
 class Outbox(Generic[T]):
     """Bounded FIFO: ``offer`` never waits, ``put`` waits (bounded) for room,
-    ``take`` drains everything queued, ``wait`` sleeps until something is."""
+    ``take`` drains everything queued (the connection's writer sends it)."""
 
-    __slots__ = ("_items", "_ready", "_room", "limit")
+    __slots__ = ("_items", "_room", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._items: list[T] = []
-        self._ready: asyncio.Future[None] | None = None
         self._room: list[asyncio.Future[None]] | None = None
 
     def __len__(self) -> int:
@@ -34,11 +33,6 @@ class Outbox(Generic[T]):
         if len(self._items) >= self.limit:
             return False
         self._items.append(item)
-        ready = self._ready
-        if ready is not None:
-            self._ready = None
-            if not ready.done():
-                ready.set_result(None)
         return True
 
     async def put(self, item: T, grace: float) -> bool:
@@ -77,11 +71,3 @@ class Outbox(Generic[T]):
     def clear(self) -> None:
         """Drop everything queued (the connection is going away)."""
         self.take()
-
-    async def wait(self) -> None:
-        """Return once something is queued (at once when something already is)."""
-        if self._items:
-            return
-        if self._ready is None or self._ready.done():
-            self._ready = asyncio.get_running_loop().create_future()
-        await self._ready  # a cancelled wait cancels only this future: offer skips it

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,7 @@ from ...core.streams import STREAM_GAP, Topic, decode_positions, encode_position
 from ...errors import ConfigurationError
 from ..problems import NodeProblem
 from ..services.principals import hash_key
+from . import eager
 from .authz import authorize_topic, topic_or_problem
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
 from .outbox import Outbox
@@ -135,6 +137,18 @@ class SSEStream:
         )
 
     def _push(self, chunk: bytes) -> bool:
+        """Send or queue ``chunk``; False when the outbox is full. With nothing queued
+        and no writer, it goes out at once (see :mod:`.eager`)."""
+        if self._started and self._writer is None and not len(self.outbox):
+            body = {"type": "http.response.body", "body": chunk, "more_body": True}
+            try:
+                rest = eager.start(self._send(body))
+            except OSError:  # the client is gone
+                self._resolve()
+                return True
+            if rest is not None:
+                self._writer = asyncio.create_task(self._write(rest))
+            return True
         if not self.outbox.offer(chunk):
             return False
         self._kick()
@@ -144,10 +158,12 @@ class SSEStream:
         if self._started and self._writer is None and len(self.outbox):
             self._writer = asyncio.create_task(self._write())
 
-    async def _write(self) -> None:
-        """Send everything queued as one chunk, until nothing is; after the final frame,
-        end the response."""
+    async def _write(self, unfinished: Coroutine[Any, Any, None] | None = None) -> None:
+        """Finish a send that had to wait, then send everything queued as one chunk,
+        until nothing is; after the final frame, end the response."""
         try:
+            if unfinished is not None:
+                await unfinished
             while chunks := self.outbox.take():
                 body = b"".join(chunks)
                 await self._send({"type": "http.response.body", "body": body, "more_body": True})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -22,6 +23,7 @@ from ...core.envelope import error_envelope
 from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
 from ..problems import NodeProblem
 from ..services.principals import Principal, hash_key
+from . import eager
 from .authz import authorize_topic, topic_or_problem
 from .dispatch import AppDoor, Envelope, EnvelopeError, reply_frame
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
@@ -144,7 +146,23 @@ class WSConnection:
             self._serving.cancel()
 
     def push(self, frame: str) -> bool:
-        """Queue an encoded frame without waiting; False when the outbox is full."""
+        """Send or queue an encoded frame without waiting; False when the outbox is full.
+
+        With nothing queued and no writer, the frame goes out at once (eagerly: the
+        server's send only waits when the peer's socket is full; then a writer task
+        finishes it and drains whatever queues up meanwhile).
+        """
+        if self.closing is not None:
+            return True  # going away: the client resumes from what it received
+        if self._writer is None and not len(self.outbox):
+            try:
+                rest = eager.start(self._send({"type": "websocket.send", "text": frame}))
+            except (OSError, RuntimeError):
+                self._lost()
+                return True
+            if rest is not None:
+                self._writer = asyncio.create_task(self._write(rest))
+            return True
         if not self.outbox.offer(frame):
             return False
         if self._writer is None:
@@ -177,9 +195,12 @@ class WSConnection:
             self.rt.slow_consumers_closed += 1
         self.kill(CLOSE_SLOW_CONSUMER, "slow consumer")
 
-    async def _write(self) -> None:
-        """Send everything queued, then end (the next frame starts a new writer)."""
+    async def _write(self, unfinished: Coroutine[Any, Any, None] | None = None) -> None:
+        """Finish a send that had to wait, send everything queued, then end (the next
+        frame is sent eagerly again)."""
         try:
+            if unfinished is not None:
+                await unfinished
             while self.closing is None:
                 frames = self.outbox.take()
                 if not frames:
@@ -188,12 +209,16 @@ class WSConnection:
                     await self._send({"type": "websocket.send", "text": text})
                     if self.closing is not None:
                         break
-        except (OSError, RuntimeError):  # the peer is gone: the reader sees it too
-            self.closing = self.closing or (1006, "")
-            self._abort()
+        except (OSError, RuntimeError):
+            self._lost()
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+    def _lost(self) -> None:
+        """A send failed: the peer is gone (the reader may not have noticed yet)."""
+        self.closing = self.closing or (1006, "")
+        self._abort()
 
     def _beat(self) -> None:
         """Ping, or close a peer silent past the timeout (a timer, not a task: an idle
