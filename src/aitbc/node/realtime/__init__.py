@@ -38,8 +38,10 @@ SSE: ``GET /v1/events?topics=a,b`` (``X-API-Key``); resume with ``Last-Event-ID`
 ``slow_consumer``, ``interrupted`` or ``closed``) when the node ends the stream.
 
 Fan-out (:mod:`.hub`): one delivery task per topic serialises each event once and offers
-it to every subscriber's bounded queue without waiting; live catch-up reads are shared
-by a topic's subscribers and run on the read path.
+it to every subscriber without waiting; live catch-up reads are shared by a topic's
+subscribers and run on the read path. Both doors are raw ASGI (:mod:`.doors`), so an idle
+subscriber holds only its socket, a bounded :class:`~.outbox.Outbox` and a timer; a frame
+is sent in the offering call itself (:mod:`.eager`) unless its peer's socket is full.
 """
 
 from __future__ import annotations
