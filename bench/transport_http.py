@@ -8,12 +8,18 @@ client with the same 30 s per-request timeout. After a warm-up of every client, 
 round runs every client once, in an order rotated every round (so no client always
 goes first or last), and the medians over rounds are reported:
 
-- requests/s, and the ratio to raw aiohttp measured in the same round;
-- client CPU per request (this process's CPU time, ``time.process_time``);
+- requests/s, and its ratio to raw aiohttp's in the same round;
+- client CPU per request (this process's user+system time from the OS,
+  ``resource.getrusage``), and its ratio to raw aiohttp's in the same round: on a
+  loaded machine the rate follows the scheduler, CPU per request much less;
 - server CPU per request (the server process's utime+stime from ``/proc/<pid>/stat``).
+
+A full collection runs before every timed run, so no client pays for another's garbage.
+The header line gives the load average, to judge how busy the machine was.
 
     python bench/transport_http.py [--server minimal|node] [--requests 1000]
                                    [--concurrency 32] [--rounds 9] [--path /v1/info]
+                                   [--clients "raw aiohttp,HTTPTransport,..."]
 
 httpx runs a tenth of the requests per round (it is ~10x slower here; rates compare).
 """
@@ -22,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -92,6 +100,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu() -> float:
+    """This process's user + system CPU seconds, from the OS (µs resolution)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # -- clients ---------------------------------------------------------------------------
 
 
@@ -151,6 +165,7 @@ class Samples:
     rps: list[float] = field(default_factory=list)
     ratio: list[float] = field(default_factory=list)
     client_us: list[float] = field(default_factory=list)
+    cpu_ratio: list[float] = field(default_factory=list)
     server_us: list[float] = field(default_factory=list)
 
 
@@ -164,17 +179,18 @@ async def run_round(fetch: Fetch, n: int, c: int, server_pid: int) -> tuple[floa
             remaining -= 1
             await fetch()
 
-    server0, cpu0, start = process_cpu(server_pid), time.process_time(), time.perf_counter()
+    gc.collect()
+    server0, cpu0, start = process_cpu(server_pid), own_cpu(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(c)))
     wall = time.perf_counter() - start
-    client_cpu, server_cpu = time.process_time() - cpu0, process_cpu(server_pid) - server0
+    client_cpu, server_cpu = own_cpu() - cpu0, process_cpu(server_pid) - server0
     return n / wall, client_cpu / n * 1e6, server_cpu / n * 1e6
 
 
 async def bench(
-    url: str, path: str, n: int, c: int, rounds: int, server_pid: int
+    url: str, path: str, n: int, c: int, rounds: int, server_pid: int, names: list[str]
 ) -> dict[str, Samples]:
-    clients = {name: await make(url, path, c) for name, make in MAKERS.items()}
+    clients = {name: await make(url, path, c) for name, make in MAKERS.items() if name in names}
     samples = {name: Samples() for name in clients}
     names = list(clients)
     try:
@@ -191,6 +207,7 @@ async def bench(
                 s.rps.append(rps)
                 s.ratio.append(rps / got[BASELINE][0])
                 s.client_us.append(client_us)
+                s.cpu_ratio.append(client_us / got[BASELINE][1])
                 s.server_us.append(server_us)
     finally:
         for _, close in clients.values():
@@ -211,11 +228,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--path", default="/v1/info")
     parser.add_argument("--server", choices=["node", "minimal"], default="minimal")
+    parser.add_argument("--clients", default=",".join(MAKERS), help="comma-separated subset")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    names = [name.strip() for name in args.clients.split(",")]
+    unknown = set(names) - set(MAKERS)
+    if unknown or BASELINE not in names:
+        parser.error(f"--clients: unknown {sorted(unknown)} or no {BASELINE!r} baseline")
     if args.serve:
         serve_forever(args.server)
         return
+    load = os.getloadavg()
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--server", args.server],
         stdin=subprocess.PIPE,
@@ -228,7 +251,7 @@ def main() -> None:
         if not url.startswith("http"):
             raise SystemExit("the server did not start")
         samples = asyncio.run(
-            bench(url, args.path, args.requests, args.concurrency, args.rounds, child.pid)
+            bench(url, args.path, args.requests, args.concurrency, args.rounds, child.pid, names)
         )
     finally:
         assert child.stdin is not None
@@ -236,16 +259,21 @@ def main() -> None:
         child.wait(timeout=30)
     print(
         f"{args.server} server, GET {args.path}, N={args.requests} c={args.concurrency}, "
-        f"medians of {args.rounds} rounds (order rotated), same {TIMEOUT:.0f}s timeout"
+        f"medians of {args.rounds} rounds (order rotated), same {TIMEOUT:.0f}s timeout, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start"
     )
     print(f"  {'client':<17} {'req/s':>8} {'vs aiohttp':>10} {'client CPU/req':>15} "
-          f"{'server CPU/req':>15}")  # fmt: skip
+          f"{'vs aiohttp':>10} {'server CPU/req':>15}")  # fmt: skip
     med = statistics.median
     for name, s in samples.items():
         print(
             f"  {name:<17} {med(s.rps):8.0f} {med(s.ratio):9.2f}x "
-            f"{med(s.client_us):12.0f} µs {med(s.server_us):12.0f} µs"
+            f"{med(s.client_us):12.1f} µs {med(s.cpu_ratio):9.2f}x {med(s.server_us):12.0f} µs"
         )
+    ratios = samples.get("HTTPTransport")
+    if ratios is not None:
+        rounded = " ".join(f"{r:.2f}" for r in sorted(ratios.ratio))
+        print(f"  HTTPTransport req/s vs aiohttp, every round: {rounded}")
 
 
 if __name__ == "__main__":
