@@ -53,6 +53,7 @@ _log = logging.getLogger("aitbc.client")
 _DEFAULT_TIMEOUT = 30.0
 #: Job id → chain memory per client (the newest are kept; older jobs are looked up).
 _MAX_REMEMBERED_JOBS = 10_000
+_CLOSED = "AITBCClient used after disconnect(); call connect()"
 
 
 class _Unset:
@@ -196,7 +197,7 @@ class AITBCClient:
 
     async def _ready(self, chain_id: int | None) -> tuple[NetworkConfig, NodeInfo]:
         if self._shared.closed:
-            raise TransportClosedError("AITBCClient used after disconnect(); call connect()")
+            raise TransportClosedError(_CLOSED)
         return await self._shared.networks.ready(chain_id)
 
     def remember_job(self, job_id: str, chain_id: int) -> None:
@@ -258,7 +259,10 @@ class AITBCClient:
         retries what :class:`~aitbc.transports.retry.RetryPolicy` allows. Raises the
         last attempt's error, or TransportTimeout when the deadline passes.
         """
-        network, _info = await self._ready(chain_id)
+        shared = self._shared  # _ready() inlined: one coroutine frame fewer per call
+        if shared.closed:
+            raise TransportClosedError(_CLOSED)
+        network, _info = await shared.networks.ready(chain_id)
         transport = network.transport
         timeout, policy = self._options.resolve(transport)
         deadline = Deadline(timeout)
