@@ -104,11 +104,13 @@ async def test_an_outside_cancel_wins_over_an_expiry_at_the_same_time() -> None:
         await task
 
 
-async def test_no_timeout_arms_nothing() -> None:
-    deadline = Deadline(None)
+@pytest.mark.parametrize("seconds", [None, float("inf")])
+async def test_no_timeout_arms_nothing(seconds: float | None) -> None:
+    deadline = Deadline(seconds)
     with deadline:
         await asyncio.sleep(0)
     assert deadline.remaining() is None and not deadline.expired
+    assert deadline._armed is None
 
 
 def test_no_timeout_works_outside_a_task() -> None:

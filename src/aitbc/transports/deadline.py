@@ -86,7 +86,10 @@ class Deadline:
 
     def __init__(self, timeout: float | None) -> None:
         self.timeout = timeout
-        self.at = None if timeout is None else time.monotonic() + timeout
+        # An infinite timeout is no deadline (a tick cannot round infinity).
+        self.at: float | None = None
+        if timeout is not None and math.isfinite(timeout):
+            self.at = time.monotonic() + timeout
         #: True once the time ran out inside ``with``.
         self.expired = False
         self._armed: set[Deadline] | None = None
