@@ -8,8 +8,7 @@ client with the same 30 s per-request timeout. After a warm-up of every client, 
 round runs every client on N requests, cut into slices (``--slices``) that alternate
 between the clients, in an order rotated every slice (so no client always goes first
 or last): on a shared machine the load changes within a second, and slices a tenth of
-a second long give every client the same mix of it. The medians over rounds are
-reported:
+a second long give every client the same mix of it. Medians are reported:
 
 - requests/s (per round), and its ratio to raw aiohttp's: the median over every slice
   of the client's rate over the baseline's in the same rotation, next to it in time;
@@ -179,7 +178,7 @@ class Samples:
 
 @dataclass
 class Totals:
-    """One client's requests, wall time and CPU over the slices of one round."""
+    """One client's requests, wall time and CPU in one slice, or summed over a round."""
 
     requests: int = 0
     wall: float = 0.0
