@@ -306,12 +306,12 @@ class FailoverTransport(Transport):
             return await self.request_once(method, path, data, params, headers)
 
         try:
-            async with asyncio.timeout(self._timeout) as scope:
+            with deadline:
                 return await call_with_retries(
                     attempt, self.retry_policy, method=method, headers=headers, deadline=deadline
                 )
         except TimeoutError as exc:
-            if not scope.expired():
+            if not deadline.expired:
                 raise  # an endpoint's own TransportTimeout
             raise TransportTimeout(
                 f"{method} {path}: no endpoint answered within {self._timeout}s"

@@ -16,6 +16,7 @@ default 30, ``None`` for none), ``default_headers``, ``chain_id``; connection li
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import importlib.metadata
 import io
@@ -56,6 +57,9 @@ _BACKEND_ERRORS = (aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingEr
 _NO_AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
 # aiohttp's own threshold for "a large body sent as raw bytes" (client_reqrep).
 _LARGE_BODY_BYTES = 1 << 20
+# Parsed URLs kept per transport (paths with ids in them are many; each is small).
+_MAX_CACHED_URLS = 1024
+_JSON = json.JSONDecoder()
 
 
 # Every exception class aiohttp defines, mapped on purpose (a test walks aiohttp's
@@ -167,11 +171,9 @@ def _number(config: Mapping[str, Any], key: str, default: float | None) -> float
 
 
 def _encode(
-    method: str, path: str, data: Mapping[str, Any] | None, headers: Mapping[str, str] | None
-) -> tuple[bytes | None, Mapping[str, str] | None]:
+    method: str, path: str, data: Mapping[str, Any], headers: Mapping[str, str] | None
+) -> tuple[bytes, Mapping[str, str]]:
     """The JSON body, serialised once for every attempt, and the headers to send."""
-    if data is None:
-        return None, headers
     try:
         body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
@@ -198,7 +200,9 @@ def _decode(body: bytes, method: str, path: str, status: int) -> JSONDict:
     if not body:
         return {}
     try:
-        value = json.loads(body)
+        # JSON between systems is UTF-8 (RFC 8259 §8.1): json.loads(bytes) would first
+        # sniff for UTF-16/32 on every answer. A bad byte is a ValueError too.
+        value = _JSON.decode(body.decode())
     except ValueError as exc:
         raise ProtocolError(f"{method} {path}: HTTP {status} answer is not JSON") from exc
     if not isinstance(value, dict):
@@ -232,6 +236,7 @@ class HTTPTransport(Transport):
         # in-flight read hanging on a closed session until its deadline).
         self._inflight: set[asyncio.Task[Any]] = set()
         self._interrupted: set[asyncio.Task[Any]] = set()
+        self._urls: dict[str, yarl.URL] = {}
 
     def _connector_limits(self) -> dict[str, Any]:
         limits = {
@@ -317,9 +322,9 @@ class HTTPTransport(Transport):
         ``disconnect()`` interrupts it, another TransportError when the exchange failed.
         """
 
-        async def attempt() -> JSONDict:
-            return await self.request_once(method, path, data, params, headers)
-
+        # A partial, not a closure: the attempt is request_once's own coroutine, one
+        # coroutine frame fewer per call.
+        attempt = functools.partial(self.request_once, method, path, data, params, headers)
         return await call_within(
             attempt, self.retry_policy, self.timeout, method=method, path=path, headers=headers
         )
@@ -333,49 +338,29 @@ class HTTPTransport(Transport):
         headers: Mapping[str, str] | None = None,
     ) -> JSONDict:
         """One attempt, no retry, no deadline of its own (the caller's bounds it)."""
-        if not path.startswith("/"):
-            raise ConfigurationError(f"path must start with '/', got {path!r}")
+        # One coroutine, no helpers awaited on the way: every frame and allocation here
+        # is paid by every call (bench/transport_http.py measures it against aiohttp).
+        url = self._urls.get(path)
+        if url is None:
+            url = self._url(path)
         session = self.session or self.ensure_session()
         if data is None:  # most calls: no body to encode
-            body, send_headers = None, headers
+            payload: bytes | io.BytesIO | None = None
+            send_headers = headers
         else:
             body, send_headers = _encode(method, path, data, headers)
+            # aiohttp warns (and, under -W error, stalls) on raw bytes past 1 MiB; a
+            # fresh BytesIO per attempt streams the same body in chunks instead.
+            payload = io.BytesIO(body) if len(body) >= _LARGE_BODY_BYTES else body
         query = _query(params) if params else None
+        # disconnect() interrupts the tasks in here (aiohttp would leave an in-flight
+        # read hanging on a closed session until its deadline).
         task = asyncio.current_task()
-        if task is None:  # not inside a task: nothing disconnect() could interrupt
-            return await self._attempt(session, method, path, body, query, send_headers)
-        self._inflight.add(task)
-        try:
-            return await self._attempt(session, method, path, body, query, send_headers)
-        except asyncio.CancelledError:
-            # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
-            if task in self._interrupted and task.uncancel() == 0:
-                raise TransportClosedError(
-                    f"{method} {path}: interrupted by disconnect()"
-                ) from None
-            raise
-        finally:
-            self._inflight.discard(task)
-            if self._interrupted:  # empty unless disconnect() ran: skip the lookup
-                self._interrupted.discard(task)
-
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        path: str,
-        body: bytes | None,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-    ) -> JSONDict:
-        # aiohttp warns (and, under -W error, stalls) on raw bytes past 1 MiB; a fresh
-        # BytesIO per attempt streams the same body in chunks instead.
-        payload: bytes | io.BytesIO | None = body
-        if body is not None and len(body) >= _LARGE_BODY_BYTES:
-            payload = io.BytesIO(body)
+        if task is not None:
+            self._inflight.add(task)
         try:
             async with session.request(
-                method, self.base_url + path, data=payload, params=params, headers=headers
+                method, url, data=payload, params=query, headers=send_headers
             ) as resp:
                 answer = await resp.read()
         except _BACKEND_ERRORS as exc:
@@ -384,6 +369,18 @@ class HTTPTransport(Transport):
             if session.closed:
                 raise TransportClosedError(f"{method} {path}: transport closed") from exc
             raise
+        except asyncio.CancelledError:
+            # Our own cancel from disconnect(), and nobody else's: report, don't cancel.
+            if task is not None and task in self._interrupted and task.uncancel() == 0:
+                raise TransportClosedError(
+                    f"{method} {path}: interrupted by disconnect()"
+                ) from None
+            raise
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+                if self._interrupted:  # empty unless disconnect() ran: skip the lookup
+                    self._interrupted.discard(task)
         if resp.status >= 400:
             raise error_from_response(
                 resp.status,
@@ -392,6 +389,20 @@ class HTTPTransport(Transport):
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
             )
         return _decode(answer, method, path, resp.status)
+
+    def _url(self, path: str) -> yarl.URL:
+        """The parsed URL of ``path``, kept for the next call (aiohttp would parse the
+        string every time); the cache is cleared when full, so odd paths cannot grow it."""
+        if not path.startswith("/"):
+            raise ConfigurationError(f"path must start with '/', got {path!r}")
+        try:
+            url = yarl.URL(self.base_url + path)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"path {path!r} does not make a URL: {exc}") from exc
+        if len(self._urls) >= _MAX_CACHED_URLS:
+            self._urls.clear()
+        self._urls[path] = url
+        return url
 
     @staticmethod
     def _mapped(exc: BaseException, method: str, path: str) -> AITBCError:

@@ -12,7 +12,6 @@ import asyncio
 import email.utils
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from ..errors import (
     TransportError,
     TransportTimeout,
 )
+from .deadline import Deadline as Deadline  # re-exported: the one deadline of a call
 
 T = TypeVar("T")
 _log = logging.getLogger("aitbc.retry")
@@ -138,22 +138,6 @@ class RetryPolicy:
         )
 
 
-class Deadline:
-    """One absolute point in (monotonic) time that a whole call must finish by."""
-
-    __slots__ = ("at", "timeout")
-
-    def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
-        self.at = None if timeout is None else time.monotonic() + timeout
-
-    def remaining(self) -> float | None:
-        """Seconds left (never negative), or None for no deadline."""
-        if self.at is None:
-            return None
-        return max(0.0, self.at - time.monotonic())
-
-
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -170,7 +154,7 @@ async def call_with_retries(
 ) -> T:
     """Run ``attempt`` until it succeeds, a non-retryable error comes, or retries run out.
 
-    The caller bounds the whole loop by ``deadline`` (e.g. with ``asyncio.timeout``);
+    The caller bounds the whole loop by ``deadline`` (``with deadline:``);
     this driver only refuses to start a sleep that would outlast it, and raises the
     last error rather than a timeout in that case, because it says more. ``sleep`` is
     injectable so tests move a clock instead of waiting; ``what`` names the call in the
@@ -225,7 +209,7 @@ async def call_within(
     """
     deadline = Deadline(seconds)
     try:
-        async with asyncio.timeout(deadline.timeout):
+        with deadline:
             try:
                 return await attempt()
             except (APIError, TransportError) as exc:
