@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -76,8 +76,19 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        http=_http_protocol(),
         timeout_graceful_shutdown=10,  # open SSE streams are cancelled, clients resume
     )
+
+
+def _http_protocol() -> Any:
+    """One socket write per response (:mod:`aitbc.node.http_protocol`) when httptools is
+    installed (``aitbc[node]``), else whatever uvicorn picks."""
+    try:
+        from ..node.http_protocol import CoalescingHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return CoalescingHttpToolsProtocol
 
 
 def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> None:
@@ -95,7 +106,12 @@ def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> 
             super().handle_exit(sig, frame)
 
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=_http_protocol(),
+        timeout_graceful_shutdown=10,
     )
     _Server(config).run()
 
