@@ -113,7 +113,7 @@ def _configure_sqlite(
         def _do_begin(dbapi_conn: Any) -> None:
             dbapi_conn.execute(begin)
 
-        engine.dialect.do_begin = _do_begin  # type: ignore[method-assign]
+        engine.dialect.do_begin = _do_begin  # type: ignore[method-assign,assignment]
         return
 
     @event.listens_for(sync_engine, "begin")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 
 from .models import MinerRow
 from .problems import NodeProblem
@@ -95,13 +96,13 @@ ROSTER_SECONDS = 1.0
 class _Roster:
     generation: int = 0
     read_at: float = float("-inf")
-    miners: list[Row[Any]] = field(default_factory=list)
+    miners: Sequence[Any] = ()
 
 
 _rosters: weakref.WeakKeyDictionary[Node, _Roster] = weakref.WeakKeyDictionary()
 
 
-async def _roster(node: Node) -> list[Row[Any]]:
+async def _roster(node: Node) -> Sequence[Any]:
     """Every miner's capabilities and when it was last heard from (cached, see above)."""
     roster = _rosters.setdefault(node, _Roster())
     if time.monotonic() - roster.read_at < ROSTER_SECONDS:

@@ -24,6 +24,7 @@ from ...core.signing import VerifyKey
 from ..clock import iso, utcnow
 from ..job_types import forget_roster
 from ..problems import conflict, forbidden
+from ..raw_select import RawSelect
 from ..schemas import Capabilities, MinerRegister
 from ..tables import JOB_MODELS, JOBS, MINERS
 from .principals import Principal
@@ -39,13 +40,14 @@ def require_miner(principal: Principal) -> None:
         raise forbidden("only miners may use the miner API")
 
 
-_MINER = select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id"))
+#: Read on every poll (see :mod:`aitbc.node.raw_select`).
+_MINER = RawSelect(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
 
 
 def registered(conn: Connection, principal: Principal) -> Row[Any]:
     """The miner's registration; 409 miner_not_registered before ``register``."""
     require_miner(principal)
-    miner = conn.execute(_MINER, {"miner_id": principal.id}).first()
+    miner: Row[Any] | None = _MINER.first(conn, miner_id=principal.id)
     if miner is None:
         raise conflict("miner_not_registered", "register with /v1/miners/register first")
     return miner
