@@ -11,7 +11,8 @@ processes included) is read from /proc before and after each workload and divide
 the operations done. Configurations run in alternating order (forwards, then backwards);
 every figure is the median over ``--runs`` runs. Ratios are against the first
 configuration of the same run (``sqlite``; or ``base-sqlite``, the node from
-``--baseline-src``, when that is given).
+``--baseline-src``, when that is given; with PostgreSQL the baseline also runs as
+``base-pg`` and ``base-pg-w2``).
 
 Workloads:
   create   POST /v1/jobs at c=8 (job type no miner serves, so they stay queued)
@@ -420,6 +421,7 @@ def _configs(args: argparse.Namespace) -> list[Config]:
     if args.postgres:
         if args.baseline_src:
             configs.append(Config("base-pg", "postgres", src=args.baseline_src))
+            configs.append(Config("base-pg-w2", "postgres", workers=2, src=args.baseline_src))
         configs += [Config("pg", "postgres"), Config("pg-w2", "postgres", workers=2)]
     if args.configs:
         by_name = {c.name: c for c in configs}
