@@ -347,7 +347,12 @@ async def miners_running(server: Server, http: aiohttp.ClientSession) -> AsyncIt
 
 
 async def cycle(
-    server: Server, concurrency: int, seconds: float, poll: float, figures: Figures
+    server: Server,
+    concurrency: int,
+    seconds: float,
+    poll: float,
+    figures: Figures,
+    warmup: float = 1.0,
 ) -> None:
     """The full cycle at ``concurrency`` connections (MINERS of them are the miners)."""
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -380,7 +385,7 @@ async def cycle(
                 asyncio.create_task(one_client(keys[i % len(keys)]))
                 for i in range(concurrency - MINERS)
             ]
-            await asyncio.sleep(1.0)  # warm-up: the loops reach steady state
+            await asyncio.sleep(warmup)  # the loops reach steady state, pools fill
             cpu0 = server.cpu()
             window["start"] = time.perf_counter()
             window["end"] = window["start"] + seconds
@@ -409,7 +414,7 @@ async def measure(config: Config, args: argparse.Namespace, run: int) -> Figures
         if f"cycle{concurrency}" not in args.workloads:
             continue
         async with serve(config, args.postgres) as server:  # a fresh database per cycle
-            await cycle(server, concurrency, args.seconds, args.client_poll, figures)
+            await cycle(server, concurrency, args.seconds, args.client_poll, figures, args.warmup)
     return figures
 
 
@@ -474,6 +479,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="creates per run")
     parser.add_argument("--seconds", type=float, default=4.0, help="full-cycle window")
     parser.add_argument("--client-poll", type=float, default=0.1, help="seconds")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of full cycle before the window"
+    )
     parser.add_argument("--postgres", default=os.environ.get("AITBC_TEST_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--baseline-src", help="src/ of another checkout, as the baseline")
