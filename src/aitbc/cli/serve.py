@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -50,6 +50,7 @@ def serve(
     """Run the coordinator node (migrates the database on start)."""
     import uvicorn
 
+    from ..node.serving import UVICORN_OPTIONS
     from ..node.settings import NodeSettings
 
     try:
@@ -76,19 +77,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        http=_http_protocol(),
         timeout_graceful_shutdown=10,  # open SSE streams are cancelled, clients resume
+        **UVICORN_OPTIONS,
     )
-
-
-def _http_protocol() -> Any:
-    """One socket write per response (:mod:`aitbc.node.http_protocol`) when httptools is
-    installed (``aitbc[node]``), else whatever uvicorn picks."""
-    try:
-        from ..node.http_protocol import CoalescingHttpToolsProtocol
-    except ImportError:
-        return "auto"
-    return CoalescingHttpToolsProtocol
 
 
 def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> None:
@@ -96,6 +87,7 @@ def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> 
     import uvicorn
 
     from ..node.app import create_app
+    from ..node.serving import UVICORN_OPTIONS
 
     app = create_app(settings)
 
@@ -110,8 +102,8 @@ def _serve_one(settings: NodeSettings, host: str, port: int, log_level: str) -> 
         host=host,
         port=port,
         log_level=log_level,
-        http=_http_protocol(),
         timeout_graceful_shutdown=10,
+        **UVICORN_OPTIONS,
     )
     _Server(config).run()
 

@@ -27,6 +27,7 @@ from .runtime import Node
 from .schemas import Faucet
 from .services import wallet
 from .services.principals import create_principal, new_api_key
+from .serving import UVICORN_OPTIONS
 from .settings import NodeSettings
 
 
@@ -83,6 +84,7 @@ async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], int]
         # Open SSE streams never finish on their own: cancel them (clients resume with
         # Last-Event-ID) instead of waiting forever on shutdown (aitbc.node.realtime).
         timeout_graceful_shutdown=2,
+        **UVICORN_OPTIONS,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="aitbc-node-uvicorn")

@@ -38,8 +38,10 @@ SSE: ``GET /v1/events?topics=a,b`` (``X-API-Key``); resume with ``Last-Event-ID`
 ``slow_consumer``, ``interrupted`` or ``closed``) when the node ends the stream.
 
 Fan-out (:mod:`.hub`): one delivery task per topic serialises each event once and offers
-it to every subscriber's bounded queue without waiting; live catch-up reads are shared
-by a topic's subscribers and run on the read path.
+it to every subscriber without waiting; live catch-up reads are shared by a topic's
+subscribers and run on the read path. Both doors are raw ASGI (:mod:`.doors`), so an idle
+subscriber holds only its socket, a bounded :class:`~.outbox.Outbox` and a timer; a frame
+is sent in the offering call itself (:mod:`.eager`) unless its peer's socket is full.
 """
 
 from __future__ import annotations
@@ -48,30 +50,20 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, WebSocket
-from starlette.responses import Response
+from fastapi import APIRouter, FastAPI
 
 from ...core.streams import CLOSE_SERVER_KICK
 from ..auth import AdminDep
 from ..runtime import Node
 from ..services import audit
+from .doors import RealtimeDoors, document
 from .service import Realtime, RealtimeSettings
-from .sse import sse_endpoint
-from .ws import websocket_endpoint
 
 __all__ = ["Realtime", "RealtimeSettings", "install"]
 
 
 def _router(rt: Realtime) -> APIRouter:
     router = APIRouter()
-
-    @router.websocket("/v1/ws")
-    async def ws(websocket: WebSocket) -> None:
-        await websocket_endpoint(rt, websocket)
-
-    @router.get("/v1/events", response_model=None)
-    async def events(request: Request) -> Response:
-        return await sse_endpoint(rt, request)
 
     @router.post("/v1/admin/realtime/kick")
     async def kick(admin: AdminDep) -> dict[str, Any]:
@@ -90,7 +82,9 @@ def _router(rt: Realtime) -> APIRouter:
 
 
 def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) -> Realtime:
-    """Mount the realtime routes on ``app`` and tie their lifetime to the app's lifespan.
+    """Mount the realtime doors (:mod:`.doors`) and the kick route on ``app``, and tie
+    their lifetime to the app's lifespan. Call it before the node's outer middleware is
+    added, so requests reach the doors through it.
 
     ``settings`` default to :meth:`RealtimeSettings.from_env` (``AITBC_REALTIME_*``).
 
@@ -99,6 +93,8 @@ def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) 
     rt = Realtime(node, settings or RealtimeSettings.from_env())
     app.state.realtime = rt
     app.include_router(_router(rt))
+    app.add_middleware(RealtimeDoors, rt=rt)
+    document(app)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

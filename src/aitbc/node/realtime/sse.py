@@ -7,6 +7,10 @@ starting positions, so even a stream that saw no event yet resumes without loss.
 A stream whose bounded queue overflows ends with ``event: error`` (``slow_consumer``);
 one whose subscription cannot continue (a failed read) ends with ``interrupted``; the
 client reconnects from its last id either way.
+
+Served on raw ASGI (see :mod:`.doors`): per stream, the ASGI call waits for the end, one
+task watches for the client leaving, and a writer task exists only while something is
+queued (everything queued goes out as one chunk).
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ...core.envelope import error_envelope
@@ -25,29 +29,46 @@ from ...core.streams import STREAM_GAP, Topic, decode_positions, encode_position
 from ...errors import ConfigurationError
 from ..problems import NodeProblem
 from ..services.principals import hash_key
+from . import eager
 from .authz import authorize_topic, topic_or_problem
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
+from .outbox import Outbox
 from .service import Realtime
 
 log = logging.getLogger("aitbc.node.realtime")
 
-_END = object()  # queue sentinel: the stream is over
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
+_PING = b": ping\n\n"
 
 
 class SSEStream:
-    """One SSE response: a feed per topic into one bounded queue, and a heartbeat."""
+    """One SSE response: a feed per topic into one bounded outbox, and a heartbeat."""
 
-    def __init__(self, rt: Realtime, key_hash: str | None = None) -> None:
+    def __init__(self, rt: Realtime, send: Send, key_hash: str | None = None) -> None:
         self.rt = rt
+        self._send = send
         #: The hash of the key the stream was opened with: a revocation ends the stream.
         self.key_hash = key_hash
         self.positions: dict[str, int] = {}
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(rt.settings.outbound_queue)
+        self.outbox: Outbox[bytes] = Outbox(rt.settings.outbound_queue)
         self.feeds: list[Feed] = []
         self.ending = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: Set once the hello is queued: a feed that opened earlier (and is catching up)
+        #: waits for it, so the hello is the first frame and names every topic.
+        self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._started = False
+        self._final = False  # the last frame is queued: end the body after it
+        self._writer: asyncio.Task[None] | None = None
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     async def open(self, wanted: dict[str, int | None]) -> None:
-        """Subscribe every topic at its wanted position (None: from now).
+        """Subscribe every topic at its wanted position (None: from now), then queue the
+        ``subscribed`` frame ahead of any event.
 
         Raises PositionNotInLog (after closing what was opened) for a position the log
         does not have, and the read error when a head cannot be read.
@@ -59,37 +80,128 @@ class SSEStream:
                 self.positions[topic] = feed.cursor
         except BaseException:
             self.close()
+            self._opened.set_result(None)
             raise
+        hello = json.dumps({"positions": self.positions})
+        self.outbox.offer(
+            encode_sse(hello, event="subscribed", id=encode_positions(self.positions), retry=1000)
+        )
+        self._opened.set_result(None)
         self.rt.connections.add(self)
 
     def close(self) -> None:
-        """Stop every feed of the stream (idempotent)."""
+        """Stop every feed and timer of the stream (idempotent)."""
+        self.ending = True
         self.rt.connections.discard(self)
         for feed in self.feeds:
             self.rt.hub.close(feed)
+        if self._beat_timer is not None:
+            self._beat_timer.cancel()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+
+    async def serve(self, receive: Receive) -> None:
+        """Send the response until it ends or the client leaves."""
+        watcher: asyncio.Task[None] | None = None
+        try:
+            await self._send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+            self._started = True
+            self._kick()
+            loop = asyncio.get_running_loop()
+            self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
+            watcher = asyncio.create_task(self._watch(receive))
+            await self.done
+        except OSError:
+            pass  # the client left before the response started
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            self.close()
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.ending = True
+        self._resolve()
+
+    def _resolve(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def _beat(self) -> None:
+        if self.ending:
+            return
+        self._push(_PING)  # a full outbox has traffic enough: no ping needed then
+        self._beat_timer = asyncio.get_running_loop().call_later(
+            self.rt.settings.heartbeat_interval, self._beat
+        )
+
+    def _push(self, chunk: bytes) -> bool:
+        """Send or queue ``chunk``; False when the outbox is full. With nothing queued
+        and no writer, it goes out at once (see :mod:`.eager`)."""
+        if self._started and self._writer is None and not len(self.outbox):
+            body = {"type": "http.response.body", "body": chunk, "more_body": True}
+            try:
+                rest = eager.start(self._send(body))
+            except OSError:  # the client is gone
+                self._resolve()
+                return True
+            if rest is not None:
+                self._writer = asyncio.create_task(self._write(rest))
+            return True
+        if not self.outbox.offer(chunk):
+            return False
+        self._kick()
+        return True
+
+    def _kick(self) -> None:
+        if self._started and self._writer is None and len(self.outbox):
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self, unfinished: Coroutine[Any, Any, None] | None = None) -> None:
+        """Finish a send that had to wait, then send everything queued as one chunk,
+        until nothing is; after the final frame, end the response."""
+        try:
+            if unfinished is not None:
+                await unfinished
+            while chunks := self.outbox.take():
+                body = b"".join(chunks)
+                await self._send({"type": "http.response.body", "body": body, "more_body": True})
+            if self._final:
+                await self._send({"type": "http.response.body", "body": b""})
+                self._resolve()
+        except OSError:  # the client is gone
+            self._resolve()
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     # -- Sink (called by the topic channels) ---------------------------------------------
+
+    def _frame(self, frame: Frame) -> bytes:
+        self.positions[frame.topic] = frame.seq
+        head = f"event: {frame.event}\nid: {encode_positions(self.positions)}\n"
+        return head.encode() + frame.sse_data
 
     def offer(self, frame: Frame) -> bool:
         if self.ending:
             return True  # the client resumes from the last id it actually received
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if not self._opened.done() or len(self.outbox) >= self.outbox.limit:
             return False
-        return True
+        return self._push(self._frame(frame))
 
     async def put(self, frame: Frame) -> bool:
+        await self._opened
         if self.ending:
             return False
-        try:
-            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
-                await self.queue.put(frame)
-        except TimeoutError:
+        if self.offer(frame):
+            return True
+        # Positions advance only once the frame is queued: encode after waiting.
+        if not await self.outbox.room(self.rt.settings.slow_consumer_grace):
             self.rt.slow_consumers_closed += 1
             self._finish({"code": "slow_consumer", "message": "consumer too slow; resume"})
             return False
-        return True
+        return self.offer(frame) and not self.ending
 
     def end(self, error: Exception) -> None:
         if isinstance(error, StreamGap):
@@ -108,89 +220,81 @@ class SSEStream:
         self.ending = True
         # Drop every queued event (never only the oldest: that would reorder) so the final
         # frame fits; the client resumes from the last id it actually received.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(("error", error))
-        if not self.queue.full():
-            self.queue.put_nowait(_END)
+        self.outbox.clear()
+        if self._writer is not None:
+            self._writer.cancel()  # it may be stuck on a client that stopped reading
+            self._writer = None
+        self.outbox.offer(encode_sse(json.dumps({"error": error}), event="error"))
+        self._final = True
+        if self._started:
+            self._writer = asyncio.create_task(self._write_final())
 
-    # -- the response body ---------------------------------------------------------------
-
-    async def frames(self) -> Any:
-        """The response body: hello frame, events, heartbeats."""
-        hello = json.dumps({"positions": self.positions})
-        yield encode_sse(hello, event="subscribed", id=encode_positions(self.positions), retry=1000)
-        interval = self.rt.settings.heartbeat_interval
-        while True:
-            try:
-                async with asyncio.timeout(interval):
-                    item = await self.queue.get()
-            except TimeoutError:
-                yield b": ping\n\n"
-                continue
-            if item is _END:
-                return
-            if isinstance(item, tuple):
-                yield encode_sse(json.dumps({"error": item[1]}), event="error")
-                return
-            yield self._frame(item)
-
-    def _frame(self, frame: Frame) -> bytes:
-        self.positions[frame.topic] = frame.seq
-        head = f"event: {frame.event}\nid: {encode_positions(self.positions)}\n"
-        return head.encode() + frame.sse_data
-
-
-class _SSEResponse(StreamingResponse):
-    """A streaming response that closes its feeds however the response ends (even when
-    the client left before the body started)."""
-
-    def __init__(self, stream: SSEStream) -> None:
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        super().__init__(stream.frames(), media_type="text/event-stream", headers=headers)
-        self.stream = stream
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _write_final(self) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            async with asyncio.timeout(1.0):  # bounded: a client that stopped reading
+                await self._write()
+        except TimeoutError:
+            pass
         finally:
-            self.stream.close()
+            self._resolve()
 
 
-def _problem(problem: NodeProblem) -> Response:
+def _problem_message(problem: NodeProblem) -> tuple[int, bytes]:
     body = error_envelope(problem.code, problem.message, "sse", problem.details)
-    return JSONResponse(body, status_code=problem.status)
+    return problem.status, json.dumps(body).encode()
 
 
-def _start_positions(request: Request, topics: list[Topic]) -> dict[str, int | None]:
-    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id", "")
+async def _reply(
+    send: Send, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
+    raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _start_positions(
+    headers: dict[bytes, bytes], query: dict[str, str], topics: list[Topic]
+) -> dict[str, int | None]:
+    raw = headers.get(b"last-event-id", b"").decode("latin-1") or query.get("last_event_id", "")
     try:
         known = decode_positions(raw)
     except ConfigurationError as exc:
         raise NodeProblem(400, "bad_request", str(exc)) from exc
-    fallback = request.query_params.get("resume_from")
+    fallback = query.get("resume_from")
     default = int(fallback) if fallback and fallback.isdigit() else known.get("*")
     return {t.name: known.get(t.name, default) for t in topics}
 
 
-async def sse_endpoint(rt: Realtime, request: Request) -> Response:
+async def sse_endpoint(rt: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
     """``GET /v1/events``: authenticate, authorize every topic, then stream."""
-    key = request.headers.get("x-api-key")
+    if scope["method"] != "GET":
+        problem = NodeProblem(405, "method_not_allowed", "Method Not Allowed")
+        await _reply(send, *_problem_message(problem), headers={"Allow": "GET"})
+        return
+    headers = dict(scope.get("headers", ()))
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    query = dict(parse_qsl(raw_query, keep_blank_values=True))
+    key = headers.get(b"x-api-key", b"").decode("latin-1") or None
     principal = await rt.authenticate(key)
     if principal is None or key is None:
-        return _problem(NodeProblem(401, "unauthenticated", "missing or unknown API key"))
-    stream = SSEStream(rt, hash_key(key))
+        problem = NodeProblem(401, "unauthenticated", "missing or unknown API key")
+        await _reply(send, *_problem_message(problem))
+        return
+    stream = SSEStream(rt, send, hash_key(key))
     try:
-        names = request.query_params.get("topics", "")
+        names = query.get("topics", "")
         topics = [topic_or_problem(n) for n in dict.fromkeys(names.split(",")) if n]
         if not topics or len(topics) > rt.settings.max_subscriptions:
             limit = rt.settings.max_subscriptions
             raise NodeProblem(400, "bad_request", f"?topics= needs 1 to {limit} topics")
         for topic in topics:
             await authorize_topic(rt.node, principal, topic)
-        await stream.open(_start_positions(request, topics))
+        await stream.open(_start_positions(headers, query, topics))
     except NodeProblem as problem:
-        return _problem(problem)
+        await _reply(send, *_problem_message(problem))
+        return
     except PositionNotInLog as exc:
-        return _problem(NodeProblem(410, STREAM_GAP, str(exc)))
-    return _SSEResponse(stream)
+        await _reply(send, *_problem_message(NodeProblem(410, STREAM_GAP, str(exc))))
+        return
+    await stream.serve(receive)

@@ -1,28 +1,33 @@
-"""The node's WebSocket door, ``/v1/ws``.
+"""The node's WebSocket door, ``/v1/ws``, served on raw ASGI (see :mod:`.doors`).
 
-Per connection: one reader, one writer draining a bounded outbound queue, a heartbeat
-timer, one task per request and per subscription. Nothing a connection
-does can block another: a message that does not fit its queue closes *that* connection
-with 4008 "slow consumer" and the client resumes from its last seq.
+Per connection: the ASGI call itself reads; a writer task exists only while the bounded
+outbox has something to send; a heartbeat timer; one task per request in flight and per
+subscription being opened (an open subscription is just a feed of its topic's channel,
+no task). Idle connections are what a node holds most of, so they hold as little as
+possible. Nothing a connection does can block another: a message that does not fit its
+outbox closes *that* connection with 4008 "slow consumer" and the client resumes from
+its last seq.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.types import Receive, Scope, Send
 
 from ...core.envelope import error_envelope
 from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
 from ..problems import NodeProblem
 from ..services.principals import Principal, hash_key
+from . import eager
 from .authz import authorize_topic, topic_or_problem
 from .dispatch import AppDoor, Envelope, EnvelopeError, reply_frame
 from .hub import Feed, Frame, PositionNotInLog, StreamGap
+from .outbox import Outbox
 from .service import Realtime
 
 log = logging.getLogger("aitbc.node.realtime")
@@ -41,39 +46,73 @@ def _error(rid: Any, status: int, code: str, message: str, details: list[Any] | 
 class WSConnection:
     """One accepted WebSocket: requests, subscriptions, heartbeats, slow-consumer cut-off."""
 
-    def __init__(self, rt: Realtime, websocket: WebSocket) -> None:
+    def __init__(self, rt: Realtime, scope: Scope, send: Send) -> None:
         self.rt = rt
-        self.websocket = websocket
+        self.scope = scope
+        self._send = send
         self.principal: Principal | None = None
         self.api_key: str | None = None
         self.door: AppDoor | None = None
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(rt.settings.outbound_queue)
-        self.subscriptions: dict[str, asyncio.Task[None]] = {}
+        self.outbox: Outbox[str] = Outbox(rt.settings.outbound_queue)
+        #: Open subscriptions by id: their sink once open, the opening task before.
+        self.subscriptions: dict[str, _WSSink | asyncio.Task[None]] = {}
         self.requests: set[asyncio.Task[None]] = set()
-        self.inflight = asyncio.Semaphore(rt.settings.max_inflight)
+        self.inflight: asyncio.Semaphore | None = None  # made at the first request
         self.closing: tuple[int, str] | None = None
-        self.stopped = asyncio.Event()
         self.last_heard = asyncio.get_running_loop().time()
+        self._writer: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[Any] | None = None
+        self._aborted = False
         self._beat_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def serve(self) -> None:
-        """Run until the peer leaves or the connection is killed; always cleans up."""
+    async def serve(self, receive: Receive) -> None:
+        """Read until the peer leaves or the connection is closed; always cleans up.
+
+        Closing sends the close frame, after which the server hands this reader a
+        disconnect; should that send hang (a peer that stopped reading), :meth:`_abort`
+        cancels this call, which then ends quietly.
+        """
+        self._serving = asyncio.current_task()
         self.rt.connections.add(self)
-        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
         loop = asyncio.get_running_loop()
         self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
         try:
-            await self.stopped.wait()
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    break  # websocket.disconnect
+                text = message.get("text")
+                if text is None:
+                    break  # a binary frame: not this protocol
+                self.last_heard = loop.time()
+                await self._handle(text)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self._aborted or task is None:
+                raise
+            task.uncancel()  # our own abort, not the server's shutdown
         finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._beat_timer is not None:
             self._beat_timer.cancel()
-            self.rt.connections.discard(self)
-            everything = [*tasks, *self.subscriptions.values(), *self.requests]
-            for task in everything:
-                task.cancel()
-            await asyncio.gather(*everything, return_exceptions=True)
-            await self._close()
+        self.rt.connections.discard(self)
+        self.closing = self.closing or (1000, "")
+        self.outbox.clear()
+        for entry in self.subscriptions.values():
+            if isinstance(entry, _WSSink):
+                if entry.feed is not None:
+                    self.rt.hub.close(entry.feed)
+            else:
+                entry.cancel()
+        self.subscriptions.clear()
+        for task in self.requests:
+            task.cancel()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
 
     @property
     def key_hash(self) -> str | None:
@@ -81,28 +120,59 @@ class WSConnection:
         return hash_key(self.api_key) if self.api_key else None
 
     def kill(self, code: int, reason: str) -> None:
-        """Close this connection with ``code`` (first reason wins); never blocks."""
-        if self.closing is None:
-            self.closing = (code, reason)
-        self.stopped.set()
+        """Close this connection with ``code`` (first reason wins); never blocks.
 
-    async def _close(self) -> None:
-        if self.websocket.application_state != WebSocketState.CONNECTED:
+        Whatever is still queued is dropped: the client resumes from what it received.
+        """
+        if self.closing is not None:
             return
-        code, reason = self.closing or (1000, "")
-        # A slow peer may not read the close frame either: bounded, then uvicorn aborts.
-        with contextlib.suppress(Exception):
+        self.closing = (code, reason)
+        self.outbox.clear()
+        if self._writer is not None:
+            self._writer.cancel()  # it may be stuck on a peer that stopped reading
+        self._writer = asyncio.create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            # A slow peer may not read the close frame either: bounded, then abort.
             async with asyncio.timeout(1.0):
-                await self.websocket.close(code, reason)
+                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+        except (TimeoutError, OSError, RuntimeError):
+            self._abort()
+
+    def _abort(self) -> None:
+        if self._serving is not None and not self._serving.done():
+            self._aborted = True
+            self._serving.cancel()
+
+    def push(self, frame: str) -> bool:
+        """Send or queue an encoded frame without waiting; False when the outbox is full.
+
+        With nothing queued and no writer, the frame goes out at once (eagerly: the
+        server's send only waits when the peer's socket is full; then a writer task
+        finishes it and drains whatever queues up meanwhile).
+        """
+        if self.closing is not None:
+            return True  # going away: the client resumes from what it received
+        if self._writer is None and not len(self.outbox):
+            try:
+                rest = eager.start(self._send({"type": "websocket.send", "text": frame}))
+            except (OSError, RuntimeError):
+                self._lost()
+                return True
+            if rest is not None:
+                self._writer = asyncio.create_task(self._write(rest))
+            return True
+        if not self.outbox.offer(frame):
+            return False
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return True
 
     def enqueue(self, message: Any) -> None:
         """Queue a control message from the reader (which must never wait); a full
-        queue cuts the connection off as a slow consumer (4008)."""
-        if self.closing is not None:
-            return
-        try:
-            self.outbox.put_nowait(json.dumps(message, separators=(",", ":")))
-        except asyncio.QueueFull:
+        outbox cuts the connection off as a slow consumer (4008)."""
+        if self.closing is None and not self.push(json.dumps(message, separators=(",", ":"))):
             self._slow_consumer()
 
     async def put(self, message: Any) -> None:
@@ -112,16 +182,12 @@ class WSConnection:
         if self.closing is not None:
             return
         frame = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
-        try:
-            self.outbox.put_nowait(frame)
+        if self.push(frame):
             return
-        except asyncio.QueueFull:
-            pass
-        try:
-            async with asyncio.timeout(self.rt.settings.slow_consumer_grace):
-                await self.outbox.put(frame)
-        except TimeoutError:
+        if not await self.outbox.put(frame, self.rt.settings.slow_consumer_grace):
             self._slow_consumer()
+        elif self._writer is None and self.closing is None:
+            self._writer = asyncio.create_task(self._write())
 
     def _slow_consumer(self) -> None:
         if self.closing is None:
@@ -129,12 +195,30 @@ class WSConnection:
             self.rt.slow_consumers_closed += 1
         self.kill(CLOSE_SLOW_CONSUMER, "slow consumer")
 
-    async def _write(self) -> None:
+    async def _write(self, unfinished: Coroutine[Any, Any, None] | None = None) -> None:
+        """Finish a send that had to wait, send everything queued, then end (the next
+        frame is sent eagerly again)."""
         try:
-            while True:
-                await self.websocket.send_text(await self.outbox.get())
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.stopped.set()
+            if unfinished is not None:
+                await unfinished
+            while self.closing is None:
+                frames = self.outbox.take()
+                if not frames:
+                    break
+                for text in frames:
+                    await self._send({"type": "websocket.send", "text": text})
+                    if self.closing is not None:
+                        break
+        except (OSError, RuntimeError):
+            self._lost()
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+
+    def _lost(self) -> None:
+        """A send failed: the peer is gone (the reader may not have noticed yet)."""
+        self.closing = self.closing or (1006, "")
+        self._abort()
 
     def _beat(self) -> None:
         """Ping, or close a peer silent past the timeout (a timer, not a task: an idle
@@ -147,17 +231,6 @@ class WSConnection:
         self._beat_timer = loop.call_later(self.rt.settings.heartbeat_interval, self._beat)
 
     # -- inbound -------------------------------------------------------------------------
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                raw = await self.websocket.receive_text()
-                self.last_heard = asyncio.get_running_loop().time()
-                await self._handle(raw)
-        except (WebSocketDisconnect, RuntimeError, KeyError):
-            pass  # the peer left (KeyError: a binary frame where text was expected)
-        finally:
-            self.stopped.set()
 
     async def _handle(self, raw: str) -> None:
         try:
@@ -213,7 +286,9 @@ class WSConnection:
 
     async def _run_request(self, envelope: Envelope) -> None:
         if self.door is None:
-            self.door = AppDoor(self.websocket.app, self.websocket.scope, self.api_key)
+            self.door = AppDoor(self.scope["app"], self.scope, self.api_key)
+        if self.inflight is None:
+            self.inflight = asyncio.Semaphore(self.rt.settings.max_inflight)
         async with self.inflight:
             status, raw = await self.door.call(envelope)
         await self.put(reply_frame(envelope.id, status, raw))
@@ -232,75 +307,96 @@ class WSConnection:
             self.enqueue(_error(rid, 429, "rate_limited", "too many subscriptions"))
         else:
             topic = str(message.get("path") or "")
-            task = asyncio.create_task(self._subscription(sid, topic, resume))
-            self.subscriptions[sid] = task
-            task.add_done_callback(lambda _t: self.subscriptions.pop(sid, None))
+            self.subscriptions[sid] = asyncio.create_task(self._open(sid, topic, resume))
 
     def _unsubscribe(self, rid: Any, data: Any) -> None:
         sid = data.get("subscription_id") if isinstance(data, dict) else None
-        task = self.subscriptions.pop(str(sid), None)
-        if task is not None:
-            task.cancel()
-        self.enqueue({"id": rid, "status": 200, "data": {"unsubscribed": task is not None}})
+        entry = self.subscriptions.pop(str(sid), None)
+        if isinstance(entry, _WSSink):
+            if entry.feed is not None:
+                self.rt.hub.close(entry.feed)
+        elif entry is not None:
+            entry.cancel()
+        self.enqueue({"id": rid, "status": 200, "data": {"unsubscribed": entry is not None}})
 
-    async def _subscription(self, sid: str, name: str, resume_from: int | None) -> None:
+    async def _open(self, sid: str, name: str, resume_from: int | None) -> None:
+        """Authorize and open one subscription; afterwards its feed delivers, no task."""
         assert self.principal is not None  # subscribe is refused before auth
-        sink = _WSSink(self, sid)
-        feed: Feed | None = None
+        sink = _WSSink(self, sid, name)
         try:
             topic = topic_or_problem(name)
             await authorize_topic(self.rt.node, self.principal, topic)
             feed, head = await self.rt.hub.open(topic.name, resume_from, sink)
-            # Queued before any event of this subscription can be (one FIFO queue).
-            self.enqueue(
-                {
-                    "id": sid,
-                    "status": 200,
-                    "data": {
-                        "subscription_id": sid,
-                        "topic": topic.name,
-                        "head_seq": head,
-                        "resume_from": feed.cursor,
-                    },
-                }
-            )
-            error = await sink.ended
         except NodeProblem as problem:
+            self.subscriptions.pop(sid, None)
             await self.put(_error(sid, problem.status, problem.code, problem.message))
             return
         except PositionNotInLog as exc:
+            self.subscriptions.pop(sid, None)
             await self.put(_error(sid, 410, STREAM_GAP, str(exc)))
             return
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # the head could not be read: resume later
-            error = exc
-        finally:
-            if feed is not None:
-                self.rt.hub.close(feed)
-        if isinstance(error, StreamGap):
-            await self.put(
-                {
+            self.subscriptions.pop(sid, None)
+            self._interrupted(sid, name, exc)
+            return
+        if self.subscriptions.get(sid) is not asyncio.current_task():
+            self.rt.hub.close(feed)  # unsubscribed (or closed) while opening
+            return
+        sink.feed = feed
+        self.subscriptions[sid] = sink
+        # Queued before any event of this subscription can be (one FIFO outbox).
+        self.enqueue(
+            {
+                "id": sid,
+                "status": 200,
+                "data": {
                     "subscription_id": sid,
-                    "topic": name,
-                    "status": 410,
-                    **error_envelope(STREAM_GAP, str(error), f"ws_{sid}"),
-                }
-            )
+                    "topic": topic.name,
+                    "head_seq": head,
+                    "resume_from": feed.cursor,
+                },
+            }
+        )
+
+    def _ended(self, sink: _WSSink, error: Exception) -> None:
+        """A subscription's feed cannot continue (its channel said why)."""
+        if self.subscriptions.get(sink.sid) is not sink:
+            return
+        del self.subscriptions[sink.sid]
+        if sink.feed is not None:
+            self.rt.hub.close(sink.feed)
+        if isinstance(error, StreamGap):
+            frame = {
+                "subscription_id": sink.sid,
+                "topic": sink.name,
+                "status": 410,
+                **error_envelope(STREAM_GAP, str(error), f"ws_{sink.sid}"),
+            }
+            self.requests.add(task := asyncio.create_task(self.put(frame)))
+            task.add_done_callback(self.requests.discard)
         else:
-            # Going silent would strand the client; a close makes the SDK resume every
-            # subscription of this connection from its last seq.
-            log.warning("subscription %s on %s interrupted: %r", sid, name, error)
-            self.kill(CLOSE_TRY_AGAIN, "subscription interrupted; resume")
+            self._interrupted(sink.sid, sink.name, error)
+
+    def _interrupted(self, sid: str, name: str, error: Exception) -> None:
+        # Going silent would strand the client; a close makes the SDK resume every
+        # subscription of this connection from its last seq.
+        log.warning("subscription %s on %s interrupted: %r", sid, name, error)
+        self.kill(CLOSE_TRY_AGAIN, "subscription interrupted; resume")
 
 
 class _WSSink:
-    """Delivers one subscription's frames into its connection's outbound queue."""
+    """Delivers one subscription's frames into its connection's outbox."""
 
-    __slots__ = ("connection", "ended", "prefix")
+    __slots__ = ("connection", "feed", "name", "prefix", "sid")
 
-    def __init__(self, connection: WSConnection, sid: str) -> None:
+    def __init__(self, connection: WSConnection, sid: str, name: str) -> None:
         self.connection = connection
+        self.sid = sid
+        self.name = name
+        self.feed: Feed | None = None
         self.prefix = '{"subscription_id":' + json.dumps(sid) + ","
-        self.ended: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
 
     def _text(self, frame: Frame) -> str:
         return self.prefix + frame.body[1:]  # the shared body, minus its opening brace
@@ -309,34 +405,38 @@ class _WSSink:
         connection = self.connection
         if connection.closing is not None:
             return True  # going away: the client resumes from what it actually received
-        try:
-            connection.outbox.put_nowait(self._text(frame))
-        except asyncio.QueueFull:
-            return False
-        return True
+        return connection.push(self._text(frame))
 
     async def put(self, frame: Frame) -> bool:
         await self.connection.put(self._text(frame))
         return self.connection.closing is None
 
     def end(self, error: Exception) -> None:
-        if not self.ended.done():
-            self.ended.set_result(error)
+        self.connection._ended(self, error)
 
 
-async def websocket_endpoint(rt: Realtime, websocket: WebSocket) -> None:
+async def websocket_endpoint(rt: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
     """Accept, authenticate (``X-API-Key`` header, or an ``auth`` first message) and serve."""
-    key = websocket.headers.get("x-api-key")
+    if (await receive())["type"] != "websocket.connect":
+        return
+    key = _header(scope, b"x-api-key")
     principal = await rt.authenticate(key)
     if key and principal is None:
-        await _deny(websocket)
+        await _deny(scope, send)
         return
-    await websocket.accept()
-    connection = WSConnection(rt, websocket)
+    await send({"type": "websocket.accept"})
+    connection = WSConnection(rt, scope, send)
     connection.principal, connection.api_key = principal, key
     if principal is None:
         asyncio.get_running_loop().call_later(rt.settings.auth_timeout, _require_auth, connection)
-    await connection.serve()
+    await connection.serve(receive)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _require_auth(connection: WSConnection) -> None:
@@ -344,12 +444,12 @@ def _require_auth(connection: WSConnection) -> None:
         connection.kill(CLOSE_UNAUTHENTICATED, "unauthenticated")
 
 
-async def _deny(websocket: WebSocket) -> None:
+async def _deny(scope: Scope, send: Send) -> None:
     """Refuse the upgrade with 401 and the error envelope when the server allows it."""
-    from starlette.responses import JSONResponse
-
-    body = error_envelope("unauthenticated", "unknown API key", "ws_handshake")
-    if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse(body, status_code=401))
-    else:
-        await websocket.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+        return
+    body = json.dumps(error_envelope("unauthenticated", "unknown API key", "ws_handshake"))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "websocket.http.response.start", "status": 401, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body.encode()})

@@ -32,6 +32,7 @@ _WHY = {
     402: "The account cannot cover the amount: `insufficient_funds`",
     403: "The key's role may not do this: `forbidden`",
     404: "No such resource visible to this key",
+    410: "The stream cannot resume from that position (not in the log): `stream_gap`",
     409: "The resource's state forbids this",
     413: "Body over the node's limit: `payload_too_large`",
     422: "The request does not validate: `validation_error`",
@@ -51,6 +52,13 @@ AUTHENTICATED = (*COMMON, 401, 403)
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry documenting ``statuses`` with the error envelope."""
     return {s: {"model": ErrorEnvelope, "description": _WHY[s]} for s in sorted(set(statuses))}
+
+
+def error_responses(*statuses: int) -> dict[str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for ``statuses`` with the error envelope, for an
+    operation described by hand (not a FastAPI route)."""
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    return {str(s): {"description": _WHY[s], "content": envelope} for s in sorted(set(statuses))}
 
 
 def answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
