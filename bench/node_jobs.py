@@ -1,7 +1,8 @@
 """Node throughput and server CPU per operation, with the node in its own process.
 
     .venv/bin/python bench/node_jobs.py [--quick] [--runs 3] [--postgres postgresql://...]
-        [--baseline-src /path/to/other/checkout/src]
+        [--baseline-src /path/to/other/checkout/src] [--workloads cycle8,cycle32]
+        [--configs sqlite,pg-w2]
 
 Each measurement starts ``aitbc serve`` as a subprocess on a fresh database (a new SQLite
 file, or a scratch PostgreSQL database that is dropped afterwards), warms it up, then
@@ -10,7 +11,8 @@ processes included) is read from /proc before and after each workload and divide
 the operations done. Configurations run in alternating order (forwards, then backwards);
 every figure is the median over ``--runs`` runs. Ratios are against the first
 configuration of the same run (``sqlite``; or ``base-sqlite``, the node from
-``--baseline-src``, when that is given).
+``--baseline-src``, when that is given; with PostgreSQL the baseline also runs as
+``base-pg`` and ``base-pg-w2``).
 
 Workloads:
   create   POST /v1/jobs at c=8 (job type no miner serves, so they stay queued)
@@ -23,7 +25,9 @@ Workloads:
            interval, with no backoff) until they see COMPLETED; jobs/s counts cycles
            finished inside the window, p50 is create -> client sees COMPLETED.
 PostgreSQL (from --postgres or AITBC_TEST_POSTGRES_URL) adds ``pg`` and ``pg-w2``
-(``--workers 2``); without it only SQLite runs.
+(``--workers 2``); without it only SQLite runs. ``--workloads`` picks some of
+create, read, info (these three run together, in one server), cycle8, cycle32;
+``--configs`` some of the configurations (the first one given is the ratio baseline).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ from aitbc.core.receipts import attest, miner_claim
 from aitbc.core.signing import SigningKey
 
 MINERS = 4
+WORKLOADS = ("create", "read", "info", "cycle8", "cycle32")
+REQUEST_WORKLOADS = {"create", "read", "info"}
 TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_JOB = {"job_type": "idle", "payload": {"text": "bench"}, "price": "1"}
 ECHO_JOB = {"job_type": "echo", "payload": {"text": "bench"}, "price": "1"}
@@ -142,6 +148,8 @@ async def serve(config: Config, postgres: str | None) -> AsyncIterator[Server]:
     async with database(config, postgres) as url:
         port, key = _free_port(), "aitbc_bench_" + uuid.uuid4().hex
         env = dict(os.environ)
+        # ``idle``: a type the node accepts (configured) but no bench miner serves.
+        env["AITBC_NODE_JOB_TYPES"] = "echo,idle"
         if config.src:
             env["PYTHONPATH"] = config.src
         command = [
@@ -339,7 +347,12 @@ async def miners_running(server: Server, http: aiohttp.ClientSession) -> AsyncIt
 
 
 async def cycle(
-    server: Server, concurrency: int, seconds: float, poll: float, figures: Figures
+    server: Server,
+    concurrency: int,
+    seconds: float,
+    poll: float,
+    figures: Figures,
+    warmup: float = 1.0,
 ) -> None:
     """The full cycle at ``concurrency`` connections (MINERS of them are the miners)."""
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -372,7 +385,7 @@ async def cycle(
                 asyncio.create_task(one_client(keys[i % len(keys)]))
                 for i in range(concurrency - MINERS)
             ]
-            await asyncio.sleep(1.0)  # warm-up: the loops reach steady state
+            await asyncio.sleep(warmup)  # the loops reach steady state, pools fill
             cpu0 = server.cpu()
             window["start"] = time.perf_counter()
             window["end"] = window["start"] + seconds
@@ -393,12 +406,15 @@ async def cycle(
 
 async def measure(config: Config, args: argparse.Namespace, run: int) -> Figures:
     figures = Figures()
-    async with serve(config, args.postgres) as server:
-        await request_workloads(server, args.requests, figures)
+    if args.workloads & REQUEST_WORKLOADS:
+        async with serve(config, args.postgres) as server:
+            await request_workloads(server, args.requests, figures)
     orders = [(8, 32), (32, 8)]
     for concurrency in orders[run % 2]:
+        if f"cycle{concurrency}" not in args.workloads:
+            continue
         async with serve(config, args.postgres) as server:  # a fresh database per cycle
-            await cycle(server, concurrency, args.seconds, args.client_poll, figures)
+            await cycle(server, concurrency, args.seconds, args.client_poll, figures, args.warmup)
     return figures
 
 
@@ -410,7 +426,14 @@ def _configs(args: argparse.Namespace) -> list[Config]:
     if args.postgres:
         if args.baseline_src:
             configs.append(Config("base-pg", "postgres", src=args.baseline_src))
+            configs.append(Config("base-pg-w2", "postgres", workers=2, src=args.baseline_src))
         configs += [Config("pg", "postgres"), Config("pg-w2", "postgres", workers=2)]
+    if args.configs:
+        by_name = {c.name: c for c in configs}
+        unknown = [n for n in args.configs if n not in by_name]
+        if unknown:
+            raise SystemExit(f"unknown configs {unknown}; known: {', '.join(by_name)}")
+        configs = [by_name[n] for n in args.configs]
     return configs
 
 
@@ -456,10 +479,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="creates per run")
     parser.add_argument("--seconds", type=float, default=4.0, help="full-cycle window")
     parser.add_argument("--client-poll", type=float, default=0.1, help="seconds")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of full cycle before the window"
+    )
     parser.add_argument("--postgres", default=os.environ.get("AITBC_TEST_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--baseline-src", help="src/ of another checkout, as the baseline")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+    )
+    parser.add_argument("--configs", help="comma-separated configuration names to run")
     args = parser.parse_args()
+    args.workloads = {w.strip() for w in args.workloads.split(",") if w.strip()}
+    if not args.workloads or not args.workloads <= set(WORKLOADS):
+        parser.error(f"--workloads must be a subset of {','.join(WORKLOADS)}")
+    args.configs = [c.strip() for c in args.configs.split(",")] if args.configs else None
     if args.quick:
         args.runs, args.requests, args.seconds = 2, 150, 2.0
     if args.no_postgres:

@@ -25,7 +25,10 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with microseconds and ``Z``, as the wire protocol writes times."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is several times cheaper than strftime (a job's wire has four times).
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:

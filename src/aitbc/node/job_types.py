@@ -6,6 +6,10 @@ escrow until its ttl. So it is refused up front with ``422 unknown_job_type``.
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +72,7 @@ async def blocked_reason(node: Node, job: dict[str, Any]) -> str | None:
     """
     if job["state"] != "QUEUED":
         return None
-    miners = await node.read(lambda conn: conn.execute(_MINERS_HEARD).all())
+    miners = await _roster(node)
     serving = [m for m in miners if job["job_type"] in m.capabilities.get("job_types", [])]
     if not serving:
         return f"no registered miner serves job type {job['job_type']!r}"
@@ -79,6 +83,42 @@ async def blocked_reason(node: Node, job: dict[str, Any]) -> str | None:
     if not any(is_live(m.heard, node.clock(), window) for m in able):
         return f"no miner that can take this job has been heard from in the last {window:g} s"
     return None
+
+
+#: How long a worker reuses its roster of miners for ``blocked_reason``. Every GET of a
+#: QUEUED job needs it, and clients poll their jobs several times a second; this
+#: worker's own registrations and heartbeats refresh it at once (:func:`forget_roster`),
+#: so only another worker's can show up this much later.
+ROSTER_SECONDS = 1.0
+
+
+@dataclass
+class _Roster:
+    generation: int = 0
+    read_at: float = float("-inf")
+    miners: Sequence[Any] = ()
+
+
+_rosters: weakref.WeakKeyDictionary[Node, _Roster] = weakref.WeakKeyDictionary()
+
+
+async def _roster(node: Node) -> Sequence[Any]:
+    """Every miner's capabilities and when it was last heard from (cached, see above)."""
+    roster = _rosters.setdefault(node, _Roster())
+    if time.monotonic() - roster.read_at < ROSTER_SECONDS:
+        return roster.miners
+    generation, started = roster.generation, time.monotonic()
+    miners = await node.read(lambda conn: conn.execute(_MINERS_HEARD).all())
+    if roster.generation == generation:  # no local change meanwhile: keep it
+        roster.read_at, roster.miners = started, miners
+    return miners
+
+
+def forget_roster(node: Node) -> None:
+    """A miner registered or was heard from through this worker: read afresh next time."""
+    roster = _rosters.setdefault(node, _Roster())
+    roster.generation += 1
+    roster.read_at = float("-inf")
 
 
 def is_live(heard: datetime | None, now: datetime, window_seconds: float) -> bool:

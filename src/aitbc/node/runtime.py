@@ -15,7 +15,9 @@ The data plane (see docs/node-data.md):
   are appended in its transaction and the listeners run after the commit.
 - :meth:`Node.read` runs a read-only function: on SQLite inline on the event loop over a
   ``query_only`` stdlib connection (a one-row read costs tens of microseconds, less than a
-  thread hop); on PostgreSQL on a pooled connection.
+  thread hop); on PostgreSQL on a pooled connection in autocommit mode: at READ COMMITTED
+  every statement takes its own snapshot anyway, so the BEGIN and ROLLBACK around a read
+  were two round trips that bought nothing.
 - :meth:`Node.transaction` (an async ORM session) remains for code written against it; it
   keeps every invariant but costs one driver round trip per statement.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -99,7 +102,9 @@ def _run_transaction(conn: Connection, node: Node, fn: Callable[[WriteTx], T]) -
         if any(r.event in _WAKE_EVENTS for r in records):
             # Delivered at COMMIT (never for a rollback) to every worker's listener, so a
             # miner polling another worker claims at once instead of at its next recheck.
-            conn.exec_driver_sql(f"NOTIFY {JOBS_CHANNEL}")
+            # The payload names this worker, whose own pollers the post-commit listener
+            # wakes already (see Node._on_jobs_notify).
+            conn.exec_driver_sql(f"NOTIFY {JOBS_CHANNEL}, '{node.worker_token}'")
         return value, records
 
 
@@ -156,6 +161,8 @@ class Node:
         #: Sessions for pure reads: on SQLite they never queue behind writers.
         self.reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.is_sqlite = is_sqlite(self.engine)
+        #: PostgreSQL reads (see module doc): the same pool, no transaction.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         #: SQLite data plane: the writer and the in-place read engine (see module doc).
         self.writer: SQLiteWriter | None = None
         self._sync_reads: Engine | None = None
@@ -176,6 +183,8 @@ class Node:
         #: Revocations reach every worker's key cache (see :mod:`.key_revocations`).
         self.revocations = KeyRevocations(self.key_cache, settings.redis_url)
         self.job_wakeup = Wakeup()
+        #: Names this worker in its NOTIFY payloads (hex: safe inside the SQL literal).
+        self.worker_token = secrets.token_hex(8)
         self.signing_key: SigningKey = SigningKey.generate()
         self.coordinator_id = ""
         self.created_admin_key: str | None = None
@@ -202,8 +211,9 @@ class Node:
             assert driver is not None  # a checked-out asyncpg connection
             await driver.add_listener(JOBS_CHANNEL, self._on_jobs_notify)
 
-    def _on_jobs_notify(self, *_: Any) -> None:
-        self.job_wakeup.notify()
+    def _on_jobs_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload != self.worker_token:  # our own commits woke our pollers already
+            self.job_wakeup.notify()
 
     def stop_polls(self) -> None:
         """End every waiting long-poll of this process now (call before a shutdown)."""
@@ -236,7 +246,7 @@ class Node:
         if self._sync_reads is not None:
             with self._read_connection().begin() as transaction:
                 return fn(transaction.connection)
-        async with self.engine.connect() as aconn:
+        async with self._autocommit.connect() as aconn:
             return await aconn.run_sync(fn)
 
     def _read_connection(self) -> Connection:

@@ -5,8 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+
+def _http_protocol() -> Any:
+    """One socket write per response (:mod:`aitbc.node.http_protocol`) when httptools is
+    installed (``aitbc[node]``), else whatever uvicorn picks."""
+    try:
+        from .http_protocol import CoalescingHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return CoalescingHttpToolsProtocol
+
+
 #: ``websockets-sansio``: no tasks of its own per connection (the legacy implementation
 #: runs three), so an idle subscriber costs less memory, and a close is handed to the
 #: reader at once. No protocol-level pings: the door's own heartbeat (``ping`` frames,
 #: ``heartbeat_timeout``) already finds dead peers, one timer per connection is enough.
-UVICORN_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_ping_interval": None}
+#: ``http``: a response's head and body in one write (see :func:`_http_protocol`).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_ping_interval": None,
+    "http": _http_protocol(),
+}

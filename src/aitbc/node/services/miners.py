@@ -22,7 +22,9 @@ from sqlalchemy import (
 
 from ...core.signing import VerifyKey
 from ..clock import iso, utcnow
+from ..job_types import forget_roster
 from ..problems import conflict, forbidden
+from ..raw_select import RawSelect
 from ..schemas import Capabilities, MinerRegister
 from ..tables import JOB_MODELS, JOBS, MINERS
 from .principals import Principal
@@ -38,13 +40,14 @@ def require_miner(principal: Principal) -> None:
         raise forbidden("only miners may use the miner API")
 
 
-_MINER = select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id"))
+#: Read on every poll (see :mod:`aitbc.node.raw_select`).
+_MINER = RawSelect(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
 
 
 def registered(conn: Connection, principal: Principal) -> Row[Any]:
     """The miner's registration; 409 miner_not_registered before ``register``."""
     require_miner(principal)
-    miner = conn.execute(_MINER, {"miner_id": principal.id}).first()
+    miner: Row[Any] | None = _MINER.first(conn, miner_id=principal.id)
     if miner is None:
         raise conflict("miner_not_registered", "register with /v1/miners/register first")
     return miner
@@ -74,7 +77,10 @@ async def register(node: Node, principal: Principal, req: MinerRegister) -> dict
     """Register or re-register (replacing key and capabilities); return the Miner."""
     require_miner(principal)
     VerifyKey.from_b64(req.public_key)  # a bad key is refused before any write
-    return await node.write(lambda tx: _register(tx, principal, req))
+    try:
+        return await node.write(lambda tx: _register(tx, principal, req))
+    finally:
+        forget_roster(node)
 
 
 def _heartbeat(tx: WriteTx, principal: Principal) -> dict[str, Any]:
@@ -99,32 +105,52 @@ def _heartbeat(tx: WriteTx, principal: Principal) -> dict[str, Any]:
 async def heartbeat(node: Node, principal: Principal) -> dict[str, Any]:
     """Renew the leases of every RUNNING job this miner holds whose lease is still valid."""
     require_miner(principal)
-    return await node.write(lambda tx: _heartbeat(tx, principal))
+    try:
+        return await node.write(lambda tx: _heartbeat(tx, principal))
+    finally:
+        forget_roster(node)
 
 
-def _matches(now: datetime, caps: Capabilities) -> list[ColumnElement[bool]]:
-    """SQL conditions for QUEUED jobs whose constraints this miner meets."""
+def _matches() -> list[ColumnElement[bool]]:
+    """SQL conditions for QUEUED jobs whose constraints a miner meets (its capabilities
+    and the time are bound at execution, see :func:`_pick_params`)."""
     missing_model = exists().where(
-        JOB_MODELS.c.job_id == JOBS.c.id, JOB_MODELS.c.model.not_in(caps.models)
+        JOB_MODELS.c.job_id == JOBS.c.id,
+        JOB_MODELS.c.model.not_in(bindparam("models", expanding=True)),
     )
     return [
         JOBS.c.state == "QUEUED",
-        JOBS.c.expires_at > now,
-        JOBS.c.job_type.in_(caps.job_types),
-        JOBS.c.min_gpu_memory_gb <= caps.gpu_memory_gb,
-        or_(JOBS.c.region.is_(None), JOBS.c.region == caps.region),
-        or_(JOBS.c.max_price.is_(None), JOBS.c.max_price >= caps.min_price),
-        JOBS.c.price >= caps.min_price,
+        JOBS.c.expires_at > bindparam("now"),
+        JOBS.c.job_type.in_(bindparam("job_types", expanding=True)),
+        JOBS.c.min_gpu_memory_gb <= bindparam("gpu_memory_gb"),
+        # A miner without a region binds NULL: ``region = NULL`` is never true.
+        or_(JOBS.c.region.is_(None), JOBS.c.region == bindparam("region")),
+        or_(JOBS.c.max_price.is_(None), JOBS.c.max_price >= bindparam("min_price")),
+        JOBS.c.price >= bindparam("min_price"),
         not_(missing_model),
     ]
 
 
+# Built once: constructing this statement (and its cache key) on every poll cost more
+# than running it.
+_PICK = select(JOBS.c.id).where(*_matches()).order_by(JOBS.c.created_at, JOBS.c.id).limit(1)
+_PICK_LOCKED = _PICK.with_for_update(skip_locked=True)
+
+
+def _pick_params(caps: Capabilities, now: datetime) -> dict[str, Any]:
+    return {
+        "now": now,
+        "job_types": list(caps.job_types),
+        "models": list(caps.models),
+        "gpu_memory_gb": caps.gpu_memory_gb,
+        "region": caps.region,
+        "min_price": caps.min_price,
+    }
+
+
 def _pick(conn: Connection, caps: Capabilities, now: datetime, *, lock: bool) -> str | None:
-    pick = select(JOBS.c.id).where(*_matches(now, caps))
-    pick = pick.order_by(JOBS.c.created_at, JOBS.c.id).limit(1)
-    if lock and conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    return conn.execute(pick).scalar()
+    locked = lock and conn.dialect.name == "postgresql"
+    return conn.execute(_PICK_LOCKED if locked else _PICK, _pick_params(caps, now)).scalar()
 
 
 def _claim(tx: WriteTx, principal: Principal, caps: Capabilities) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from ...core.signing import ALG, VerifyKey
 from ...errors import ConfigurationError
 from ..clock import iso, new_id
 from ..problems import NodeProblem, conflict, invalid, not_found
+from ..raw_select import RawSelect
 from ..schemas import JobFail, JobResult
 from ..tables import JOBS, MINERS, RECEIPTS
 from . import blobs, ledger, outputs, pricing
@@ -28,7 +29,7 @@ from .wire import job_wire
 if TYPE_CHECKING:
     from ..runtime import Node, WriteTx
 
-_MINER = select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id"))
+_MINER = RawSelect(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
 _INSERT_RECEIPT = insert(RECEIPTS)
 
 
@@ -134,7 +135,7 @@ def _settle(tx: WriteTx, job: JobRecord, receipt: dict[str, Any]) -> None:
 
 def _complete(tx: WriteTx, principal: Principal, job_id: str, req: JobResult) -> dict[str, Any]:
     job = held_job(tx, principal, job_id)
-    miner = tx.conn.execute(_MINER, {"miner_id": principal.id}).first()
+    miner = _MINER.first(tx.conn, miner_id=principal.id)
     if miner is None:
         raise conflict("miner_not_registered", "register with /v1/miners/register first")
     blobs.attach(tx, principal, job.id, req.result, "output")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, or_, select, update
 
 from ..clock import utcnow
+from ..raw_select import RawSelect
 from ..tables import JOBS
 from . import ledger
 from .wire import job_wire
@@ -37,12 +38,14 @@ EVENT_FOR_STATE = {
 }
 
 JobRecord = Row[Any]
-_JOB_BY_ID = select(JOBS).where(JOBS.c.id == bindparam("job_id"))
+#: Every client poll reads this: on SQLite it skips SQLAlchemy's execution machinery.
+_JOB_BY_ID = RawSelect(select(JOBS).where(JOBS.c.id == bindparam("job_id")))
 
 
 def load_job(conn: Connection, job_id: str) -> JobRecord | None:
-    """The job row, or None."""
-    return conn.execute(_JOB_BY_ID, {"job_id": job_id}).first()
+    """The job row (attribute access by column name), or None."""
+    job: JobRecord | None = _JOB_BY_ID.first(conn, job_id=job_id)
+    return job
 
 
 def emit_job(tx: WriteTx, job: JobRecord, event: str) -> dict[str, Any]:
