@@ -18,6 +18,7 @@ per batch of streamed tokens, the receipt and settlement. Ratios are against the
 calls of the same run.
 
     .venv/bin/python bench/inference.py [--runs 5] [--max-tokens 64] [--model FILE.gguf]
+        [--output-interval SECONDS]
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def node_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
 
 
 @contextlib.contextmanager
-def miner_process(node_url: str, api_key: str, llama_url: str) -> Iterator[subprocess.Popen[bytes]]:
+def miner_process(
+    node_url: str, api_key: str, llama_url: str, output_interval: float | None
+) -> Iterator[subprocess.Popen[bytes]]:
     """The reference miner (``aitbc miner``) in its own process, chat executor only,
     offering the server's models at 1 per token."""
     env = {**os.environ, "AITBC_CHAT_BASE_URL": llama_url}
@@ -109,6 +112,8 @@ def miner_process(node_url: str, api_key: str, llama_url: str) -> Iterator[subpr
         "--offer-price", "1", "--offer-unit", "token", "--offer-max-units", "4096",
         "--log-level", "WARNING",
     ]  # fmt: skip
+    if output_interval is not None:
+        command += ["--output-interval", str(output_interval)]
     process = subprocess.Popen(command, env=env)
     try:
         yield process
@@ -163,7 +168,7 @@ async def measure(
             "/v1/admin/faucet",
             {"account_id": alice["principal"]["id"], "amount": "10" * 9},
         )
-        with miner_process(node_url, bob["api_key"], llama_url) as miner:
+        with miner_process(node_url, bob["api_key"], llama_url, args.output_interval) as miner:
             async with (
                 openai.AsyncOpenAI(base_url=llama_url + "/v1", api_key="x") as direct,
                 openai.AsyncOpenAI(base_url=node_url + "/v1", api_key=alice["api_key"]) as market,
@@ -193,7 +198,11 @@ def report(
         name: [statistics.median(s[i] for s in rows) for i in range(4)]
         for name, rows in samples.items()
     }
-    print(f"streamed chat, max_tokens={args.max_tokens}, {args.runs} runs each (medians)")
+    interval = "default" if args.output_interval is None else f"{args.output_interval:g} s"
+    print(
+        f"streamed chat, max_tokens={args.max_tokens}, {args.runs} runs each (medians); "
+        f"miner output interval {interval}"
+    )
     print(f"{'path':<12} {'TTFT ms':>8} {'tok/s':>7} {'stream tok/s':>13} {'tokens':>7} "
           f"{'CPU ms/request: node':>21} {'miner':>6} {'llama':>6}")  # fmt: skip
     for name, (ttft, rate, streaming, tokens) in med.items():
@@ -213,6 +222,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: tiny)")
+    parser.add_argument(
+        "--output-interval",
+        type=float,
+        default=None,
+        help="the miner's least seconds between output posts (default: the miner's)",
+    )
     args = parser.parse_args()
     if not llama_available():
         print("skipped: needs llama-cpp-python[server] and gguf (scripts/install_llama.sh)")
