@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from aitbc.core.canonical import content_hash
 from aitbc.core.output import chain_of, summary
 from aitbc.core.receipts import attest, miner_claim
 from aitbc.core.signing import SigningKey
-from aitbc.errors import ConflictError, ValidationError
+from aitbc.errors import AITBCError, ConflictError, NotFoundError, ValidationError
 from aitbc.miner import Executor
 from aitbc.miner.executors import Execution
 from aitbc.miner.executors.base import JobContext
@@ -91,6 +92,27 @@ async def test_retried_batches_record_each_chunk_once_and_gaps_are_refused(world
     await miner.call(f"/v1/miners/jobs/{job['id']}/result", right)
     seen = [item async for item in world.alice.client.jobs.stream(created.id)]
     assert [c.chunk for c in seen[:-1] if isinstance(c, OutputChunk)] == chunks
+
+
+async def test_only_the_holder_posts_output_while_its_lease_lasts(world: World) -> None:
+    miner = RawMiner(world)
+    await world.alice.client.jobs.create(job_type="echo", payload={"p": "x" * 1000}, price=10)
+    job = await miner.claim()
+    path = f"/v1/miners/jobs/{job['id']}/output"
+    await miner.call(path, {"start": 0, "chunks": [{"t": "a"}]})
+    with pytest.raises(AITBCError) as client:
+        await world.alice.client.transport.request(
+            "POST", path, {"start": 1, "chunks": [{"t": "c"}]}
+        )
+    assert client.value.status == 403
+    with pytest.raises(NotFoundError):
+        await miner.call("/v1/miners/jobs/job_nope/output", {"start": 0, "chunks": [{"t": "c"}]})
+    node = world.node.node
+    now = node.clock()
+    node.clock = lambda: now + timedelta(seconds=node.settings.lease_seconds + 1)
+    with pytest.raises(ConflictError) as lost:  # the lease ran out: requeued, not the holder's
+        await miner.call(path, {"start": 1, "chunks": [{"t": "b"}]})
+    assert lost.value.code == "lease_lost"
 
 
 async def test_chunks_stay_readable_after_the_job_failed(world: World) -> None:
