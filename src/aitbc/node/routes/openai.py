@@ -8,8 +8,9 @@ in ``X-AITBC-Receipt-Id`` (non-streamed) and in the final chunk's ``aitbc`` obje
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -79,14 +80,15 @@ async def chat_completions(
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache"},
         )
-    async for batch in events:
-        for record in batch:
-            if record.event == "job.completed":
-                result, receipt = await openai_door.completed(node, chat.job_id)
-                headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
-                return answer(openai_door.completion(chat, result, receipt), headers=headers)
-            if record.event in ("job.failed", "job.canceled", "job.expired"):
-                raise _job_problem(chat, record.data, headers)
+    async with contextlib.aclosing(events):  # leave the hub as soon as the answer is known
+        async for batch in events:
+            for record in batch:
+                if record.event == "job.completed":
+                    result, receipt = await openai_door.completed(node, chat.job_id)
+                    headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
+                    return answer(openai_door.completion(chat, result, receipt), headers=headers)
+                if record.event in ("job.failed", "job.canceled", "job.expired"):
+                    raise _job_problem(chat, record.data, headers)
     raise NodeProblem(503, "unavailable", "the node is shutting down", headers=headers)
 
 
@@ -107,7 +109,7 @@ def _sse(value: Any) -> bytes:
 
 
 async def _stream(
-    node: Any, chat: ChatJob, events: AsyncIterator[list[JobEvent]]
+    node: Any, chat: ChatJob, events: AsyncGenerator[list[JobEvent], None]
 ) -> AsyncIterator[bytes]:
     """OpenAI's chunk stream for the job: a role chunk, one chunk per streamed delta,
     a final chunk with finish_reason, usage and the receipt, then ``[DONE]``.
@@ -115,33 +117,34 @@ async def _stream(
     The deltas that arrived together go out in one write (one ``send`` through the
     middleware, one syscall), each still its own SSE event."""
     yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
-    async for batch in events:
-        out: list[bytes] = []
-        for record in batch:
-            if record.event == "job.output":
-                delta = record.data.get("chunk", {}).get("delta")
-                if isinstance(delta, str):
-                    out.append(_sse(openai_door.chunk(chat, {"content": delta})))
-            elif record.event == "job.completed":
-                if out:  # the tokens go out before the receipt is read
+    async with contextlib.aclosing(events):
+        async for batch in events:
+            out: list[bytes] = []
+            for record in batch:
+                if record.event == "job.output":
+                    delta = record.data.get("chunk", {}).get("delta")
+                    if isinstance(delta, str):
+                        out.append(_sse(openai_door.chunk(chat, {"content": delta})))
+                elif record.event == "job.completed":
+                    if out:  # the tokens go out before the receipt is read
+                        yield b"".join(out)
+                        out = []
+                    result, receipt = await openai_door.completed(node, chat.job_id)
+                    answer = openai_door.completion(chat, result, receipt)
+                    final = openai_door.chunk(
+                        chat,
+                        {},
+                        answer["choices"][0]["finish_reason"],
+                        usage=answer["usage"],
+                        aitbc=answer["aitbc"],
+                    )
+                    yield _sse(final) + b"data: [DONE]\n\n"
+                    return
+                elif record.event in ("job.failed", "job.canceled", "job.expired"):
+                    problem = _job_problem(chat, record.data, {})
+                    error = {"message": problem.message, "type": problem.code, "code": problem.code}
+                    out.append(_sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}}))
                     yield b"".join(out)
-                    out = []
-                result, receipt = await openai_door.completed(node, chat.job_id)
-                answer = openai_door.completion(chat, result, receipt)
-                final = openai_door.chunk(
-                    chat,
-                    {},
-                    answer["choices"][0]["finish_reason"],
-                    usage=answer["usage"],
-                    aitbc=answer["aitbc"],
-                )
-                yield _sse(final) + b"data: [DONE]\n\n"
-                return
-            elif record.event in ("job.failed", "job.canceled", "job.expired"):
-                problem = _job_problem(chat, record.data, {})
-                error = {"message": problem.message, "type": problem.code, "code": problem.code}
-                out.append(_sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}}))
+                    return
+            if out:
                 yield b"".join(out)
-                return
-        if out:
-            yield b"".join(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
@@ -213,7 +213,7 @@ async def create_chat_job(node: Node, client: Principal, req: ChatRequest) -> Ch
 
 async def job_events(
     node: Node, hub: EventHub, client: Principal, chat: ChatJob
-) -> AsyncIterator[list[JobEvent]]:
+) -> AsyncGenerator[list[JobEvent], None]:
     """The job's events (output chunks, state changes) until it is final, in batches of
     what arrived together (so a burst of tokens is answered in one write).
 
