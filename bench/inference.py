@@ -1,20 +1,24 @@
 """Inference through the marketplace vs the same inference server called directly.
 
-One run: llama.cpp's server (its own process, one thread) with a tiny generated model
-(or ``--model FILE.gguf``), a node (its own process, SQLite), and an in-process reference
-miner whose chat executor forwards to that server and offers its model per token. The
-same streamed chat request then goes, alternately, straight to the server and through the
-node's OpenAI-compatible door (official ``openai`` client both times):
+One run, four processes: llama.cpp's server (one thread) with a tiny generated model (or
+``--model FILE.gguf``); a node (uvicorn, SQLite); a reference miner (``aitbc miner``)
+whose chat executor forwards to that server and offers its model per token; and this
+process, the client. The same streamed chat request then goes, alternately, straight to
+the server and through the node's OpenAI-compatible door (official ``openai`` client both
+times), after a warm-up of both paths:
 
 * TTFT: request sent -> first content chunk received (median over ``--runs``);
-* tokens/s: completion tokens / (last chunk - request sent);
-* server CPU per request, from /proc: node process and inference server process.
+* tokens/s: completion tokens / (last chunk - request sent), TTFT included;
+* stream tokens/s: (tokens - 1) / (last chunk - first chunk), the delivery rate once
+  the first token is out (TTFT excluded);
+* CPU per request, from /proc: node, miner and inference server processes.
 
-The marketplace adds job creation, escrow, the miner's claim, one node transaction per
-batch of streamed tokens, the receipt and settlement. Ratios are against the direct
+The marketplace adds job creation with escrow, the miner's claim, one node transaction
+per batch of streamed tokens, the receipt and settlement. Ratios are against the direct
 calls of the same run.
 
     .venv/bin/python bench/inference.py [--runs 5] [--max-tokens 64] [--model FILE.gguf]
+        [--output-interval SECONDS]
 """
 
 from __future__ import annotations
@@ -42,18 +46,27 @@ from aitbc.demo.tiny_llm import (
     llama_server,
     write_tiny_llama,
 )
-from aitbc.miner import Miner, MinerConfig
-from aitbc.miner.executors.chat import ChatExecutor, InferenceServer
 
 MESSAGES = [{"role": "user", "content": "hello market"}]
 ADMIN_KEY = "aitbc_bench_inference_admin"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: (TTFT s, end-to-end tokens/s, stream tokens/s, tokens) of one request.
+Sample = tuple[float, float, float, int]
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextlib.contextmanager
@@ -83,8 +96,29 @@ def node_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
                 time.sleep(0.1)
         yield url, process
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        _stop(process)
+
+
+@contextlib.contextmanager
+def miner_process(
+    node_url: str, api_key: str, llama_url: str, output_interval: float | None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The reference miner (``aitbc miner``) in its own process, chat executor only,
+    offering the server's models at 1 per token."""
+    env = {**os.environ, "AITBC_CHAT_BASE_URL": llama_url}
+    command = [
+        sys.executable, "-m", "aitbc.cli.entry", "miner", "--coordinator", node_url,
+        "--api-key", api_key, "--executors", "chat", "--ephemeral-key", "--poll-wait", "5",
+        "--offer-price", "1", "--offer-unit", "token", "--offer-max-units", "4096",
+        "--log-level", "WARNING",
+    ]  # fmt: skip
+    if output_interval is not None:
+        command += ["--output-interval", str(output_interval)]
+    process = subprocess.Popen(command, env=env)
+    try:
+        yield process
+    finally:
+        _stop(process)
 
 
 async def admin(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -97,8 +131,17 @@ async def admin(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         await transport.disconnect()
 
 
-async def one_stream(client: openai.AsyncOpenAI, max_tokens: int) -> tuple[float, float, int]:
-    """(TTFT seconds, tokens/s, tokens) of one streamed completion."""
+async def wait_for_offer(market: openai.AsyncOpenAI, miner: subprocess.Popen[bytes]) -> None:
+    """Until the miner's offer of the model is listed by the door."""
+    deadline = time.monotonic() + 60
+    while MODEL_NAME not in [m.id for m in (await market.models.list()).data]:
+        if miner.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the miner did not offer the model")
+        await asyncio.sleep(0.1)
+
+
+async def one_stream(client: openai.AsyncOpenAI, max_tokens: int) -> Sample:
+    """One streamed completion's figures."""
     started = time.perf_counter()
     first = last = 0.0
     tokens = 0
@@ -110,10 +153,13 @@ async def one_stream(client: openai.AsyncOpenAI, max_tokens: int) -> tuple[float
             last = time.perf_counter()
             first = first or last
             tokens += 1
-    return first - started, tokens / (last - started), tokens
+    streaming = (tokens - 1) / (last - first) if tokens > 1 and last > first else 0.0
+    return first - started, tokens / (last - started), streaming, tokens
 
 
-async def measure(args: argparse.Namespace, llama_url: str, llama_pid: int, workdir: Path) -> None:
+async def measure(
+    args: argparse.Namespace, llama_url: str, llama_pid: int, workdir: Path
+) -> tuple[dict[str, list[Sample]], dict[str, dict[str, float]]]:
     with node_process(workdir) as (node_url, node):
         alice = await admin(node_url, "/v1/admin/principals", {"role": "client", "name": "a"})
         bob = await admin(node_url, "/v1/admin/principals", {"role": "miner", "name": "b"})
@@ -122,61 +168,52 @@ async def measure(args: argparse.Namespace, llama_url: str, llama_pid: int, work
             "/v1/admin/faucet",
             {"account_id": alice["principal"]["id"], "amount": "10" * 9},
         )
-        config = MinerConfig(
-            coordinator=node_url,
-            api_key=bob["api_key"],
-            executors=["chat"],
-            poll_wait=5,
-            offer_price=1,
-            offer_unit="token",
-            offer_max_units=4096,
-        )
-        executor = ChatExecutor(InferenceServer(llama_url))
-        async with (
-            Miner(config, executors={"chat": executor}).running(),
-            openai.AsyncOpenAI(base_url=llama_url + "/v1", api_key="x") as direct,
-            openai.AsyncOpenAI(base_url=node_url + "/v1", api_key=alice["api_key"]) as market,
-        ):
-            paths = {"direct": direct, "marketplace": market}
-            for client in paths.values():  # warm-up: model loaded, connections open
-                await one_stream(client, args.max_tokens)
-            samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in paths}
-            cpu: dict[str, dict[str, float]] = {n: {"node": 0.0, "llama": 0.0} for n in paths}
-            for run in range(args.runs):
-                order = list(paths) if run % 2 == 0 else list(reversed(paths))
-                for name in order:
-                    before = cpu_seconds(node.pid), cpu_seconds(llama_pid)
-                    samples[name].append(await one_stream(paths[name], args.max_tokens))
-                    cpu[name]["node"] += cpu_seconds(node.pid) - before[0]
-                    cpu[name]["llama"] += cpu_seconds(llama_pid) - before[1]
-    report(samples, cpu, args)
+        with miner_process(node_url, bob["api_key"], llama_url, args.output_interval) as miner:
+            async with (
+                openai.AsyncOpenAI(base_url=llama_url + "/v1", api_key="x") as direct,
+                openai.AsyncOpenAI(base_url=node_url + "/v1", api_key=alice["api_key"]) as market,
+            ):
+                await wait_for_offer(market, miner)
+                paths = {"direct": direct, "marketplace": market}
+                for _ in range(2):  # warm-up: model loaded, connections open, code paths hot
+                    for client in paths.values():
+                        await one_stream(client, args.max_tokens)
+                pids = {"node": node.pid, "miner": miner.pid, "llama": llama_pid}
+                samples: dict[str, list[Sample]] = {name: [] for name in paths}
+                cpu = {name: dict.fromkeys(pids, 0.0) for name in paths}
+                for run in range(args.runs):
+                    order = list(paths) if run % 2 == 0 else list(reversed(paths))
+                    for name in order:
+                        before = {p: cpu_seconds(pid) for p, pid in pids.items()}
+                        samples[name].append(await one_stream(paths[name], args.max_tokens))
+                        for p, pid in pids.items():
+                            cpu[name][p] += cpu_seconds(pid) - before[p]
+    return samples, cpu
 
 
 def report(
-    samples: dict[str, list[tuple[float, float, int]]],
-    cpu: dict[str, dict[str, float]],
-    args: argparse.Namespace,
+    samples: dict[str, list[Sample]], cpu: dict[str, dict[str, float]], args: argparse.Namespace
 ) -> None:
     med = {
-        name: (
-            statistics.median(s[0] for s in rows),
-            statistics.median(s[1] for s in rows),
-            statistics.median(s[2] for s in rows),
-        )
+        name: [statistics.median(s[i] for s in rows) for i in range(4)]
         for name, rows in samples.items()
     }
-    print(f"streamed chat, max_tokens={args.max_tokens}, {args.runs} runs each (medians)")
-    print(f"{'path':<12} {'TTFT ms':>9} {'tokens/s':>9} {'tokens':>7} {'node CPU ms':>12} "
-          f"{'llama CPU ms':>13}")  # fmt: skip
-    for name, (ttft, rate, tokens) in med.items():
-        node_ms = 1000 * cpu[name]["node"] / args.runs
-        llama_ms = 1000 * cpu[name]["llama"] / args.runs
-        print(f"{name:<12} {ttft * 1000:9.1f} {rate:9.1f} {tokens:7d} {node_ms:12.1f} "
-              f"{llama_ms:13.1f}")  # fmt: skip
+    interval = "default" if args.output_interval is None else f"{args.output_interval:g} s"
+    print(
+        f"streamed chat, max_tokens={args.max_tokens}, {args.runs} runs each (medians); "
+        f"miner output interval {interval}"
+    )
+    print(f"{'path':<12} {'TTFT ms':>8} {'tok/s':>7} {'stream tok/s':>13} {'tokens':>7} "
+          f"{'CPU ms/request: node':>21} {'miner':>6} {'llama':>6}")  # fmt: skip
+    for name, (ttft, rate, streaming, tokens) in med.items():
+        per = {p: 1000 * c / args.runs for p, c in cpu[name].items()}
+        print(f"{name:<12} {ttft * 1000:8.1f} {rate:7.1f} {streaming:13.1f} {tokens:7.0f} "
+              f"{per['node']:21.1f} {per['miner']:6.1f} {per['llama']:6.1f}")  # fmt: skip
     d, m = med["direct"], med["marketplace"]
     print(
-        f"marketplace vs direct: TTFT +{(m[0] - d[0]) * 1000:.1f} ms ({m[0] / d[0]:.2f}x), "
-        f"tokens/s direct/marketplace {d[1] / m[1]:.2f} (1.00 = no loss)"
+        f"marketplace vs direct: TTFT +{(m[0] - d[0]) * 1000:.1f} ms ({m[0] / d[0]:.2f}x); "
+        f"tokens/s direct/marketplace {d[1] / m[1]:.2f} end to end, "
+        f"{d[2] / m[2]:.2f} streaming (1.00 = no loss)"
     )
 
 
@@ -185,6 +222,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: tiny)")
+    parser.add_argument(
+        "--output-interval",
+        type=float,
+        default=None,
+        help="the miner's least seconds between output posts (default: the miner's)",
+    )
     args = parser.parse_args()
     if not llama_available():
         print("skipped: needs llama-cpp-python[server] and gguf (scripts/install_llama.sh)")
@@ -193,7 +236,8 @@ def main() -> None:
         workdir = Path(tmp)
         model = args.model or write_tiny_llama(workdir / "tiny.gguf")
         with llama_server(model) as (llama_url, llama):
-            asyncio.run(measure(args, llama_url, llama.pid, workdir))
+            samples, cpu = asyncio.run(measure(args, llama_url, llama.pid, workdir))
+    report(samples, cpu, args)
 
 
 if __name__ == "__main__":

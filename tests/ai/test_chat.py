@@ -131,6 +131,24 @@ async def test_openai_package_through_the_node(world: World, llama: str) -> None
     assert first.units == answer.usage.completion_tokens
 
 
+async def test_door_streams_on_postgres(pg_world: World, llama: str) -> None:
+    # The door follows its job through the realtime hub; on PostgreSQL too.
+    expected = await _direct(llama, 16)
+    world = pg_world
+    async with (
+        running_miner(world.node.url, world.miner.key, {"chat": _chat_executor(llama)}, **OFFER),
+        openai.AsyncOpenAI(base_url=world.node.url + "/v1", api_key=world.alice.key) as client,
+    ):
+        stream = await client.chat.completions.create(
+            model=MODEL_NAME, messages=MESSAGES, max_tokens=16, temperature=0, stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == expected
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 16
+    assert int(chunks[-1].model_extra["aitbc"]["charged"]) == 2 * 16
+
+
 async def test_server_dying_mid_stream_fails_the_job_and_refunds_the_rest(
     world: World, llama: str
 ) -> None:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from aitbc import AITBCClient, Job
+from aitbc import AITBCClient, Job, JobResult
 from aitbc.api.jobs import OutputChunk
 from aitbc.core.canonical import content_hash
 from aitbc.core.output import chain_of, summary
 from aitbc.core.receipts import attest, miner_claim
 from aitbc.core.signing import SigningKey
-from aitbc.errors import ConflictError, ValidationError
+from aitbc.errors import AITBCError, ConflictError, NotFoundError, ValidationError
+from aitbc.miner import Executor
+from aitbc.miner.executors import Execution
+from aitbc.miner.executors.base import JobContext
+from aitbc.node.events import fetch_events
 
 from .conftest import World
+from .helpers import running_miner
 
 
 class RawMiner:
@@ -85,6 +94,27 @@ async def test_retried_batches_record_each_chunk_once_and_gaps_are_refused(world
     assert [c.chunk for c in seen[:-1] if isinstance(c, OutputChunk)] == chunks
 
 
+async def test_only_the_holder_posts_output_while_its_lease_lasts(world: World) -> None:
+    miner = RawMiner(world)
+    await world.alice.client.jobs.create(job_type="echo", payload={"p": "x" * 1000}, price=10)
+    job = await miner.claim()
+    path = f"/v1/miners/jobs/{job['id']}/output"
+    await miner.call(path, {"start": 0, "chunks": [{"t": "a"}]})
+    with pytest.raises(AITBCError) as client:
+        await world.alice.client.transport.request(
+            "POST", path, {"start": 1, "chunks": [{"t": "c"}]}
+        )
+    assert client.value.status == 403
+    with pytest.raises(NotFoundError):
+        await miner.call("/v1/miners/jobs/job_nope/output", {"start": 0, "chunks": [{"t": "c"}]})
+    node = world.node.node
+    now = node.clock()
+    node.clock = lambda: now + timedelta(seconds=node.settings.lease_seconds + 1)
+    with pytest.raises(ConflictError) as lost:  # the lease ran out: requeued, not the holder's
+        await miner.call(path, {"start": 1, "chunks": [{"t": "b"}]})
+    assert lost.value.code == "lease_lost"
+
+
 async def test_chunks_stay_readable_after_the_job_failed(world: World) -> None:
     miner = RawMiner(world)
     before = (await world.alice.client.wallet.balance()).balance
@@ -127,3 +157,39 @@ async def test_per_unit_job_charges_what_was_used_and_refunds_the_rest(world: Wo
     assert (await world.miner.client.wallet.balance()).balance == 12
     verified = (await world.alice.client.jobs.result(created.id)).receipt
     assert verified["charged"] == "12"
+
+
+class Burst(Executor):
+    """Emits ``count`` chunks as fast as its thread can, then finishes."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
+        raise AssertionError("the miner calls execute")
+
+    def execute(
+        self, payload: Mapping[str, Any], cancel: threading.Event, context: JobContext
+    ) -> Execution:
+        for i in range(self.count):
+            context.emit({"i": i})
+        return Execution(result={"emitted": self.count}, units=1)
+
+
+async def test_paced_posts_carry_every_chunk_in_order_and_the_end_is_not_held(
+    world: World,
+) -> None:
+    # A minute between posts: only the first post and the one at the job's end can go.
+    plugins = {"echo": Burst(200)}
+    async with running_miner(world.node.url, world.miner.key, plugins, output_interval=60):
+        created = await world.alice.client.jobs.create(job_type="echo", payload={}, price=10)
+        # Bounded only so a regression (the end waiting for the pace) fails, not hangs.
+        async with asyncio.timeout(30):
+            seen = [item async for item in world.alice.client.jobs.stream(created.id)]
+    chunks = [c.chunk for c in seen if isinstance(c, OutputChunk)]
+    assert chunks == [{"i": i} for i in range(200)]
+    assert isinstance(seen[-1], JobResult)
+    assert seen[-1].result["output"] == summary(200, chain_of(chunks))
+    records = await world.node.node.read(lambda conn: fetch_events(conn, f"job:{created.id}"))
+    posts = {r.created_at for r in records if r.event == "job.output"}  # one time per commit
+    assert 1 <= len(posts) <= 2

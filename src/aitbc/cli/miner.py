@@ -58,6 +58,9 @@ def miner_command(
     blob_cache_dir: Annotated[
         Path | None, typer.Option(help="Cache blobs (e.g. ONNX models) here by hash")
     ] = None,
+    output_interval: Annotated[
+        float, typer.Option(help="Least seconds between two posts of a job's streamed output")
+    ] = 0.025,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
 ) -> None:
     """Serve jobs from a coordinator: register, heartbeat, poll, run, co-sign, submit.
@@ -85,6 +88,7 @@ def miner_command(
             offer_unit=offer_unit,
             offer_max_units=offer_max_units,
             blob_cache_dir=blob_cache_dir,
+            output_interval=output_interval,
         )
         code = asyncio.run(_serve(config))
     except ConfigurationError as exc:

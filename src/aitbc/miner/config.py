@@ -51,6 +51,10 @@ class MinerConfig:
     offer_price: int | None = None
     offer_unit: str = "job"
     offer_max_units: int | None = None
+    #: Streamed output: the least seconds between two posts of one job's chunks (the
+    #: first chunk goes at once, the last ones as soon as the job ends). Each post is a
+    #: request and a transaction on the node; 0 posts whenever the previous is answered.
+    output_interval: float = 0.025
 
     def __post_init__(self) -> None:
         if isinstance(self.executors, str):  # "echo,sha256" as on the command line
@@ -75,6 +79,8 @@ class MinerConfig:
             raise ConfigurationError("offer_unit must be job, token or item")
         if self.shutdown_grace < 0:
             raise ConfigurationError("shutdown_grace must be >= 0")
+        if not 0 <= self.output_interval <= 60:
+            raise ConfigurationError("output_interval must be within 0..60 seconds")
 
     @property
     def request_timeout(self) -> float:

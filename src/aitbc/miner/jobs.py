@@ -100,7 +100,13 @@ class JobRunner:
         stream: JobStream | None = None
         try:
             executor = self._executor_for(held.job)
-            stream = JobStream(held.job_id, self.link, self.blobs, self.config.submit_timeout)
+            stream = JobStream(
+                held.job_id,
+                self.link,
+                self.blobs,
+                self.config.submit_timeout,
+                self.config.output_interval,
+            )
             run = asyncio.ensure_future(
                 asyncio.to_thread(executor.execute, held.job["payload"], held.cancel, stream)
             )

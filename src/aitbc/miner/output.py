@@ -2,14 +2,19 @@
 
 :class:`JobStream` is the :class:`~aitbc.miner.executors.base.JobContext` one held job
 gets. The executor calls it from its worker thread; chunks are handed to the event loop
-and posted in order by one sender task, batched by whatever piled up while the previous
-post was in flight (the first chunk goes out alone, so it arrives as early as it can).
+and posted in order by one sender task. The first chunk goes out alone, at once, so it
+arrives as early as it can; after that a post leaves when the previous one was answered
+and at least ``interval`` seconds after the previous one left, carrying everything that
+piled up meanwhile. The node pays one request and one transaction per post, so pacing
+posts bounds its cost per stream (a fast server's tokens travel a few per post) while the
+last chunks go out the moment the executor finishes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -125,18 +130,26 @@ class JobStream:
         link: CoordinatorLink,
         blobs: BlobCache,
         give_up_after: float,
+        interval: float = 0.0,
     ) -> None:
         self.job_id = job_id
         self._link = link
         self._blobs = blobs
         self._give_up_after = give_up_after
+        self._interval = interval
         self._loop = asyncio.get_running_loop()
+        #: Chunks from the executor's thread not yet taken by the sender (deque appends
+        #: and pops are atomic, so the thread never waits for the loop).
+        self._incoming: collections.deque[dict[str, Any]] = collections.deque()
+        #: True while a wake-up of the sender is on its way: one per post, not per chunk.
+        self._signalled = False
         self._pending: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
-        self._closing = False
+        self._closing = asyncio.Event()
         self.emitted = 0
         self.chain = GENESIS
         self.sent = 0
+        self.posts = 0
         self.error: AITBCError | None = None
         self._sender = asyncio.create_task(self._send_loop(), name=f"aitbc-output-{job_id}")
 
@@ -154,7 +167,12 @@ class JobStream:
         except ConfigurationError as exc:
             raise ExecutorError(f"output chunk is not canonical JSON: {exc}") from exc
         self.emitted += 1
-        self._loop.call_soon_threadsafe(self._queue, item)
+        self._incoming.append(item)
+        if not self._signalled:
+            # The sender clears the flag before it drains, so a chunk appended after a
+            # drain always finds it clear and wakes the sender: none is left behind.
+            self._signalled = True
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def fetch_blob(self, sha256: str) -> bytes:
         """The blob's bytes (blocking; from the executor's thread)."""
@@ -171,17 +189,32 @@ class JobStream:
 
     # -- on the event loop ---------------------------------------------------------------
 
-    def _queue(self, item: dict[str, Any]) -> None:
-        self._pending.append(item)
-        self._wake.set()
+    def _take(self) -> None:
+        """Move the chunks the executor emitted so far into the pending batch."""
+        self._signalled = False
+        while self._incoming:
+            self._pending.append(self._incoming.popleft())
+
+    async def _pace(self, last_post: float) -> None:
+        """Wait until ``interval`` after the previous post left, or the close."""
+        delay = last_post + self._interval - self._loop.time()
+        if delay > 0 and not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._closing.wait()
 
     async def _send_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending and self.error is None:
+        last_post = float("-inf")
+        while self.error is None:
+            # Read before taking: once the job closes every chunk was emitted already.
+            closing = self._closing.is_set()
+            self._take()
+            if self._pending:
+                await self._pace(last_post)
+                self._take()
                 batch = self._pending[:MAX_CHUNKS_PER_POST]
                 body = {"start": self.sent, "chunks": batch}
+                last_post = self._loop.time()
                 try:
                     await self._link.deliver(
                         f"/v1/miners/jobs/{self.job_id}/output", body, self._give_up_after
@@ -189,16 +222,20 @@ class JobStream:
                 except AITBCError as exc:
                     _log.warning("job %s: output refused: %s", self.job_id, exc)
                     self.error = exc
-                    break
+                    return
                 del self._pending[: len(batch)]
                 self.sent += len(batch)
-            if self._closing or self.error is not None:
+                self.posts += 1
+                continue
+            if closing:
                 return
+            await self._wake.wait()
+            self._wake.clear()
 
     async def close(self) -> dict[str, Any] | None:
         """Send every queued chunk; return the output summary (None when nothing was
         emitted). Raises the AITBCError that made the node refuse a post."""
-        self._closing = True
+        self._closing.set()
         self._wake.set()
         await self._sender
         if self.error is not None:
@@ -207,6 +244,6 @@ class JobStream:
 
     async def abandon(self) -> None:
         """Stop sending (the job is over without a result)."""
-        self._closing = True
+        self._closing.set()
         self._wake.set()
         await self._sender

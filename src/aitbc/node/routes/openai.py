@@ -8,8 +8,9 @@ in ``X-AITBC-Receipt-Id`` (non-streamed) and in the final chunk's ``aitbc`` obje
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from ...models import ChatCompletion, ChatModelList
 from ..auth import NodeDep, get_node
 from ..problems import NodeProblem
 from ..services import openai_door
+from ..services.job_watch import JobEvent
 from ..services.openai_door import ChatJob, ChatRequest
 from ..services.principals import Principal, authenticate
 from . import AUTHENTICATED, answer, errors
@@ -66,22 +68,27 @@ async def list_models(node: NodeDep, _: BearerDep) -> JSONResponse:
     "the price is not covered; all before any money moves. 502 `job_failed` and 504 "
     "`job_expired` (the door job's ttl is the node's `door_ttl_seconds`) are refunded.",
 )
-async def chat_completions(req: ChatRequest, node: NodeDep, principal: BearerDep) -> Response:
+async def chat_completions(
+    request: Request, req: ChatRequest, node: NodeDep, principal: BearerDep
+) -> Response:
     chat = await openai_door.create_chat_job(node, principal, req)
     headers = {"X-AITBC-Job-Id": chat.job_id}
+    events = openai_door.job_events(node, request.app.state.realtime.hub, principal, chat)
     if req.stream:
         return StreamingResponse(
-            _stream(node, principal, chat),
+            _stream(node, chat, events),
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache"},
         )
-    async for record in openai_door.job_events(node, principal, chat):
-        if record.event == "job.completed":
-            result, receipt = await openai_door.completed(node, chat.job_id)
-            headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
-            return answer(openai_door.completion(chat, result, receipt), headers=headers)
-        if record.event in ("job.failed", "job.canceled", "job.expired"):
-            raise _job_problem(chat, record.data, headers)
+    async with contextlib.aclosing(events):  # leave the hub as soon as the answer is known
+        async for batch in events:
+            for record in batch:
+                if record.event == "job.completed":
+                    result, receipt = await openai_door.completed(node, chat.job_id)
+                    headers["X-AITBC-Receipt-Id"] = receipt["receipt_id"]
+                    return answer(openai_door.completion(chat, result, receipt), headers=headers)
+                if record.event in ("job.failed", "job.canceled", "job.expired"):
+                    raise _job_problem(chat, record.data, headers)
     raise NodeProblem(503, "unavailable", "the node is shutting down", headers=headers)
 
 
@@ -101,30 +108,43 @@ def _sse(value: Any) -> bytes:
     return f"data: {json.dumps(value, separators=(',', ':'))}\n\n".encode()
 
 
-async def _stream(node: Any, principal: Principal, chat: ChatJob) -> AsyncIterator[bytes]:
+async def _stream(
+    node: Any, chat: ChatJob, events: AsyncGenerator[list[JobEvent], None]
+) -> AsyncIterator[bytes]:
     """OpenAI's chunk stream for the job: a role chunk, one chunk per streamed delta,
-    a final chunk with finish_reason, usage and the receipt, then ``[DONE]``."""
+    a final chunk with finish_reason, usage and the receipt, then ``[DONE]``.
+
+    The deltas that arrived together go out in one write (one ``send`` through the
+    middleware, one syscall), each still its own SSE event."""
     yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
-    async for record in openai_door.job_events(node, principal, chat):
-        if record.event == "job.output":
-            delta = record.data.get("chunk", {}).get("delta")
-            if isinstance(delta, str):
-                yield _sse(openai_door.chunk(chat, {"content": delta}))
-        elif record.event == "job.completed":
-            result, receipt = await openai_door.completed(node, chat.job_id)
-            answer = openai_door.completion(chat, result, receipt)
-            final = openai_door.chunk(
-                chat,
-                {},
-                answer["choices"][0]["finish_reason"],
-                usage=answer["usage"],
-                aitbc=answer["aitbc"],
-            )
-            yield _sse(final)
-            yield b"data: [DONE]\n\n"
-            return
-        elif record.event in ("job.failed", "job.canceled", "job.expired"):
-            problem = _job_problem(chat, record.data, {})
-            error = {"message": problem.message, "type": problem.code, "code": problem.code}
-            yield _sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}})
-            return
+    async with contextlib.aclosing(events):
+        async for batch in events:
+            out: list[bytes] = []
+            for record in batch:
+                if record.event == "job.output":
+                    delta = record.data.get("chunk", {}).get("delta")
+                    if isinstance(delta, str):
+                        out.append(_sse(openai_door.chunk(chat, {"content": delta})))
+                elif record.event == "job.completed":
+                    if out:  # the tokens go out before the receipt is read
+                        yield b"".join(out)
+                        out = []
+                    result, receipt = await openai_door.completed(node, chat.job_id)
+                    answer = openai_door.completion(chat, result, receipt)
+                    final = openai_door.chunk(
+                        chat,
+                        {},
+                        answer["choices"][0]["finish_reason"],
+                        usage=answer["usage"],
+                        aitbc=answer["aitbc"],
+                    )
+                    yield _sse(final) + b"data: [DONE]\n\n"
+                    return
+                elif record.event in ("job.failed", "job.canceled", "job.expired"):
+                    problem = _job_problem(chat, record.data, {})
+                    error = {"message": problem.message, "type": problem.code, "code": problem.code}
+                    out.append(_sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}}))
+                    yield b"".join(out)
+                    return
+            if out:
+                yield b"".join(out)

@@ -16,25 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, JsonValue
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Row, Select, Table, bindparam, func, select
 
 from ..clock import MAX_AMOUNT
 from ..job_types import serves
-from ..models import JobRow, MinerRow, OfferModelRow, OfferRow, ReceiptRow
+from ..models import OfferModelRow, OfferRow
 from ..problems import NodeProblem, forbidden, invalid
 from ..schemas import TEXT_PATTERN, JobCreate, ModelName, Strict, json_number, no_nul
+from ..tables import JOBS, MINERS, RECEIPTS
 from . import jobs
-from .job_watch import follow
+from .job_watch import JobEvent, follow
 from .principals import Principal
 
 if TYPE_CHECKING:
-    from ..events import EventRecord
+    from ..realtime.hub import EventHub
     from ..runtime import Node
 
 #: Tokens a request without ``max_tokens`` may use when the offer sets no limit.
@@ -83,16 +84,21 @@ class ChatJob:
     ttl_seconds: int
 
 
-def _live_offers(node: Node) -> Any:
-    """(offer, model, provider's capabilities) of open offers of live miners (heard from
-    within the node's ``miner_live_seconds``)."""
+OFFERS = cast(Table, OfferRow.__table__)
+OFFER_MODELS = cast(Table, OfferModelRow.__table__)
+
+
+def _live_offers(node: Node) -> Select[Any]:
+    """(offer columns, model, provider's capabilities) of open offers of live miners
+    (heard from within the node's ``miner_live_seconds``). Core, for ``Node.read``: on
+    SQLite it runs inline, without a thread hop, ahead of every door request."""
     live_since = node.clock() - timedelta(seconds=node.settings.miner_live_seconds)
-    heard = func.coalesce(MinerRow.last_heartbeat_at, MinerRow.registered_at)
+    heard = func.coalesce(MINERS.c.last_heartbeat_at, MINERS.c.registered_at)
     return (
-        select(OfferRow, OfferModelRow.model, MinerRow.capabilities)
-        .join(OfferModelRow, OfferModelRow.offer_id == OfferRow.id)
-        .join(MinerRow, MinerRow.principal_id == OfferRow.provider_id)
-        .where(OfferRow.state == "open", heard >= live_since)
+        select(OFFERS, OFFER_MODELS.c.model, MINERS.c.capabilities)
+        .join(OFFER_MODELS, OFFER_MODELS.c.offer_id == OFFERS.c.id)
+        .join(MINERS, MINERS.c.principal_id == OFFERS.c.provider_id)
+        .where(OFFERS.c.state == "open", heard >= live_since)
     )
 
 
@@ -103,10 +109,11 @@ def _chat_job(model: str, price: int) -> dict[str, Any]:
 
 async def list_models(node: Node) -> dict[str, Any]:
     """OpenAI's model list, each with the cheapest live offer's terms under ``aitbc``."""
-    async with node.reads() as session:
-        rows = (await session.execute(_live_offers(node))).all()
-    best: dict[str, tuple[OfferRow, int]] = {}
-    for offer, model, capabilities in rows:
+    stmt = _live_offers(node)
+    rows = await node.read(lambda conn: list(conn.execute(stmt)))
+    best: dict[str, tuple[Row[Any], int]] = {}
+    for offer in rows:
+        model, capabilities = offer.model, offer.capabilities
         if not serves(capabilities, _chat_job(model, _max_price(offer))):
             continue
         cheapest, count = best.get(model, (offer, 0))
@@ -131,33 +138,30 @@ async def list_models(node: Node) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-def _max_tokens(req: ChatRequest | None, offer: OfferRow) -> int:
+def _max_tokens(req: ChatRequest | None, offer: Row[Any]) -> int:
     asked = None if req is None else req.max_tokens or req.max_completion_tokens
-    return asked or offer.max_units or DEFAULT_MAX_TOKENS
+    return int(asked or offer.max_units or DEFAULT_MAX_TOKENS)
 
 
-def _max_price(offer: OfferRow, req: ChatRequest | None = None) -> int:
+def _max_price(offer: Row[Any], req: ChatRequest | None = None) -> int:
     """The escrow a door job on ``offer`` holds (per token: ``max_tokens`` of them)."""
-    if offer.unit == "token":
-        return offer.price_per_unit * _max_tokens(req, offer)
-    return offer.price_per_unit
+    price = int(offer.price_per_unit)
+    return price * _max_tokens(req, offer) if offer.unit == "token" else price
 
 
-async def _cheapest_offer(node: Node, req: ChatRequest) -> OfferRow:
+async def _cheapest_offer(node: Node, req: ChatRequest) -> Row[Any]:
     """The cheapest live offer of ``req.model`` whose miner would take the job; else
     404 model_not_found (an offer by a miner that cannot serve the job would leave it
     queued until its ttl)."""
     stmt = (
         _live_offers(node)
-        .where(OfferModelRow.model == req.model, OfferRow.unit.in_(("token", "job")))
-        .order_by(OfferRow.price_per_unit, OfferRow.created_at)
+        .where(OFFER_MODELS.c.model == req.model, OFFERS.c.unit.in_(("token", "job")))
+        .order_by(OFFERS.c.price_per_unit, OFFERS.c.created_at)
     )
-    async with node.reads() as session:
-        rows = (await session.execute(stmt)).all()
-    for offer, model, capabilities in rows:
-        if serves(capabilities, _chat_job(model, _max_price(offer, req))):
-            found: OfferRow = offer
-            return found
+    rows = await node.read(lambda conn: list(conn.execute(stmt)))
+    for offer in rows:
+        if serves(offer.capabilities, _chat_job(offer.model, _max_price(offer, req))):
+            return offer
     raise NodeProblem(
         404, "model_not_found", f"no live miner offers model {req.model!r}; see GET /v1/models"
     )
@@ -207,9 +211,13 @@ async def create_chat_job(node: Node, client: Principal, req: ChatRequest) -> Ch
     return ChatJob(job["id"], req.model, int(time.time()), ttl)
 
 
-async def job_events(node: Node, client: Principal, chat: ChatJob) -> AsyncIterator[EventRecord]:
-    """The job's events (output chunks, state changes) until it is final.
+async def job_events(
+    node: Node, hub: EventHub, client: Principal, chat: ChatJob
+) -> AsyncGenerator[list[JobEvent], None]:
+    """The job's events (output chunks, state changes) until it is final, in batches of
+    what arrived together (so a burst of tokens is answered in one write).
 
+    Delivered by the realtime hub, so a chunk is passed on as soon as its post commits.
     Bounded: the job expires at its ttl (the sweeper records it); should no final event
     come by then plus :data:`EXPIRY_GRACE_SECONDS`, the door reads the job for action,
     which applies the overdue expiry (and its refund) itself.
@@ -217,32 +225,42 @@ async def job_events(node: Node, client: Principal, chat: ChatJob) -> AsyncItera
     topic, after_seq = f"job:{chat.job_id}", 0
     loop = asyncio.get_running_loop()
     deadline = loop.time() + chat.ttl_seconds + EXPIRY_GRACE_SECONDS
-    events = follow(node, topic)
+    recheck = node.settings.poll_recheck_seconds
+    events = follow(hub, topic, after_seq, recheck)
     try:
         while True:
             # only the wait is under the deadline, never the caller's work between events
             try:
                 async with asyncio.timeout_at(deadline):
-                    record = await anext(events)
+                    batch = await anext(events)
             except TimeoutError:
                 await jobs.get_job(node, client, chat.job_id)
                 deadline = loop.time() + EXPIRY_GRACE_SECONDS
                 await events.aclose()
-                events = follow(node, topic, after_seq)
+                events = follow(hub, topic, after_seq, recheck)
                 continue
-            after_seq = record.seq
-            yield record
-            if record.event in FINAL_EVENTS:
+            final = next((i for i, e in enumerate(batch) if e.event in FINAL_EVENTS), None)
+            if final is not None:
+                yield batch[: final + 1]
                 return
+            after_seq = batch[-1].seq
+            yield batch
     finally:
         await events.aclose()
 
 
+_RESULT = select(JOBS.c.result).where(JOBS.c.id == bindparam("job_id"))
+_RECEIPT = select(RECEIPTS.c.body).where(RECEIPTS.c.job_id == bindparam("job_id"))
+
+
 async def completed(node: Node, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(result, receipt) of a COMPLETED job."""
-    async with node.reads() as session:
-        result = await session.scalar(select(JobRow.result).where(JobRow.id == job_id))
-        receipt = await session.scalar(select(ReceiptRow.body).where(ReceiptRow.job_id == job_id))
+
+    def read(conn: Connection) -> tuple[Any, Any]:
+        params = {"job_id": job_id}
+        return conn.execute(_RESULT, params).scalar(), conn.execute(_RECEIPT, params).scalar()
+
+    result, receipt = await node.read(read)
     if not isinstance(result, dict) or not isinstance(receipt, dict):
         raise NodeProblem(502, "job_failed", f"job {job_id} completed without a chat result")
     return result, receipt

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 
 from ...core.output import GENESIS, OUTPUT_KEY, chain_next, summary
 from ...errors import ConfigurationError
 from ..models import JobOutputRow
 from ..problems import NodeProblem, conflict, invalid
+from ..tables import JOBS
 from .principals import Principal
+from .transitions import is_due
 
 if TYPE_CHECKING:
     from ..runtime import Node, WriteTx
@@ -28,6 +30,11 @@ _PROGRESS = select(JOB_OUTPUTS.c.chunks, JOB_OUTPUTS.c.chain).where(
     JOB_OUTPUTS.c.job_id == bindparam("job_id")
 )
 _INSERT_PROGRESS = insert(JOB_OUTPUTS)
+#: What deciding "held by this miner, nothing due" needs: not the payload (a long prompt
+#: would be decoded again for every post of its answer).
+_HOLDING: Select[Any] = select(
+    JOBS.c.id, JOBS.c.state, JOBS.c.miner_id, JOBS.c.expires_at, JOBS.c.lease_expires_at
+).where(JOBS.c.id == bindparam("job_id"))
 _UPDATE_PROGRESS = (
     update(JOB_OUTPUTS)
     .where(JOB_OUTPUTS.c.job_id == bindparam("target"))
@@ -49,9 +56,7 @@ async def record(
 def _record(
     tx: WriteTx, principal: Principal, job_id: str, start: int, chunks: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    from .results import held_job  # results imports this module
-
-    job = held_job(tx, principal, job_id)
+    job = _held(tx, principal, job_id)
     row = tx.conn.execute(_PROGRESS, {"job_id": job.id}).first()
     count, chain = (int(row.chunks), str(row.chain)) if row else (0, GENESIS)
     if start > count:
@@ -70,6 +75,20 @@ def _record(
     elif count != row.chunks:
         tx.conn.execute(_UPDATE_PROGRESS, {"target": job.id, **progress})
     return summary(count, chain)
+
+
+def _held(tx: WriteTx, principal: Principal, job_id: str) -> JobRecord:
+    """The job, when this miner holds it and nothing about it is due (the common case,
+    read without the payload); else :func:`results.held_job` decides, with its errors and
+    the lazy expiry."""
+    from .results import held_job  # results imports this module
+
+    if principal.role == "miner":
+        job = tx.conn.execute(_HOLDING, {"job_id": job_id}).first()
+        mine = job is not None and job.state == "RUNNING" and job.miner_id == principal.id
+        if mine and job is not None and not is_due(job, tx.now):
+            return job
+    return held_job(tx, principal, job_id)
 
 
 def check_result(tx: WriteTx, job: JobRecord, result: Any) -> None:
