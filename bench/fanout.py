@@ -29,12 +29,14 @@ import json
 import multiprocessing as mp
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _rt_common import ServedNode, now, percentile, raise_fd_limit
@@ -158,11 +160,13 @@ async def _load(conn: Connection, transport: str, url: str, key: str, topic: str
         tasks = [asyncio.create_task(guarded(sub)) for sub in subs]
         await ready.reached.wait()
         conn.send(("ready", sum(sub.subscribed for sub in subs)))
+        cpu_start = time.process_time()
         deadline = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.0, deadline - now())):
                 await complete.reached.wait()
-        conn.send(("done", [(sub.arrivals, sub.duplicates, sub.error) for sub in subs]))
+        cpu = time.process_time() - cpu_start
+        conn.send(("done", [(sub.arrivals, sub.duplicates, sub.error) for sub in subs], cpu))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -170,7 +174,9 @@ async def _load(conn: Connection, transport: str, url: str, key: str, topic: str
 
 def _load_main(conn: Connection, *args: Any) -> None:
     raise_fd_limit()
-    asyncio.run(_load(conn, *args))
+    # uvloop, as the node runs: the subscribers' side should cost as little CPU as it can,
+    # since it shares the machine's cores with the node it measures.
+    uvloop.run(_load(conn, *args))
 
 
 # -- one measurement --------------------------------------------------------------------
@@ -187,6 +193,7 @@ class Result:
     errors: list[str]
     rss_per_sub: float
     cpu_ms_per_delivery: float
+    load_cpu_ms_per_delivery: float
 
 
 async def measure(sub_node: ServedNode, pub_node: ServedNode, transport: str, n: int,
@@ -234,9 +241,11 @@ async def measure(sub_node: ServedNode, pub_node: ServedNode, transport: str, n:
         for pipe in pipes:
             pipe.send(deadline)
         results: list[tuple[dict[int, float], int, str]] = []
+        load_cpu = 0.0
         for pipe in pipes:
-            _, part = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            _, part, cpu_seconds = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
             results += part
+            load_cpu += cpu_seconds
         cpu = sub_node.cpu_seconds() + (pub_node.cpu_seconds() if pub_node is not sub_node else 0.0)
         for proc in procs:
             proc.join(30)
@@ -255,6 +264,7 @@ async def measure(sub_node: ServedNode, pub_node: ServedNode, transport: str, n:
         [e for _, _, e in results if e],
         (rss_idle - rss_before) / n,
         (cpu - cpu_before) * 1000 / max(1, delivered),
+        load_cpu * 1000 / max(1, delivered),
     )
 
 
@@ -265,6 +275,7 @@ def _report(results: list[Result]) -> None:
     prod = statistics.median(percentile(r.producer, 0.99) for r in results)
     rss = statistics.median(r.rss_per_sub for r in results) / 1024
     cpu = statistics.median(r.cpu_ms_per_delivery for r in results)
+    load_cpu = statistics.median(r.load_cpu_ms_per_delivery for r in results)
     missing = sum(r.missing for r in results)
     dups = sum(r.duplicates for r in results)
     errors = sum(len(r.errors) for r in results)
@@ -273,7 +284,7 @@ def _report(results: list[Result]) -> None:
         f"{first.transport:>3} N={first.subscribers:>5}  latency p50 {lat[0] * 1000:7.1f} ms"
         f"  p99 {lat[1] * 1000:7.1f} ms  max {worst * 1000:7.1f} ms  exactly-once {once}"
         f"  producer p99 {prod * 1000:6.1f} ms  idle RSS/sub {rss:5.1f} KiB"
-        f"  node CPU/delivery {cpu:.3f} ms  errors {errors}",
+        f"  node CPU/delivery {cpu:.3f} ms (subscribers' {load_cpu:.3f})  errors {errors}",
         flush=True,
     )
     for r in results:
