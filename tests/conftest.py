@@ -17,6 +17,26 @@ import pytest
 REQUIRE_SERVICES = os.environ.get("AITBC_TEST_REQUIRE_SERVICES") == "1"
 
 
+#: The slowest test files (each a minute or more of subprocesses, devnets or fuzzing),
+#: started first: under `make test`'s two workers (--dist loadfile hands out files in
+#: collection order) they then run beside the many short files instead of being the tail.
+SLOW_FILES = (
+    "tests/contract/test_fuzz_openapi.py",
+    "tests/settlement/test_settlement_properties.py",
+    "tests/cli/test_demo.py",
+    "tests/cli/test_demo_keep.py",
+    "tests/miner/test_node_restart.py",
+    "tests/node/test_hammer.py",
+    "tests/examples/test_examples.py",
+    "tests/devnet/test_cli_devnet.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(SLOW_FILES)))
+
+
 def _service_url(env_name: str, what: str) -> str:
     url = os.environ.get(env_name)
     if not url:
