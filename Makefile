@@ -31,8 +31,13 @@ browser:
 	    --no-install-recommends chromium chromium-driver; \
 	else echo "no chromium and no root apt-get: tests/dashboard will skip"; fi
 
+# Two pytest-xdist workers, a test file each at a time (--dist loadfile keeps a module's
+# shared fixtures, e.g. a devnet, on one worker). Tests are isolated for it: ephemeral
+# ports, a database per test, Redis keys under a random prefix, tmp_path per worker.
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Refresh the dashboard screenshots the README shows (the tests save them elsewhere).
 screenshots: $(STAMP)

@@ -10,10 +10,31 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("AITBC_TEST_REQUIRE_SERVICES") == "1"
+
+
+#: The slowest test files (each a minute or more of subprocesses, devnets or fuzzing),
+#: started first: under `make test`'s two workers (--dist loadfile hands out files in
+#: collection order) they then run beside the many short files instead of being the tail.
+SLOW_FILES = (
+    "tests/contract/test_fuzz_openapi.py",
+    "tests/settlement/test_settlement_properties.py",
+    "tests/cli/test_demo.py",
+    "tests/cli/test_demo_keep.py",
+    "tests/miner/test_node_restart.py",
+    "tests/node/test_hammer.py",
+    "tests/examples/test_examples.py",
+    "tests/devnet/test_cli_devnet.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(SLOW_FILES)))
 
 
 def _service_url(env_name: str, what: str) -> str:
@@ -31,31 +52,84 @@ def postgres_admin_url() -> str:
     return _service_url("AITBC_TEST_POSTGRES_URL", "PostgreSQL")
 
 
+async def _connect_admin(admin_url: str) -> Any:
+    asyncpg = pytest.importorskip("asyncpg")
+    try:
+        return await asyncpg.connect(admin_url)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL unreachable at {admin_url}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {admin_url}: {exc}")
+
+
+async def _create_database(admin_url: str, template: str | None = None) -> str:
+    """CREATE DATABASE (a copy of ``template`` when given); returns its async URL."""
+    name = f"aitbc_t_{uuid.uuid4().hex[:12]}"
+    conn = await _connect_admin(admin_url)
+    try:
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await conn.close()
+    base = admin_url.rsplit("/", 1)[0]
+    return base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + name
+
+
+async def _drop_database(admin_url: str, url: str) -> None:
+    conn = await _connect_admin(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test, dropped afterwards.
 
     Yields a SQLAlchemy async URL (``postgresql+asyncpg://...``).
     """
-    asyncpg = pytest.importorskip("asyncpg")
-    name = f"aitbc_t_{uuid.uuid4().hex[:12]}"
-    try:
-        conn = await asyncpg.connect(postgres_admin_url)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL unreachable at {postgres_admin_url}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {postgres_admin_url}: {exc}")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = postgres_admin_url.rsplit("/", 1)[0]
-    yield base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + name
-    conn = await asyncpg.connect(postgres_admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    url = await _create_database(postgres_admin_url)
+    yield url
+    await _drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def migrated_template() -> Iterator[str]:
+    """A database migrated to head once per session (per xdist worker), never served.
+
+    ``migrated_postgres_url`` databases are copies of it (``CREATE DATABASE ... TEMPLATE``),
+    so a PostgreSQL node starts without running every migration again (about half of its
+    start-up). Migrations from an empty database are tested on ``postgres_url``.
+    """
+    import asyncio
+
+    from aitbc.node.database import create_engine, migrate
+
+    admin_url = _service_url("AITBC_TEST_POSTGRES_URL", "PostgreSQL")
+
+    async def build() -> str:
+        url = await _create_database(admin_url)
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()  # a template must have no open connections
+        return url
+
+    url = asyncio.run(build())
+    yield url.rsplit("/", 1)[1]
+    asyncio.run(_drop_database(admin_url, url))
+
+
+@pytest.fixture
+async def migrated_postgres_url(
+    postgres_admin_url: str, migrated_template: str
+) -> AsyncIterator[str]:
+    """A fresh database already migrated to head (no identity, no principals)."""
+    url = await _create_database(postgres_admin_url, template=migrated_template)
+    yield url
+    await _drop_database(postgres_admin_url, url)
 
 
 @pytest.fixture
@@ -79,7 +153,6 @@ def redis_prefix() -> str:
 from collections.abc import Awaitable, Callable  # noqa: E402
 from contextlib import AsyncExitStack  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 NODE_TEST_SETTINGS: dict[str, Any] = {"sweep_interval": 0.2, "poll_recheck_seconds": 0.1}
 
@@ -95,11 +168,11 @@ async def node(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def pg_node(postgres_url: str) -> AsyncIterator[Any]:
+async def pg_node(migrated_postgres_url: str) -> AsyncIterator[Any]:
     """A running node on a fresh PostgreSQL database, chain_id 1."""
     from aitbc.node.embedded import run_node
 
-    async with run_node(postgres_url, chain_id=1, **NODE_TEST_SETTINGS) as running:
+    async with run_node(migrated_postgres_url, chain_id=1, **NODE_TEST_SETTINGS) as running:
         yield running
 
 

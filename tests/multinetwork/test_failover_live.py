@@ -21,9 +21,9 @@ from .relay import Relay, free_port
 
 
 async def test_calls_fail_over_mid_run_and_the_first_endpoint_comes_back(
-    pg_node: Any, postgres_url: str, node_factory: Callable[..., Awaitable[Any]]
+    pg_node: Any, migrated_postgres_url: str, node_factory: Callable[..., Awaitable[Any]]
 ) -> None:
-    second = await node_factory(chain_id=1, database_url=postgres_url)  # same DB, same keys
+    second = await node_factory(chain_id=1, database_url=migrated_postgres_url)  # pg_node's DB
     env = await parties(pg_node)
     relay = Relay(int(yarl.URL(pg_node.url).port or 0))
     await relay.start()

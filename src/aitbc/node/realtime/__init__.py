@@ -50,7 +50,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from ...core.streams import CLOSE_SERVER_KICK
 from ..auth import AdminDep
@@ -62,23 +62,26 @@ from .service import Realtime, RealtimeSettings
 __all__ = ["Realtime", "RealtimeSettings", "install"]
 
 
-def _router(rt: Realtime) -> APIRouter:
-    router = APIRouter()
+# A module-level endpoint that finds the Realtime through the app: FastAPI caches facts
+# about each endpoint callable in process-wide LRU caches, so an endpoint closing over
+# ``rt`` would keep every stopped node (engines, event loop, pools) alive in a process
+# that builds many apps (the test suite, embedded nodes).
+router = APIRouter()
 
-    @router.post("/v1/admin/realtime/kick")
-    async def kick(admin: AdminDep) -> dict[str, Any]:
-        """Drop every WS connection and SSE stream of this worker (clients resume).
 
-        Call it over HTTP: asked over a WebSocket, that socket is dropped too and the
-        answer may not make it out. The kick is written to the audit log.
-        """
-        closed = rt.kick_all(CLOSE_SERVER_KICK, "closed by an operator")
-        await rt.node.write(
-            lambda tx: audit.record(tx, admin.id, "realtime.kick", "realtime", closed=closed)
-        )
-        return {"closed": closed}
+@router.post("/v1/admin/realtime/kick")
+async def kick(request: Request, admin: AdminDep) -> dict[str, Any]:
+    """Drop every WS connection and SSE stream of this worker (clients resume).
 
-    return router
+    Call it over HTTP: asked over a WebSocket, that socket is dropped too and the
+    answer may not make it out. The kick is written to the audit log.
+    """
+    rt: Realtime = request.app.state.realtime
+    closed = rt.kick_all(CLOSE_SERVER_KICK, "closed by an operator")
+    await rt.node.write(
+        lambda tx: audit.record(tx, admin.id, "realtime.kick", "realtime", closed=closed)
+    )
+    return {"closed": closed}
 
 
 def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) -> Realtime:
@@ -92,7 +95,7 @@ def install(app: FastAPI, node: Node, settings: RealtimeSettings | None = None) 
     """
     rt = Realtime(node, settings or RealtimeSettings.from_env())
     app.state.realtime = rt
-    app.include_router(_router(rt))
+    app.include_router(router)
     app.add_middleware(RealtimeDoors, rt=rt)
     document(app)
     inner = app.router.lifespan_context
