@@ -57,6 +57,23 @@ def _stat(pid: int) -> tuple[float, int]:
     return cpu, int(fields[21]) * _PAGE  # rss pages
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (uvicorn workers) so far."""
+    return sum(_stat(p)[0] for p in [pid, *_children(pid)])
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class ServedNode:
     """``aitbc serve`` in its own process group; ``url``, ``admin_key``, OS figures."""
 
@@ -108,13 +125,8 @@ class ServedNode:
         raise RuntimeError(f"{self.url} never became healthy")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self._tmp.cleanup()
 
     def pids(self) -> list[int]:
@@ -123,7 +135,8 @@ class ServedNode:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the node and its workers so far."""
-        return sum(_stat(pid)[0] for pid in self.pids())
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory of the node and its workers now."""

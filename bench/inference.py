@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from _rt_common import cpu_seconds, stop_process
 
 from aitbc.demo.tiny_llm import (
     MODEL_NAME,
@@ -49,24 +50,8 @@ from aitbc.demo.tiny_llm import (
 
 MESSAGES = [{"role": "user", "content": "hello market"}]
 ADMIN_KEY = "aitbc_bench_inference_admin"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: (TTFT s, end-to-end tokens/s, stream tokens/s, tokens) of one request.
 Sample = tuple[float, float, float, int]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextlib.contextmanager
@@ -96,7 +81,7 @@ def node_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
                 time.sleep(0.1)
         yield url, process
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextlib.contextmanager
@@ -118,7 +103,7 @@ def miner_process(
     try:
         yield process
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 async def admin(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _rt_common import cpu_seconds, free_port, stop_process
 
 from aitbc.core.canonical import content_hash
 from aitbc.core.receipts import attest, miner_claim
@@ -58,43 +58,11 @@ from aitbc.core.signing import SigningKey
 MINERS = 4
 WORKLOADS = ("create", "read", "info", "cycle8", "cycle32")
 REQUEST_WORKLOADS = {"create", "read", "info"}
-TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_JOB = {"job_type": "idle", "payload": {"text": "bench"}, "price": "1"}
 ECHO_JOB = {"job_type": "echo", "payload": {"text": "bench"}, "price": "1"}
 
 
 # --- the server process and its CPU ------------------------------------------------------
-
-
-def _proc_cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and all its live descendants (uvicorn workers)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # the process ended meanwhile
-        fields = raw[raw.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
-    tree = {pid}
-    grew = True
-    while grew:
-        grew = False
-        for child, parent in parents.items():
-            if parent in tree and child not in tree:
-                tree.add(child)
-                grew = True
-    return sum(times.get(p, 0.0) for p in tree)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -112,7 +80,7 @@ class Server:
     process: subprocess.Popen[bytes]
 
     def cpu(self) -> float:
-        return _proc_cpu_seconds(self.process.pid)
+        return cpu_seconds(self.process.pid)
 
 
 @contextlib.asynccontextmanager
@@ -146,7 +114,7 @@ async def database(config: Config, postgres: str | None) -> AsyncIterator[str]:
 async def serve(config: Config, postgres: str | None) -> AsyncIterator[Server]:
     """``aitbc serve`` on a fresh database; stopped (SIGTERM, by pid) on exit."""
     async with database(config, postgres) as url:
-        port, key = _free_port(), "aitbc_bench_" + uuid.uuid4().hex
+        port, key = free_port(), "aitbc_bench_" + uuid.uuid4().hex
         env = dict(os.environ)
         # ``idle``: a type the node accepts (configured) but no bench miner serves.
         env["AITBC_NODE_JOB_TYPES"] = "echo,idle"
@@ -174,12 +142,7 @@ async def serve(config: Config, postgres: str | None) -> AsyncIterator[Server]:
             await _wait_healthy(server)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 async def _wait_healthy(server: Server) -> None:

@@ -402,10 +402,7 @@ class _WSSink:
         return self.prefix + frame.body[1:]  # the shared body, minus its opening brace
 
     def offer(self, frame: Frame) -> bool:
-        connection = self.connection
-        if connection.closing is not None:
-            return True  # going away: the client resumes from what it actually received
-        return connection.push(self._text(frame))
+        return self.connection.push(self._text(frame))  # push drops it when closing
 
     async def put(self, frame: Frame) -> bool:
         await self.connection.put(self._text(frame))
