@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
+
+from aitbc.node.job_types import ROSTER_SECONDS
+from aitbc.node.tables import MINERS
+
 from .conftest import Cast
 from .support import Actor, TestMiner, make_actor
 
@@ -96,3 +101,29 @@ async def test_a_job_whose_able_miners_went_silent_says_so(any_cast: Cast) -> No
     runtime.clock = lambda: heard + timedelta(seconds=window - 1)
     seen = await any_cast.client.ok("GET", f"/v1/jobs/{waiting['id']}")
     assert seen["blocked_reason"] is None
+
+
+async def test_another_workers_registration_shows_within_the_roster_age(any_cast: Cast) -> None:
+    """The miner roster behind ``blocked_reason`` is reused for ROSTER_SECONDS of the
+    node's clock; a change made through another worker (here: straight in the database,
+    which tells this worker nothing) shows once that has passed."""
+    runtime = any_cast.node.node
+    start = runtime.clock()
+    runtime.clock = lambda: start
+    await any_cast.miner.register(job_types=["echo"])
+    waiting = await any_cast.client.ok("POST", "/v1/jobs", 201, json=job("sha256"))
+    path = f"/v1/jobs/{waiting['id']}"
+    blocked = "no registered miner serves job type 'sha256'"
+    assert (await any_cast.client.ok("GET", path))["blocked_reason"] == blocked
+    capabilities = {"job_types": ["echo", "sha256"]}
+    await runtime.write(
+        lambda tx: tx.conn.execute(
+            update(MINERS)
+            .where(MINERS.c.principal_id == any_cast.miner.id)
+            .values(capabilities=capabilities)
+        )
+    )
+    runtime.clock = lambda: start + timedelta(seconds=ROSTER_SECONDS / 2)
+    assert (await any_cast.client.ok("GET", path))["blocked_reason"] == blocked  # cached
+    runtime.clock = lambda: start + timedelta(seconds=ROSTER_SECONDS * 1.5)
+    assert (await any_cast.client.ok("GET", path))["blocked_reason"] is None

@@ -6,7 +6,6 @@ escrow until its ttl. So it is refused up front with ``422 unknown_job_type``.
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ ROSTER_SECONDS = 1.0
 @dataclass
 class _Roster:
     generation: int = 0
-    read_at: float = float("-inf")
+    read_at: datetime | None = None  # node clock: tests that move it see a fresh read
     miners: Sequence[Any] = ()
 
 
@@ -105,9 +104,10 @@ _rosters: weakref.WeakKeyDictionary[Node, _Roster] = weakref.WeakKeyDictionary()
 async def _roster(node: Node) -> Sequence[Any]:
     """Every miner's capabilities and when it was last heard from (cached, see above)."""
     roster = _rosters.setdefault(node, _Roster())
-    if time.monotonic() - roster.read_at < ROSTER_SECONDS:
+    now, read_at = node.clock(), roster.read_at
+    if read_at is not None and timedelta(0) <= now - read_at < timedelta(seconds=ROSTER_SECONDS):
         return roster.miners
-    generation, started = roster.generation, time.monotonic()
+    generation, started = roster.generation, now
     miners = await node.read(lambda conn: conn.execute(_MINERS_HEARD).all())
     if roster.generation == generation:  # no local change meanwhile: keep it
         roster.read_at, roster.miners = started, miners
@@ -118,7 +118,7 @@ def forget_roster(node: Node) -> None:
     """A miner registered or was heard from through this worker: read afresh next time."""
     roster = _rosters.setdefault(node, _Roster())
     roster.generation += 1
-    roster.read_at = float("-inf")
+    roster.read_at = None
 
 
 def is_live(heard: datetime | None, now: datetime, window_seconds: float) -> bool:
