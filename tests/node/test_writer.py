@@ -87,3 +87,47 @@ async def test_writer_thread_waits_out_a_foreign_lock(node: Any, tmp_path: Any) 
     assert transfer["amount"] == "30"
     balance, transfers, _ = await runtime.read(_state(client_id))
     assert (balance, transfers) == (70, 1)
+
+
+async def test_a_lone_unit_that_raises_is_rolled_back_and_the_next_commits(node: Any) -> None:
+    # A batch of one runs without a savepoint: its failure must roll back the whole
+    # transaction (nothing of the unit kept, no event seq taken) and leave the connection
+    # ready for the next unit.
+    runtime = node.node
+    client_id, _ = await node.create_principal("client", "carol")
+    await node.faucet(client_id, 100)
+    units = runtime.writer.units
+    with pytest.raises(RuntimeError, match="boom after a write"):
+        await runtime.write(_debit_then_crash(client_id))
+    with pytest.raises(NodeProblem) as refused:
+        await runtime.write(_debit(client_id, 1_000))
+    assert refused.value.code == "insufficient_funds"
+    assert (await runtime.write(_debit(client_id, 40)))["amount"] == "40"
+    assert runtime.writer.units == units + 3  # each ran as its own batch
+    balance, transfers, seqs = await runtime.read(_state(client_id))
+    assert (balance, transfers, seqs) == (60, 1, [1, 2])
+
+
+async def test_a_lone_unit_on_the_writer_thread_fails_alone(node: Any, tmp_path: Any) -> None:
+    runtime = node.node
+    client_id, _ = await node.create_principal("client", "dave")
+    await node.faucet(client_id, 100)
+    blocker = sqlite3.connect(tmp_path / "node.sqlite3", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # sends the next batch to the writer thread
+        deferred = runtime.writer.deferred
+        task = asyncio.create_task(runtime.write(_debit_then_crash(client_id)))
+        for _ in range(10_000):
+            if runtime.writer.deferred > deferred:
+                break
+            await asyncio.sleep(0)
+        else:
+            pytest.fail("the write never met the foreign lock")
+        blocker.execute("COMMIT")
+        with pytest.raises(RuntimeError, match="boom after a write"):
+            await task
+    finally:
+        blocker.close()
+    assert (await runtime.write(_debit(client_id, 25)))["amount"] == "25"
+    balance, transfers, seqs = await runtime.read(_state(client_id))
+    assert (balance, transfers, seqs) == (75, 1, [1, 2])

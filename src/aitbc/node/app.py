@@ -48,7 +48,13 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
             if isinstance(buckets, RedisTokenBuckets):
                 await buckets.aclose()
 
-    app = FastAPI(title="aitbc coordinator node", version="1", lifespan=lifespan)
+    telemetry = settings.opentelemetry
+    app = FastAPI(
+        title="aitbc coordinator node",
+        version="1",
+        lifespan=lifespan,
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+    )
     metrics = NodeMetrics()
     app.state.node = node
     app.state.settings = settings

@@ -5,7 +5,8 @@ Sequence numbers come from a per-topic counter row updated in that transaction, 
 transactions appending to one topic serialize on the row and neither can leave a gap.
 Topics are allocated in sorted order to keep lock order the same in every transaction.
 The statements are built once at import (the counter bump is one array statement on
-PostgreSQL), so no transaction pays for compiling them.
+PostgreSQL) and, on SQLite, run on the driver's cursor (:mod:`.raw_sql`), so no
+transaction pays for compiling them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .raw_sql import RawStatement
 from .tables import EVENT_TOPICS, EVENTS
 
 
@@ -59,7 +61,8 @@ _PG_BUMP = text(
     "RETURNING topic, last_seq"
 )
 
-_INSERT_EVENTS = insert(EVENTS)
+_SQLITE_BUMP_RAW = RawStatement(_SQLITE_BUMP)
+_INSERT_EVENTS = RawStatement(insert(EVENTS), ["topic", "seq", "event", "data", "created_at"])
 
 
 def _reserve(conn: Connection, counts: dict[str, int]) -> dict[str, int]:
@@ -74,8 +77,8 @@ def _reserve(conn: Connection, counts: dict[str, int]) -> dict[str, int]:
         return {str(topic): int(last) for topic, last in rows}
     last: dict[str, int] = {}
     for topic in topics:
-        row = conn.execute(_SQLITE_BUMP, {"t": topic, "n": counts[topic]}).one()
-        last[topic] = int(row[1])
+        row = _SQLITE_BUMP_RAW.one(conn, t=topic, n=counts[topic])
+        last[topic] = int(row.last_seq)
     return last
 
 
@@ -107,7 +110,7 @@ def write_events(
         }
         for r in records
     ]
-    conn.execute(_INSERT_EVENTS, rows)
+    _INSERT_EVENTS.many(conn, rows)
     return records
 
 

@@ -53,6 +53,11 @@ class NodeSettings:
     client_burst: float = 100.0
     miner_rate_per_second: float = 0.0
     miner_burst: float = 200.0
+    #: FastAPI's OpenTelemetry spans and metrics, for an operator who configures an
+    #: OpenTelemetry SDK in the process (``opentelemetry-instrument``, say). Off by
+    #: default: FastAPI otherwise asks, on every request, whether a provider has been
+    #: configured, about 6% of a small request's CPU, for nothing when none ever is.
+    opentelemetry: bool = False
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.sweep_interval <= 0:
@@ -109,7 +114,15 @@ class NodeSettings:
         return env
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _parse(name: str, type_name: str, raw: str) -> Any:
+    if type_name.startswith("bool"):
+        if raw.lower() in _TRUE + _FALSE:
+            return raw.lower() in _TRUE
+        raise ConfigurationError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true or false")
     try:
         if type_name.startswith("int"):
             return int(raw)

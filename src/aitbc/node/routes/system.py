@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from ...core.signing import SigningKey
 from ...models import Health, NodeInfo, Principal
 from ..auth import NodeDep, PrincipalDep
 from ..metrics import NodeMetrics
+from ..runtime import Node
 from . import AUTHENTICATED, COMMON, answer, errors
 
 router = APIRouter()
@@ -49,16 +52,24 @@ async def metrics(request: Request, node: NodeDep) -> Response:
 
 
 @router.get("/v1/info", response_model=NodeInfo, responses=errors(*COMMON))
-async def info(node: NodeDep) -> JSONResponse:
-    key = node.signing_key.verify_key
-    return answer(
-        {
+async def info(request: Request) -> Response:
+    # The answer is fixed once the node has loaded its identity (at start), so it is
+    # rendered once, not per call; a new identity (a test restarting the node) renders
+    # it again. No dependencies: each one costs a resolution on every call.
+    node: Node = request.app.state.node
+    identity = (node.signing_key, node.coordinator_id)
+    cached: tuple[tuple[SigningKey, str], bytes] | None = getattr(request.app.state, "info", None)
+    if cached is None or cached[0] != identity:
+        key = node.signing_key.verify_key
+        body = {
             "chain_id": node.settings.chain_id,
             "version": VERSION,
             "coordinator_id": node.coordinator_id,
             "signing_keys": [{"key_id": key.key_id, "alg": "ed25519", "public_key": key.b64}],
         }
-    )
+        cached = (identity, json.dumps(body, separators=(",", ":")).encode())
+        request.app.state.info = cached
+    return Response(cached[1], media_type="application/json")
 
 
 @router.get("/v1/me", response_model=Principal, responses=errors(*AUTHENTICATED))

@@ -12,6 +12,7 @@ from ...errors import ConfigurationError
 from ..clock import new_id, utcnow
 from ..models import JobRow
 from ..problems import NodeProblem, conflict, forbidden, invalid, not_found
+from ..raw_sql import RawStatement
 from ..schemas import JobCreate
 from ..tables import JOB_MODELS, JOBS, RECEIPTS
 from . import blobs, ledger, pricing
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ..runtime import Node, WriteTx
 
 STATES = ("QUEUED", "RUNNING", *TERMINAL)
-_INSERT_JOB = insert(JOBS).returning(*JOBS.c)
+_INSERT_JOB = RawStatement(insert(JOBS).returning(*JOBS.c), [c.key for c in JOBS.c])
 _INSERT_MODELS = insert(JOB_MODELS)
 _RECEIPT_BODY = select(RECEIPTS.c.body).where(RECEIPTS.c.job_id == bindparam("job_id"))
 
@@ -71,7 +72,7 @@ def _insert_job(tx: WriteTx, client: Principal, req: JobCreate) -> dict[str, Any
         "result": None,
         "receipt_id": None,
     }
-    job = tx.conn.execute(_INSERT_JOB, values).one()
+    job = _INSERT_JOB.one(tx.conn, **values)
     models = sorted(set(constraints.models))
     if models:
         tx.conn.execute(_INSERT_MODELS, [{"job_id": job.id, "model": m} for m in models])

@@ -6,7 +6,7 @@ an account below zero; only ``sys:mint`` may go negative, down to ``MINT_FLOOR``
 Balance rows are always updated in account-id order to keep lock order consistent (two
 statements, not one: a single ``UPDATE ... WHERE id IN (a, b)`` locks rows in whatever
 order the plan visits them, and opposite transfers could then deadlock on PostgreSQL).
-All three statements are built once at import.
+All three statements are built once at import and run on SQLite's cursor (:mod:`..raw_sql`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from ..clock import MINT_FLOOR, new_id
 from ..models import TransferRow
 from ..problems import NodeProblem, not_found
+from ..raw_sql import RawStatement
 from ..tables import ACCOUNTS, JOBS, TRANSFERS
 from .pagination import fetch_page
 from .wire import transfer_wire
@@ -30,7 +31,7 @@ MINT = "sys:mint"
 SYSTEM_ACCOUNTS = (ESCROW, MINT)
 OPEN_STATES = ("QUEUED", "RUNNING")
 
-_DEBIT = (
+_DEBIT = RawStatement(
     update(ACCOUNTS)
     .where(
         ACCOUNTS.c.id == bindparam("account"),
@@ -38,26 +39,27 @@ _DEBIT = (
     )
     .values(balance=ACCOUNTS.c.balance - bindparam("amount"))
 )
-_CREDIT = (
+_CREDIT = RawStatement(
     update(ACCOUNTS)
     .where(ACCOUNTS.c.id == bindparam("account"))
     .values(balance=ACCOUNTS.c.balance + bindparam("amount"))
 )
 _ACCOUNT_EXISTS = select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == bindparam("account"))
-_INSERT_TRANSFER = insert(TRANSFERS).returning(*TRANSFERS.c)
+_INSERT_TRANSFER = RawStatement(
+    insert(TRANSFERS).returning(*TRANSFERS.c), [c.key for c in TRANSFERS.c]
+)
 
 
 def _debit(conn: Connection, account: str, amount: int) -> None:
     floor = MINT_FLOOR if account == MINT else 0
-    done = conn.execute(_DEBIT, {"account": account, "amount": amount, "floor": floor})
-    if done.rowcount != 1:
+    if _DEBIT.rowcount(conn, account=account, amount=amount, floor=floor) != 1:
         if conn.execute(_ACCOUNT_EXISTS, {"account": account}).first() is None:
             raise not_found("principal_not_found", "account", account)
         raise NodeProblem(402, "insufficient_funds", f"account {account} cannot cover {amount}")
 
 
 def _credit(conn: Connection, account: str, amount: int) -> None:
-    if conn.execute(_CREDIT, {"account": account, "amount": amount}).rowcount != 1:
+    if _CREDIT.rowcount(conn, account=account, amount=amount) != 1:
         raise not_found("principal_not_found", "account", account)
 
 
@@ -89,7 +91,7 @@ def move(
         "memo": memo,
         "created_at": tx.now,
     }
-    transfer = transfer_wire(tx.conn.execute(_INSERT_TRANSFER, values).one())
+    transfer = transfer_wire(_INSERT_TRANSFER.one(tx.conn, **values))
     tx.emit(f"account:{source}", "ledger.debit", transfer)
     tx.emit(f"account:{target}", "ledger.credit", transfer)
     return transfer

@@ -24,7 +24,7 @@ from ...core.signing import VerifyKey
 from ..clock import iso, utcnow
 from ..job_types import forget_roster
 from ..problems import conflict, forbidden
-from ..raw_select import RawSelect
+from ..raw_sql import RawStatement
 from ..schemas import Capabilities, MinerRegister
 from ..tables import JOB_MODELS, JOBS, MINERS
 from .principals import Principal
@@ -40,8 +40,8 @@ def require_miner(principal: Principal) -> None:
         raise forbidden("only miners may use the miner API")
 
 
-#: Read on every poll (see :mod:`aitbc.node.raw_select`).
-_MINER = RawSelect(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
+#: Read on every poll (see :mod:`aitbc.node.raw_sql`).
+_MINER = RawStatement(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
 
 
 def registered(conn: Connection, principal: Principal) -> Row[Any]:

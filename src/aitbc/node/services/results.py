@@ -18,7 +18,7 @@ from ...core.signing import ALG, VerifyKey
 from ...errors import ConfigurationError
 from ..clock import iso, new_id
 from ..problems import NodeProblem, conflict, invalid, not_found
-from ..raw_select import RawSelect
+from ..raw_sql import RawStatement
 from ..schemas import JobFail, JobResult
 from ..tables import JOBS, MINERS, RECEIPTS
 from . import blobs, ledger, outputs, pricing
@@ -29,7 +29,7 @@ from .wire import job_wire
 if TYPE_CHECKING:
     from ..runtime import Node, WriteTx
 
-_MINER = RawSelect(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
+_MINER = RawStatement(select(MINERS).where(MINERS.c.principal_id == bindparam("miner_id")))
 _INSERT_RECEIPT = insert(RECEIPTS)
 
 

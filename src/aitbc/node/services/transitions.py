@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, or_, select, update
 
 from ..clock import utcnow
-from ..raw_select import RawSelect
+from ..raw_sql import RawStatement
 from ..tables import JOBS
 from . import ledger
 from .wire import job_wire
@@ -39,7 +39,7 @@ EVENT_FOR_STATE = {
 
 JobRecord = Row[Any]
 #: Every client poll reads this: on SQLite it skips SQLAlchemy's execution machinery.
-_JOB_BY_ID = RawSelect(select(JOBS).where(JOBS.c.id == bindparam("job_id")))
+_JOB_BY_ID = RawStatement(select(JOBS).where(JOBS.c.id == bindparam("job_id")))
 
 
 def load_job(conn: Connection, job_id: str) -> JobRecord | None:
