@@ -42,9 +42,10 @@ RING_SIZE = 256
 #: Hinted records a channel keeps before falling back to reading the log.
 _MAX_HINTS = 1000
 #: Subscribers offered a batch between two yields to the event loop. Each offer usually
-#: writes to its socket there and then (about 30-40 µs); a small slice (a few ms) lets
-#: requests (the producer's own round trips) interleave with a big fan-out instead of
-#: waiting for thousands of writes per loop iteration.
+#: writes to its socket there and then (about 20 µs, mostly the send system call); a
+#: small slice (about a millisecond) lets requests (the producer's own round trips)
+#: interleave with a big fan-out instead of waiting for thousands of writes per loop
+#: iteration.
 _DISPATCH_SLICE = 64
 
 
