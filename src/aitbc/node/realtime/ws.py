@@ -174,7 +174,7 @@ class WSConnection:
             return True  # going away: the client resumes from what it received
         write = self.write_frame
         if write is not None and isinstance(frame, str):
-            frame = text_frame(frame.encode())  # (as _wire: inline, this is per subscriber)
+            frame = text_frame(frame.encode())  # as _wire does (inline: once per subscriber)
         if self._writer is None and not len(self.outbox):
             rest: Coroutine[Any, Any, None] | None
             try:
