@@ -41,7 +41,9 @@ Fan-out (:mod:`.hub`): one delivery task per topic serialises each event once an
 it to every subscriber without waiting; live catch-up reads are shared by a topic's
 subscribers and run on the read path. Both doors are raw ASGI (:mod:`.doors`), so an idle
 subscriber holds only its socket, a bounded :class:`~.outbox.Outbox` and a timer; a frame
-is sent in the offering call itself (:mod:`.eager`) unless its peer's socket is full.
+is sent in the offering call itself (:mod:`.eager`) unless its peer's socket is full. A
+WebSocket event's whole frame is built once for all its subscribers and written straight
+to each transport (:mod:`aitbc.node.ws_protocol`), not framed again per connection.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from ..events import EventRecord
+from ..ws_protocol import text_frame_header
 
 log = logging.getLogger("aitbc.node.realtime")
 
@@ -41,10 +42,15 @@ RING_SIZE = 256
 #: Hinted records a channel keeps before falling back to reading the log.
 _MAX_HINTS = 1000
 #: Subscribers offered a batch between two yields to the event loop. Each offer usually
-#: writes to its socket there and then (about 30-40 µs); a small slice (a few ms) lets
-#: requests (the producer's own round trips) interleave with a big fan-out instead of
-#: waiting for thousands of writes per loop iteration.
+#: writes to its socket there and then (about 20 µs, mostly the send system call); a
+#: small slice (about a millisecond) lets requests (the producer's own round trips)
+#: interleave with a big fan-out instead of waiting for thousands of writes per loop
+#: iteration.
 _DISPATCH_SLICE = 64
+
+
+#: WebSocket frames (one per subscription-id prefix) a :class:`Frame` keeps.
+_WS_FRAMES_KEPT = 4
 
 
 class StreamGap(Exception):
@@ -76,7 +82,7 @@ class Frame:
     as is, and the tail of every WebSocket event frame after its ``subscription_id``.
     """
 
-    __slots__ = ("_sse_data", "body", "event", "seq", "topic")
+    __slots__ = ("_sse_data", "_ws_frames", "_ws_tail", "body", "event", "seq", "topic")
 
     def __init__(self, record: EventRecord) -> None:
         self.topic = record.topic
@@ -87,6 +93,8 @@ class Frame:
             separators=(",", ":"),
         )
         self._sse_data: bytes | None = None
+        self._ws_tail: bytes | None = None
+        self._ws_frames: dict[bytes, bytes] | None = None
 
     @property
     def sse_data(self) -> bytes:
@@ -95,6 +103,32 @@ class Frame:
         if self._sse_data is None:
             self._sse_data = f"data: {self.body}\n\n".encode()
         return self._sse_data
+
+    def ws_frame(self, prefix: bytes) -> bytes:
+        """The whole WebSocket text frame (header included, see
+        :func:`aitbc.node.ws_protocol.text_frame`) of this event for a subscription
+        whose message starts with ``prefix`` (``{"subscription_id":...,``).
+
+        Built once per prefix: the subscribers of a topic mostly share a few
+        subscription ids (clients number them per connection), so a fan-out finds its
+        frame here. At most :data:`_WS_FRAMES_KEPT` prefixes are kept, so a frame in the
+        ring never holds more than that many copies of its body; the rest are built
+        per call.
+        """
+        frames = self._ws_frames
+        if frames is not None:
+            found = frames.get(prefix)
+            if found is not None:
+                return found
+        else:
+            frames = self._ws_frames = {}
+        if self._ws_tail is None:
+            self._ws_tail = self.body[1:].encode()  # the shared body, minus its opening brace
+        tail = self._ws_tail
+        built = text_frame_header(len(prefix) + len(tail)) + prefix + tail
+        if len(frames) < _WS_FRAMES_KEPT:
+            frames[prefix] = built
+        return built
 
 
 class Sink(Protocol):

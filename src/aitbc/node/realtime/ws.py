@@ -7,6 +7,14 @@ no task). Idle connections are what a node holds most of, so they hold as little
 possible. Nothing a connection does can block another: a message that does not fit its
 outbox closes *that* connection with 4008 "slow consumer" and the client resumes from
 its last seq.
+
+Where the server offers it (:data:`~aitbc.node.ws_protocol.PREPARED_FRAMES`: uvicorn
+through :class:`~aitbc.node.ws_protocol.PreparedFrameProtocol`, no permessage-deflate),
+messages go out as frames the node built, written straight to the connection's
+transport: an event's frame is built once for all its subscribers (:meth:`.Frame.ws_frame`)
+instead of being framed again by the server for each. Otherwise each message is an ASGI
+``websocket.send``. Either way one FIFO outbox orders them and the transport's write
+buffer is the backpressure.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -23,6 +31,7 @@ from ...core.envelope import error_envelope
 from ...core.streams import CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, STREAM_GAP
 from ..problems import NodeProblem
 from ..services.principals import Principal, hash_key
+from ..ws_protocol import PREPARED_FRAMES, text_frame
 from . import eager
 from .authz import authorize_topic, topic_or_problem
 from .dispatch import AppDoor, Envelope, EnvelopeError, reply_frame
@@ -53,7 +62,15 @@ class WSConnection:
         self.principal: Principal | None = None
         self.api_key: str | None = None
         self.door: AppDoor | None = None
-        self.outbox: Outbox[str] = Outbox(rt.settings.outbound_queue)
+        #: Queued messages: whole frames (bytes) when the server takes prepared frames,
+        #: else texts for ``websocket.send``.
+        self.outbox: Outbox[str | bytes] = Outbox(rt.settings.outbound_queue)
+        prepared = scope.get("extensions", {}).get(PREPARED_FRAMES)
+        #: The server's prepared-frame writer, when it has one (see the module doc).
+        self.write_frame: Callable[[bytes], bool] | None = None
+        self._drained: Callable[[], Awaitable[Any]] | None = None
+        if prepared is not None:
+            self.write_frame, self._drained = prepared["write"], prepared["drained"]
         #: Open subscriptions by id: their sink once open, the opening task before.
         self.subscriptions: dict[str, _WSSink | asyncio.Task[None]] = {}
         self.requests: set[asyncio.Task[None]] = set()
@@ -145,18 +162,30 @@ class WSConnection:
             self._aborted = True
             self._serving.cancel()
 
-    def push(self, frame: str) -> bool:
-        """Send or queue an encoded frame without waiting; False when the outbox is full.
+    def push(self, frame: str | bytes) -> bool:
+        """Send or queue a message without waiting; False when the outbox is full.
 
-        With nothing queued and no writer, the frame goes out at once (eagerly: the
-        server's send only waits when the peer's socket is full; then a writer task
-        finishes it and drains whatever queues up meanwhile).
+        ``frame`` is the message's JSON text, or (only when :attr:`write_frame` is set)
+        its whole WebSocket frame. With nothing queued and no writer, it goes out at once
+        (eagerly: writing only has to wait while the peer's socket is full; then a
+        writer task finishes it and drains whatever queues up meanwhile).
         """
         if self.closing is not None:
             return True  # going away: the client resumes from what it received
+        write = self.write_frame
+        if write is not None and isinstance(frame, str):
+            frame = text_frame(frame.encode())  # as _wire does (inline: once per subscriber)
         if self._writer is None and not len(self.outbox):
+            rest: Coroutine[Any, Any, None] | None
             try:
-                rest = eager.start(self._send({"type": "websocket.send", "text": frame}))
+                if write is not None:
+                    assert isinstance(frame, bytes)
+                    if write(frame):
+                        return True
+                    rest = self._write_frame(frame)  # the transport is paused
+                else:
+                    assert isinstance(frame, str)
+                    rest = eager.start(self._send({"type": "websocket.send", "text": frame}))
             except (OSError, RuntimeError):
                 self._lost()
                 return True
@@ -169,6 +198,13 @@ class WSConnection:
             self._writer = asyncio.create_task(self._write())
         return True
 
+    def _wire(self, frame: str | bytes) -> str | bytes:
+        """A text as its prepared frame when the server takes those (then every message
+        of the connection is one: the outbox holds one kind)."""
+        if self.write_frame is not None and isinstance(frame, str):
+            return text_frame(frame.encode())
+        return frame
+
     def enqueue(self, message: Any) -> None:
         """Queue a control message from the reader (which must never wait); a full
         outbox cuts the connection off as a slow consumer (4008)."""
@@ -176,12 +212,15 @@ class WSConnection:
             self._slow_consumer()
 
     async def put(self, message: Any) -> None:
-        """Queue a message (a dict, or an already encoded frame) from a feed or request
-        task, waiting up to the grace period for room; past it the connection is cut off
-        as a slow consumer (4008)."""
+        """Queue a message (a dict, or an already encoded text or frame, see :meth:`push`)
+        from a feed or request task, waiting up to the grace period for room; past it the
+        connection is cut off as a slow consumer (4008)."""
         if self.closing is not None:
             return
-        frame = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+        if isinstance(message, str | bytes):
+            frame = self._wire(message)
+        else:
+            frame = self._wire(json.dumps(message, separators=(",", ":")))
         if self.push(frame):
             return
         if not await self.outbox.put(frame, self.rt.settings.slow_consumer_grace):
@@ -205,8 +244,11 @@ class WSConnection:
                 frames = self.outbox.take()
                 if not frames:
                     break
-                for text in frames:
-                    await self._send({"type": "websocket.send", "text": text})
+                for frame in frames:
+                    if isinstance(frame, bytes):
+                        await self._write_frame(frame)
+                    else:
+                        await self._send({"type": "websocket.send", "text": frame})
                     if self.closing is not None:
                         break
         except (OSError, RuntimeError):
@@ -214,6 +256,12 @@ class WSConnection:
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+    async def _write_frame(self, frame: bytes) -> None:
+        """Write a prepared frame, waiting while the transport is paused."""
+        assert self.write_frame is not None and self._drained is not None
+        while not self.write_frame(frame):
+            await self._drained()
 
     def _lost(self) -> None:
         """A send failed: the peer is gone (the reader may not have noticed yet)."""
@@ -389,7 +437,7 @@ class WSConnection:
 class _WSSink:
     """Delivers one subscription's frames into its connection's outbox."""
 
-    __slots__ = ("connection", "feed", "name", "prefix", "sid")
+    __slots__ = ("connection", "feed", "name", "prefix", "raw_prefix", "sid")
 
     def __init__(self, connection: WSConnection, sid: str, name: str) -> None:
         self.connection = connection
@@ -397,15 +445,21 @@ class _WSSink:
         self.name = name
         self.feed: Feed | None = None
         self.prefix = '{"subscription_id":' + json.dumps(sid) + ","
+        self.raw_prefix = self.prefix.encode()
 
-    def _text(self, frame: Frame) -> str:
+    def _message(self, frame: Frame) -> str | bytes:
+        """What the connection sends for ``frame``: its whole WebSocket frame (shared by
+        every subscription with this id) when the server takes prepared frames, else
+        the text."""
+        if self.connection.write_frame is not None:
+            return frame.ws_frame(self.raw_prefix)
         return self.prefix + frame.body[1:]  # the shared body, minus its opening brace
 
     def offer(self, frame: Frame) -> bool:
-        return self.connection.push(self._text(frame))  # push drops it when closing
+        return self.connection.push(self._message(frame))  # push drops it when closing
 
     async def put(self, frame: Frame) -> bool:
-        await self.connection.put(self._text(frame))
+        await self.connection.put(self._message(frame))
         return self.connection.closing is None
 
     def end(self, error: Exception) -> None:
