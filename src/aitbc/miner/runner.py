@@ -32,6 +32,8 @@ from .output import BlobCache
 _log = logging.getLogger("aitbc.miner")
 # Heartbeats never come closer together than this, however short the node's leases.
 _MIN_HEARTBEAT = 0.2
+#: A heartbeat interval this much shorter than the current one calls for a heartbeat now.
+_LEASE_CHANGE = 0.9
 
 
 class Miner:
@@ -287,8 +289,14 @@ class Miner:
         except (TypeError, ValueError):
             return
         if left > 0 and (self._lease_seconds is None or left < self._lease_seconds):
+            before = self.heartbeat_interval()
             self._lease_seconds = left
-            self._lease_changed.set()
+            # Each claim's lease looks a little shorter than the last (its answer's trip
+            # time): only a lease that really shortens the interval wakes the heartbeat
+            # loop, or a heartbeat (a node transaction) would follow such claims at once,
+            # while the job's first output is on its way.
+            if self.heartbeat_interval() < before * _LEASE_CHANGE:
+                self._lease_changed.set()
 
     def heartbeat_interval(self) -> float:
         """Seconds between heartbeats: the configured interval, or a third of the
