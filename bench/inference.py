@@ -13,11 +13,16 @@ times), after a warm-up of both paths:
   the first token is out (TTFT excluded);
 * CPU per request, from /proc: node, miner and inference server processes.
 
+Each run sends both requests back to back (the order alternates), so besides the
+medians of each path the bench prints the per-run differences and ratios with their
+quartiles, and the load average: on a shared machine the spread says how far a median
+can be trusted.
+
 The marketplace adds job creation with escrow, the miner's claim, one node transaction
 per batch of streamed tokens, the receipt and settlement. Ratios are against the direct
 calls of the same run.
 
-    .venv/bin/python bench/inference.py [--runs 5] [--max-tokens 64] [--model FILE.gguf]
+    .venv/bin/python bench/inference.py [--runs 9] [--max-tokens 64] [--model FILE.gguf]
         [--output-interval SECONDS]
 """
 
@@ -200,11 +205,31 @@ def report(
         f"tokens/s direct/marketplace {d[1] / m[1]:.2f} end to end, "
         f"{d[2] / m[2]:.2f} streaming (1.00 = no loss)"
     )
+    # Each run sends the two requests back to back, so a pair shares the machine's load
+    # of that moment: the spread of the per-run figures shows how far to trust a median.
+    pairs = list(zip(samples["direct"], samples["marketplace"], strict=True))
+    added = [(mk[0] - dr[0]) * 1000 for dr, mk in pairs]
+    end_to_end = [dr[1] / mk[1] for dr, mk in pairs]
+    streaming = [dr[2] / mk[2] for dr, mk in pairs if mk[2] > 0]
+    print(
+        "per run, median [p25-p75]: "
+        f"TTFT +{_spread(added, '.1f')} ms; tokens/s direct/marketplace "
+        f"{_spread(end_to_end, '.2f')} end to end, {_spread(streaming, '.2f')} streaming; "
+        f"load average {args.load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+    )
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    """``median [p25-p75]`` of ``values``."""
+    if len(values) < 2:
+        return format(values[0], fmt) if values else "-"
+    low, mid, high = statistics.quantiles(values, n=4)
+    return f"{format(mid, fmt)} [{format(low, fmt)}-{format(high, fmt)}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: tiny)")
     parser.add_argument(
@@ -214,6 +239,7 @@ def main() -> None:
         help="the miner's least seconds between output posts (default: the miner's)",
     )
     args = parser.parse_args()
+    args.load_before = os.getloadavg()[0]
     if not llama_available():
         print("skipped: needs llama-cpp-python[server] and gguf (scripts/install_llama.sh)")
         return
