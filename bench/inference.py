@@ -1,7 +1,7 @@
 """Inference through the marketplace vs the same inference server called directly.
 
 One run, four processes: llama.cpp's server (one thread) with a tiny generated model (or
-``--model FILE.gguf``); a node (uvicorn, SQLite); a reference miner (``aitbc miner``)
+``--model FILE.gguf``); a node (``aitbc serve``, SQLite); a reference miner (``aitbc miner``)
 whose chat executor forwards to that server and offers its model per token; and this
 process, the client. The same streamed chat request then goes, alternately, straight to
 the server and through the node's OpenAI-compatible door (official ``openai`` client both
@@ -61,18 +61,15 @@ Sample = tuple[float, float, float, int]
 
 @contextlib.contextmanager
 def node_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A node in its own process (uvicorn), on SQLite in ``workdir``."""
+    """A node in its own process, served as ``aitbc serve`` serves it (its uvicorn
+    options included), on SQLite in ``workdir``."""
     port = free_port()
-    env = {
-        **os.environ,
-        "AITBC_NODE_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'node.sqlite3'}",
-        "AITBC_NODE_ADMIN_KEY": ADMIN_KEY,
-    }
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "aitbc.node.app:app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        sys.executable, "-m", "aitbc.cli.entry", "serve", "--host", "127.0.0.1",
+        "--port", str(port), "--database-url", f"sqlite+aiosqlite:///{workdir / 'node.sqlite3'}",
+        "--admin-key", ADMIN_KEY, "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
