@@ -10,6 +10,7 @@ ends at the node's ``door_ttl_seconds``: expired, refunded, answered 504.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -121,3 +122,27 @@ async def test_the_door_expires_its_job_itself_when_the_sweeper_is_idle(
         answer = await _door(world, body)
         assert answer.status_code == 504, answer.text
         assert await _money(world) == before
+
+
+async def test_an_offer_is_listed_and_sold_only_while_its_miner_is_live(world: World) -> None:
+    runtime = world.node.node
+    heard = runtime.clock()
+    runtime.clock = lambda: heard  # the miner registers (is heard from) at exactly `heard`
+    await _offer(world, ["chat"], [FUZZ_MODEL])
+    window = runtime.settings.miner_live_seconds
+
+    async def listed() -> list[str]:
+        async with openai.AsyncOpenAI(
+            base_url=world.node.url + "/v1", api_key=world.alice.key, max_retries=0
+        ) as client:
+            return [m.id async for m in client.models.list()]
+
+    runtime.clock = lambda: heard + timedelta(seconds=window - 1)
+    assert await listed() == [FUZZ_MODEL]
+    runtime.clock = lambda: heard + timedelta(seconds=window + 1)
+    assert await listed() == []
+    before = await _money(world)
+    answer = await _door(world, FUZZ_BODY)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["code"] == "model_not_found"
+    assert await _money(world) == before

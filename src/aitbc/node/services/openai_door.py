@@ -88,18 +88,29 @@ OFFERS = cast(Table, OfferRow.__table__)
 OFFER_MODELS = cast(Table, OfferModelRow.__table__)
 
 
-def _live_offers(node: Node) -> Select[Any]:
-    """(offer columns, model, provider's capabilities) of open offers of live miners
-    (heard from within the node's ``miner_live_seconds``). Core, for ``Node.read``: on
-    SQLite it runs inline, without a thread hop, ahead of every door request."""
-    live_since = node.clock() - timedelta(seconds=node.settings.miner_live_seconds)
-    heard = func.coalesce(MINERS.c.last_heartbeat_at, MINERS.c.registered_at)
-    return (
-        select(OFFERS, OFFER_MODELS.c.model, MINERS.c.capabilities)
-        .join(OFFER_MODELS, OFFER_MODELS.c.offer_id == OFFERS.c.id)
-        .join(MINERS, MINERS.c.principal_id == OFFERS.c.provider_id)
-        .where(OFFERS.c.state == "open", heard >= live_since)
+#: (offer columns, model, provider's capabilities) of open offers of miners heard from
+#: since ``:live_since``. Built once: constructing it per request cost as much as running
+#: it. Core, for ``Node.read``: on SQLite it runs inline, without a thread hop.
+_LIVE_OFFERS: Select[Any] = (
+    select(OFFERS, OFFER_MODELS.c.model, MINERS.c.capabilities)
+    .join(OFFER_MODELS, OFFER_MODELS.c.offer_id == OFFERS.c.id)
+    .join(MINERS, MINERS.c.principal_id == OFFERS.c.provider_id)
+    .where(
+        OFFERS.c.state == "open",
+        func.coalesce(MINERS.c.last_heartbeat_at, MINERS.c.registered_at)
+        >= bindparam("live_since", type_=MINERS.c.registered_at.type),
     )
+)
+#: The live offers of one model, per unit or per job, cheapest (then oldest) first.
+_MODEL_OFFERS: Select[Any] = _LIVE_OFFERS.where(
+    OFFER_MODELS.c.model == bindparam("model"), OFFERS.c.unit.in_(("token", "job"))
+).order_by(OFFERS.c.price_per_unit, OFFERS.c.created_at)
+
+
+def _live_since(node: Node) -> dict[str, Any]:
+    """The bind of :data:`_LIVE_OFFERS`: miners heard from within the node's
+    ``miner_live_seconds`` are live."""
+    return {"live_since": node.clock() - timedelta(seconds=node.settings.miner_live_seconds)}
 
 
 def _chat_job(model: str, price: int) -> dict[str, Any]:
@@ -109,8 +120,8 @@ def _chat_job(model: str, price: int) -> dict[str, Any]:
 
 async def list_models(node: Node) -> dict[str, Any]:
     """OpenAI's model list, each with the cheapest live offer's terms under ``aitbc``."""
-    stmt = _live_offers(node)
-    rows = await node.read(lambda conn: list(conn.execute(stmt)))
+    params = _live_since(node)
+    rows = await node.read(lambda conn: list(conn.execute(_LIVE_OFFERS, params)))
     best: dict[str, tuple[Row[Any], int]] = {}
     for offer in rows:
         model, capabilities = offer.model, offer.capabilities
@@ -153,12 +164,8 @@ async def _cheapest_offer(node: Node, req: ChatRequest) -> Row[Any]:
     """The cheapest live offer of ``req.model`` whose miner would take the job; else
     404 model_not_found (an offer by a miner that cannot serve the job would leave it
     queued until its ttl)."""
-    stmt = (
-        _live_offers(node)
-        .where(OFFER_MODELS.c.model == req.model, OFFERS.c.unit.in_(("token", "job")))
-        .order_by(OFFERS.c.price_per_unit, OFFERS.c.created_at)
-    )
-    rows = await node.read(lambda conn: list(conn.execute(stmt)))
+    params = {**_live_since(node), "model": req.model}
+    rows = await node.read(lambda conn: list(conn.execute(_MODEL_OFFERS, params)))
     for offer in rows:
         if serves(offer.capabilities, _chat_job(offer.model, _max_price(offer, req))):
             return offer
