@@ -75,9 +75,8 @@ class RawStatement:
             compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             for name in self._params
         ]
-        columns = list(getattr(statement, "selected_columns", None) or [])
-        if not columns:
-            columns = list(getattr(statement, "_returning", ()) or ())
+        # A SELECT's columns, or an INSERT/UPDATE's RETURNING columns (none without it).
+        columns = list(getattr(statement, "exported_columns", ()))
         self._row = namedtuple("_row", [c.key for c in columns]) if columns else None
         self._results: list[Processor | None] = [
             _utc_timestamp
