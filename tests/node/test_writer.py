@@ -40,6 +40,16 @@ def _state(account: str) -> Callable[[Connection], tuple[int, int, list[int]]]:
     return read
 
 
+async def _until_deferred(runtime: Any, deferred: int) -> None:
+    """Until a batch met the foreign lock and went to the writer thread; counted in loop
+    iterations, not time."""
+    for _ in range(10_000):
+        if runtime.writer.deferred > deferred:
+            return
+        await asyncio.sleep(0)
+    pytest.fail("the write never met the foreign lock")
+
+
 async def test_units_of_one_loop_iteration_share_one_commit_and_fail_alone(node: Any) -> None:
     runtime = node.node
     client_id, _ = await node.create_principal("client", "alice")
@@ -73,12 +83,7 @@ async def test_writer_thread_waits_out_a_foreign_lock(node: Any, tmp_path: Any) 
         blocker.execute("BEGIN IMMEDIATE")  # another process's writer, say
         deferred = runtime.writer.deferred
         task = asyncio.create_task(runtime.write(_debit(client_id, 30)))
-        for _ in range(10_000):  # progress of the loop, not time: until the batch deferred
-            if runtime.writer.deferred > deferred:
-                break
-            await asyncio.sleep(0)
-        else:
-            pytest.fail("the write never met the foreign lock")
+        await _until_deferred(runtime, deferred)
         assert not task.done()  # queued on the writer thread, waiting for the lock
         blocker.execute("COMMIT")
         transfer = await task
@@ -117,12 +122,7 @@ async def test_a_lone_unit_on_the_writer_thread_fails_alone(node: Any, tmp_path:
         blocker.execute("BEGIN IMMEDIATE")  # sends the next batch to the writer thread
         deferred = runtime.writer.deferred
         task = asyncio.create_task(runtime.write(_debit_then_crash(client_id)))
-        for _ in range(10_000):
-            if runtime.writer.deferred > deferred:
-                break
-            await asyncio.sleep(0)
-        else:
-            pytest.fail("the write never met the foreign lock")
+        await _until_deferred(runtime, deferred)
         blocker.execute("COMMIT")
         with pytest.raises(RuntimeError, match="boom after a write"):
             await task

@@ -66,8 +66,8 @@ class RawStatement:
     def __init__(self, statement: Executable, column_keys: Sequence[str] | None = None) -> None:
         assert isinstance(statement, ClauseElement)
         self.statement = statement
-        self._keys = None if column_keys is None else list(column_keys)
-        compiled = statement.compile(dialect=_DIALECT, column_keys=self._keys)
+        keys = None if column_keys is None else list(column_keys)
+        compiled = statement.compile(dialect=_DIALECT, column_keys=keys)
         assert isinstance(compiled, SQLCompiler)
         self._sql = str(compiled)
         self._params = list(compiled.positiontup or [])

@@ -172,9 +172,8 @@ class WSConnection:
         """
         if self.closing is not None:
             return True  # going away: the client resumes from what it received
+        frame = self._wire(frame)
         write = self.write_frame
-        if write is not None and isinstance(frame, str):
-            frame = text_frame(frame.encode())  # as _wire does (inline: once per subscriber)
         if self._writer is None and not len(self.outbox):
             rest: Coroutine[Any, Any, None] | None
             try:
@@ -217,10 +216,12 @@ class WSConnection:
         connection is cut off as a slow consumer (4008)."""
         if self.closing is not None:
             return
-        if isinstance(message, str | bytes):
-            frame = self._wire(message)
-        else:
-            frame = self._wire(json.dumps(message, separators=(",", ":")))
+        text = (
+            message
+            if isinstance(message, str | bytes)
+            else json.dumps(message, separators=(",", ":"))
+        )
+        frame = self._wire(text)  # the outbox below takes the same kind push queues
         if self.push(frame):
             return
         if not await self.outbox.put(frame, self.rt.settings.slow_consumer_grace):
