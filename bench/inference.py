@@ -8,10 +8,10 @@ the server and through the node's OpenAI-compatible door (official ``openai`` cl
 times), after a warm-up of both paths:
 
 * TTFT: request sent -> first content chunk received (median over ``--runs``);
-* tokens/s: completion tokens / (last chunk - request sent), TTFT included;
-* stream tokens/s: (tokens - 1) / (last chunk - first chunk), the delivery rate once
-  the first token is out (TTFT excluded);
-* CPU per request, from /proc: node, miner and inference server processes.
+* tokens/s: completion tokens / (last content chunk - request sent), TTFT included;
+* stream tokens/s: tokens after the first content chunk / (last content chunk - first
+  content chunk), the delivery rate once the first token is out (TTFT excluded);
+* CPU per request, from /proc: node, miner, inference server and client (this process).
 
 Each run sends both requests back to back (the order alternates), so besides the
 medians of each path the bench prints the per-run differences and ratios with their
@@ -127,21 +127,48 @@ async def wait_for_offer(market: openai.AsyncOpenAI, miner: subprocess.Popen[byt
         await asyncio.sleep(0.1)
 
 
-async def one_stream(client: openai.AsyncOpenAI, max_tokens: int) -> Sample:
-    """One streamed completion's figures."""
+async def one_stream(
+    client: openai.AsyncOpenAI, max_tokens: int, reference: list[str] | None = None
+) -> tuple[Sample, list[str]]:
+    """One streamed completion's figures, and its content chunks' texts.
+
+    Tokens are the final chunk's ``usage`` where the server sends one (the door does;
+    it joins the deltas that arrived together into one chunk), else one per content
+    chunk (llama.cpp's server sends a token per chunk). The stream rate counts the
+    tokens after the first chunk: how many the first chunk held is read off
+    ``reference``, the direct answer's per-token texts (temperature 0: the same text).
+    """
     started = time.perf_counter()
     first = last = 0.0
-    tokens = 0
+    pieces: list[str] = []
+    usage: int | None = None
     stream = await client.chat.completions.create(
         model=MODEL_NAME, messages=MESSAGES, max_tokens=max_tokens, temperature=0, stream=True
     )
     async for chunk in stream:
+        if chunk.usage is not None:
+            usage = chunk.usage.completion_tokens
         if chunk.choices and chunk.choices[0].delta.content:
             last = time.perf_counter()
             first = first or last
-            tokens += 1
-    streaming = (tokens - 1) / (last - first) if tokens > 1 and last > first else 0.0
-    return first - started, tokens / (last - started), streaming, tokens
+            pieces.append(chunk.choices[0].delta.content)
+    tokens = len(pieces) if usage is None else usage
+    leading = 1 if reference is None or not pieces else _leading_tokens(pieces[0], reference)
+    after = tokens - leading
+    streaming = after / (last - first) if after > 0 and last > first else 0.0
+    return (first - started, tokens / (last - started), streaming, tokens), pieces
+
+
+def _leading_tokens(text: str, reference: list[str]) -> int:
+    """How many of the reference tokens make up ``text`` (a prefix of the answer)."""
+    joined = ""
+    for count, piece in enumerate(reference, start=1):
+        joined += piece
+        if joined == text:
+            return count
+        if len(joined) >= len(text):
+            break
+    raise SystemExit(f"the marketplace's answer does not start like the direct one: {text!r}")
 
 
 async def measure(
@@ -163,16 +190,19 @@ async def measure(
                 await wait_for_offer(market, miner)
                 paths = {"direct": direct, "marketplace": market}
                 for _ in range(2):  # warm-up: model loaded, connections open, code paths hot
-                    for client in paths.values():
-                        await one_stream(client, args.max_tokens)
+                    _, reference = await one_stream(direct, args.max_tokens)
+                    await one_stream(market, args.max_tokens, reference)
                 pids = {"node": node.pid, "miner": miner.pid, "llama": llama_pid}
                 samples: dict[str, list[Sample]] = {name: [] for name in paths}
-                cpu = {name: dict.fromkeys(pids, 0.0) for name in paths}
+                cpu = {name: dict.fromkeys([*pids, "client"], 0.0) for name in paths}
                 for run in range(args.runs):
                     order = list(paths) if run % 2 == 0 else list(reversed(paths))
                     for name in order:
                         before = {p: cpu_seconds(pid) for p, pid in pids.items()}
-                        samples[name].append(await one_stream(paths[name], args.max_tokens))
+                        client_before = time.process_time()  # this process only
+                        sample, _ = await one_stream(paths[name], args.max_tokens, reference)
+                        samples[name].append(sample)
+                        cpu[name]["client"] += time.process_time() - client_before
                         for p, pid in pids.items():
                             cpu[name][p] += cpu_seconds(pid) - before[p]
     return samples, cpu
@@ -191,11 +221,12 @@ def report(
         f"miner output interval {interval}"
     )
     print(f"{'path':<12} {'TTFT ms':>8} {'tok/s':>7} {'stream tok/s':>13} {'tokens':>7} "
-          f"{'CPU ms/request: node':>21} {'miner':>6} {'llama':>6}")  # fmt: skip
+          f"{'CPU ms/request: node':>21} {'miner':>6} {'llama':>6} {'client':>7}")  # fmt: skip
     for name, (ttft, rate, streaming, tokens) in med.items():
         per = {p: 1000 * c / args.runs for p, c in cpu[name].items()}
         print(f"{name:<12} {ttft * 1000:8.1f} {rate:7.1f} {streaming:13.1f} {tokens:7.0f} "
-              f"{per['node']:21.1f} {per['miner']:6.1f} {per['llama']:6.1f}")  # fmt: skip
+              f"{per['node']:21.1f} {per['miner']:6.1f} {per['llama']:6.1f} "
+              f"{per['client']:7.1f}")  # fmt: skip
     d, m = med["direct"], med["marketplace"]
     print(
         f"marketplace vs direct: TTFT +{(m[0] - d[0]) * 1000:.1f} ms ({m[0] / d[0]:.2f}x); "

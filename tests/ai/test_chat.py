@@ -131,6 +131,27 @@ async def test_openai_package_through_the_node(world: World, llama: str) -> None
     assert first.units == answer.usage.completion_tokens
 
 
+async def test_door_sends_the_deltas_of_one_post_as_one_chunk(world: World, llama: str) -> None:
+    # A minute between the miner's posts: the first token goes at once, the rest at the
+    # answer's end. The door turns each post into one chunk, not one per token.
+    expected = await _direct(llama, 20)
+    plugins = {"chat": _chat_executor(llama)}
+    async with (
+        running_miner(world.node.url, world.miner.key, plugins, output_interval=60, **OFFER),
+        openai.AsyncOpenAI(base_url=world.node.url + "/v1", api_key=world.alice.key) as client,
+    ):
+        stream = await client.chat.completions.create(
+            model=MODEL_NAME, messages=MESSAGES, max_tokens=20, temperature=0, stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+    contents = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    assert "".join(contents) == expected
+    assert 1 <= len(contents) <= 2  # not one per token
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 20
+
+
 async def test_door_streams_on_postgres(pg_world: World, llama: str) -> None:
     # The door follows its job through the realtime hub; on PostgreSQL too.
     expected = await _direct(llama, 16)

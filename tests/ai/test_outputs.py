@@ -193,3 +193,52 @@ async def test_paced_posts_carry_every_chunk_in_order_and_the_end_is_not_held(
     records = await world.node.node.read(lambda conn: fetch_events(conn, f"job:{created.id}"))
     posts = {r.created_at for r in records if r.event == "job.output"}  # one time per commit
     assert 1 <= len(posts) <= 2
+
+
+class FlushThenWait(Executor):
+    """Emits a first chunk (posted at once), then, once the test saw it, four more and
+    a flush; finishes only when the test saw those too."""
+
+    def __init__(self) -> None:
+        self.first_seen = threading.Event()
+        self.flushed_seen = threading.Event()
+
+    def run(self, payload: Mapping[str, Any], cancel: threading.Event) -> Execution:
+        raise AssertionError("the miner calls execute")
+
+    def execute(
+        self, payload: Mapping[str, Any], cancel: threading.Event, context: JobContext
+    ) -> Execution:
+        context.emit({"i": 0})
+        if not self.first_seen.wait(30):  # events set by the test; 30 s only bound a bug
+            raise AssertionError("the first chunk was not posted at once")
+        for i in range(1, 5):
+            context.emit({"i": i})
+        context.flush()
+        if not self.flushed_seen.wait(30):
+            raise AssertionError("the flushed chunks were held for the interval")
+        context.emit({"i": 5})  # after a flush, chunks are not paced either
+        return Execution(result={"emitted": 6}, units=1)
+
+
+async def test_flush_posts_the_pending_chunks_before_the_executor_returns(
+    world: World,
+) -> None:
+    # A minute between posts: without the flush, chunks 1-4 would wait for the return.
+    executor = FlushThenWait()
+    plugins = {"echo": executor}
+    async with running_miner(world.node.url, world.miner.key, plugins, output_interval=60):
+        created = await world.alice.client.jobs.create(job_type="echo", payload={}, price=10)
+        seen: list[Any] = []
+        async with asyncio.timeout(60):  # a bound for a regression, not a timing
+            async for item in world.alice.client.jobs.stream(created.id):
+                seen.append(item)
+                if isinstance(item, OutputChunk) and item.chunk == {"i": 0}:
+                    executor.first_seen.set()
+                if isinstance(item, OutputChunk) and item.chunk == {"i": 4}:
+                    executor.flushed_seen.set()  # the executor is still running here
+    chunks = [c.chunk for c in seen if isinstance(c, OutputChunk)]
+    assert chunks == [{"i": i} for i in range(6)]
+    assert isinstance(seen[-1], JobResult)
+    assert seen[-1].result["output"] == summary(6, chain_of(chunks))
+    assert executor.flushed_seen.is_set()

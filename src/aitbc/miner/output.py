@@ -7,7 +7,8 @@ arrives as early as it can; after that a post leaves when the previous one was a
 and at least ``interval`` seconds after the previous one left, carrying everything that
 piled up meanwhile. The node pays one request and one transaction per post, so pacing
 posts bounds its cost per stream (a fast server's tokens travel a few per post) while the
-last chunks go out the moment the executor finishes.
+last chunks go out the moment the executor finishes, or calls ``flush`` because it knows
+its output is complete (a chat server said ``finish_reason``) before it returns.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ class JobStream:
         self._pending: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
+        #: Set by close() or flush(): posts no longer wait for the interval.
+        self._hurry = asyncio.Event()
         self.emitted = 0
         self.chain = GENESIS
         self.sent = 0
@@ -174,6 +177,10 @@ class JobStream:
             self._signalled = True
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    def flush(self) -> None:
+        """Post what was emitted at once, and everything after it without pacing."""
+        self._loop.call_soon_threadsafe(self._hurry.set)
+
     def fetch_blob(self, sha256: str) -> bytes:
         """The blob's bytes (blocking; from the executor's thread)."""
         future = asyncio.run_coroutine_threadsafe(
@@ -196,12 +203,12 @@ class JobStream:
             self._pending.append(self._incoming.popleft())
 
     async def _pace(self, last_post: float) -> None:
-        """Wait until ``interval`` after the previous post left, or the close."""
+        """Wait until ``interval`` after the previous post left, or a close or flush."""
         delay = last_post + self._interval - self._loop.time()
-        if delay > 0 and not self._closing.is_set():
+        if delay > 0 and not self._hurry.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
-                    await self._closing.wait()
+                    await self._hurry.wait()
 
     async def _send_loop(self) -> None:
         last_post = float("-inf")
@@ -236,6 +243,7 @@ class JobStream:
         """Send every queued chunk; return the output summary (None when nothing was
         emitted). Raises the AITBCError that made the node refuse a post."""
         self._closing.set()
+        self._hurry.set()
         self._wake.set()
         await self._sender
         if self.error is not None:
@@ -245,5 +253,6 @@ class JobStream:
     async def abandon(self) -> None:
         """Stop sending (the job is over without a result)."""
         self._closing.set()
+        self._hurry.set()
         self._wake.set()
         await self._sender

@@ -25,11 +25,16 @@ class JobContext(Protocol):
     """What an executor may ask of the miner while a job runs (from its worker thread).
 
     ``emit`` streams one JSON-object chunk of output (a token, one item of a batch):
-    the node records it as a ``job.output`` event at once. ``fetch_blob`` returns the
-    bytes of a blob the job references, hash-checked (and cached by the miner).
+    the miner posts chunks to the node in batches, at most one post per output interval
+    after the first. ``flush`` says the output is complete (or nearly: a chat server
+    sent ``finish_reason``), so what was emitted is posted at once instead of waiting
+    for the interval or the executor's return. ``fetch_blob`` returns the bytes of a
+    blob the job references, hash-checked (and cached by the miner).
     """
 
     def emit(self, chunk: Mapping[str, Any]) -> None: ...
+
+    def flush(self) -> None: ...
 
     def fetch_blob(self, sha256: str) -> bytes: ...
 

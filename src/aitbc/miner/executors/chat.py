@@ -166,11 +166,13 @@ class ChatExecutor(Executor):
                 prompt = int(usage.get("prompt_tokens", prompt))
                 for choice in chunk.get("choices") or []:
                     delta = (choice.get("delta") or {}).get("content")
-                    finish = choice.get("finish_reason") or finish
                     if delta:
                         parts.append(delta)
                         tokens += 1  # OpenAI-compatible servers send one token per delta
                         context.emit({"delta": delta})
+                    if choice.get("finish_reason") and not finish:
+                        context.flush()  # the answer is complete: post it before [DONE]
+                    finish = choice.get("finish_reason") or finish
                 if usage.get("completion_tokens") is not None:
                     tokens = int(usage["completion_tokens"])
         except (OSError, HTTPException, ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from ...models import ChatCompletion, ChatModelList
 from ..auth import NodeDep, get_node
+from ..event_stream import EventStreamResponse
 from ..problems import NodeProblem
 from ..services import openai_door
 from ..services.job_watch import JobEvent
@@ -75,10 +76,8 @@ async def chat_completions(
     headers = {"X-AITBC-Job-Id": chat.job_id}
     events = openai_door.job_events(node, request.app.state.realtime.hub, principal, chat)
     if req.stream:
-        return StreamingResponse(
-            _stream(node, chat, events),
-            media_type="text/event-stream",
-            headers={**headers, "Cache-Control": "no-cache"},
+        return EventStreamResponse(
+            _stream(node, chat, events), headers={**headers, "Cache-Control": "no-cache"}
         )
     async with contextlib.aclosing(events):  # leave the hub as soon as the answer is known
         async for batch in events:
@@ -110,25 +109,30 @@ def _sse(value: Any) -> bytes:
 
 async def _stream(
     node: Any, chat: ChatJob, events: AsyncGenerator[list[JobEvent], None]
-) -> AsyncIterator[bytes]:
-    """OpenAI's chunk stream for the job: a role chunk, one chunk per streamed delta,
-    a final chunk with finish_reason, usage and the receipt, then ``[DONE]``.
+) -> AsyncGenerator[bytes, None]:
+    """OpenAI's chunk stream for the job: a role chunk, a content chunk per batch of
+    deltas, a final chunk with finish_reason, usage and the receipt, then ``[DONE]``.
 
-    The deltas that arrived together go out in one write (one ``send`` through the
-    middleware, one syscall), each still its own SSE event."""
+    The deltas recorded together (one post of the miner's) go out as one chunk, their
+    text joined: they reach the client at the same moment either way, and a chunk per
+    token only cost the client a parse each (about 0.1 ms in the ``openai`` package).
+    ``usage`` in the final chunk counts the tokens."""
     yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
     async with contextlib.aclosing(events):
         async for batch in events:
-            out: list[bytes] = []
+            text: list[str] = []
             for record in batch:
                 if record.event == "job.output":
                     delta = record.data.get("chunk", {}).get("delta")
                     if isinstance(delta, str):
-                        out.append(_sse(openai_door.chunk(chat, {"content": delta})))
-                elif record.event == "job.completed":
+                        text.append(delta)
+                    continue
+                if record.event not in openai_door.FINAL_EVENTS:
+                    continue
+                out = _sse(openai_door.chunk(chat, {"content": "".join(text)})) if text else b""
+                if record.event == "job.completed":
                     if out:  # the tokens go out before the receipt is read
-                        yield b"".join(out)
-                        out = []
+                        yield out
                     result, receipt = await openai_door.completed(node, chat.job_id)
                     answer = openai_door.completion(chat, result, receipt)
                     final = openai_door.chunk(
@@ -140,11 +144,9 @@ async def _stream(
                     )
                     yield _sse(final) + b"data: [DONE]\n\n"
                     return
-                elif record.event in ("job.failed", "job.canceled", "job.expired"):
-                    problem = _job_problem(chat, record.data, {})
-                    error = {"message": problem.message, "type": problem.code, "code": problem.code}
-                    out.append(_sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}}))
-                    yield b"".join(out)
-                    return
-            if out:
-                yield b"".join(out)
+                problem = _job_problem(chat, record.data, {})  # failed, canceled or expired
+                error = {"message": problem.message, "type": problem.code, "code": problem.code}
+                yield out + _sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}})
+                return
+            if text:
+                yield _sse(openai_door.chunk(chat, {"content": "".join(text)}))
