@@ -102,3 +102,42 @@ def test_a_missing_parameter_is_an_error_not_a_null(engine: Engine) -> None:
     del values["payload"]
     with engine.begin() as conn, pytest.raises(KeyError):
         RAW_INSERT_JOB.one(conn, **values)
+
+
+def test_guarded_update_returning_matches_sqlalchemy(engine: Engine) -> None:
+    # The shape of a PreparedCas: guard and SET values by name, the new row returned.
+    later = datetime(2026, 11, 30, 5, 6, 7, 1, tzinfo=UTC)
+    statement = (
+        update(JOBS)
+        .where(
+            JOBS.c.id == bindparam("target"),
+            JOBS.c.state == bindparam("from_state"),
+            JOBS.c.expires_at < bindparam("now"),
+        )
+        .values(
+            state=bindparam("set_state", type_=JOBS.c.state.type),
+            result=bindparam("set_result", type_=JOBS.c.result.type),
+            lease_expires_at=bindparam("set_lease", type_=JOBS.c.lease_expires_at.type),
+            updated_at=bindparam("set_updated", type_=JOBS.c.updated_at.type),
+        )
+        .returning(*JOBS.c)
+    )
+    raw = RawStatement(statement)
+    params = {
+        "from_state": "QUEUED",
+        "now": later,
+        "set_state": "COMPLETED",
+        "set_result": {"text": "ok", "output": None},
+        "set_lease": None,
+        "set_updated": later,
+    }
+    with engine.begin() as conn:
+        conn.execute(INSERT_JOB, [_job("job_a"), _job("job_b"), _job("job_c")])
+        theirs = conn.execute(statement, {**params, "target": "job_a"}).one()
+        ours = raw.first(conn, **params, target="job_b")
+        assert raw.first(conn, **params, target="job_b") is None  # no longer QUEUED
+        assert raw.first(conn, **{**params, "now": NOW}, target="job_c") is None  # not expired
+    assert ours._asdict() == {**theirs._asdict(), "id": "job_b"}
+    assert ours.result == {"text": "ok", "output": None} and ours.lease_expires_at is None
+    assert ours.updated_at == later
+    assert _stored(engine, "job_b") == _stored(engine, "job_a")

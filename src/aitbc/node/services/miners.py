@@ -28,7 +28,7 @@ from ..raw_sql import RawStatement
 from ..schemas import Capabilities, MinerRegister
 from ..tables import JOB_MODELS, JOBS, MINERS
 from .principals import Principal
-from .transitions import cas, lease_until
+from .transitions import PreparedCas, lease_until
 from .wire import job_wire, miner_wire
 
 if TYPE_CHECKING:
@@ -153,14 +153,21 @@ def _pick(conn: Connection, caps: Capabilities, now: datetime, *, lock: bool) ->
     return conn.execute(_PICK_LOCKED if locked else _PICK, _pick_params(caps, now)).scalar()
 
 
+#: QUEUED -> RUNNING for the claiming miner.
+_CLAIM = PreparedCas(
+    [JOBS.c.state == bindparam("from_state")],
+    ["state", "miner_id", "started_at", "lease_expires_at"],
+    from_state="QUEUED",
+)
+
+
 def _claim(tx: WriteTx, principal: Principal, caps: Capabilities) -> dict[str, Any] | None:
     job_id = _pick(tx.conn, caps, tx.now, lock=True)
     if job_id is None:
         return None
-    job = cas(
+    job = _CLAIM(
         tx,
         job_id,
-        [JOBS.c.state == "QUEUED"],
         state="RUNNING",
         miner_id=principal.id,
         started_at=tx.now,

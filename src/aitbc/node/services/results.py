@@ -23,7 +23,15 @@ from ..schemas import JobFail, JobResult
 from ..tables import JOBS, MINERS, RECEIPTS
 from . import blobs, ledger, outputs, pricing
 from .principals import Principal
-from .transitions import TERMINAL, JobRecord, apply_due, cas, close_with_refund, load_job
+from .transitions import (
+    TERMINAL,
+    JobRecord,
+    PreparedCas,
+    apply_due,
+    cas,
+    close_with_refund,
+    load_job,
+)
 from .wire import job_wire
 
 if TYPE_CHECKING:
@@ -54,6 +62,18 @@ def _holder_guard(tx: WriteTx, principal: Principal) -> list[ColumnElement[bool]
         JOBS.c.miner_id == principal.id,
         JOBS.c.lease_expires_at > tx.now,
     ]
+
+
+#: RUNNING -> COMPLETED, guarded as :func:`_holder_guard` (``holder``, ``now`` per call).
+_COMPLETE = PreparedCas(
+    [
+        JOBS.c.state == bindparam("held_state"),
+        JOBS.c.miner_id == bindparam("holder"),
+        JOBS.c.lease_expires_at > bindparam("now"),
+    ],
+    ["state", "result", "receipt_id", "lease_expires_at"],
+    held_state="RUNNING",
+)
 
 
 def _claim_fields(tx: WriteTx, job: JobRecord, req: JobResult) -> dict[str, Any]:
@@ -144,10 +164,10 @@ def _complete(tx: WriteTx, principal: Principal, job_id: str, req: JobResult) ->
     _check_attestation(miner, claim, req)
     charge = pricing.charge_for_result(tx, job, req.units)
     receipt = _build_receipt(tx, job, miner, claim, req, charge)
-    done = cas(
+    done = _COMPLETE(
         tx,
         job.id,
-        _holder_guard(tx, principal),
+        {"holder": principal.id, "now": tx.now},
         state="COMPLETED",
         result=req.result,
         receipt_id=receipt["receipt_id"],

@@ -9,6 +9,7 @@ Everything here runs inside a unit of work (:meth:`aitbc.node.runtime.Node.write
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,47 @@ def cas(
     if job is not None:
         emit_job(tx, job, EVENT_FOR_STATE[job.state])
     return job
+
+
+class PreparedCas:
+    """A :func:`cas` of one fixed shape, compiled once: the hot transitions (a miner's
+    claim, its result) skip building the UPDATE and its cache key on every call, and on
+    SQLite run on the driver's cursor (:class:`~aitbc.node.raw_sql.RawStatement`).
+
+    ``guard`` compares columns with named bind parameters (their values are ``fixed``
+    here or given per call); ``columns`` are the columns the transition sets (besides
+    ``updated_at``), given per call by name.
+    """
+
+    def __init__(
+        self, guard: Sequence[ColumnElement[bool]], columns: Sequence[str], **fixed: Any
+    ) -> None:
+        sets = {
+            name: bindparam(f"set_{name}", type_=JOBS.c[name].type)
+            for name in ("updated_at", *columns)
+        }
+        self._statement = RawStatement(
+            update(JOBS)
+            .where(JOBS.c.id == bindparam("target"), *guard)
+            .values(**sets)
+            .returning(*JOBS.c)
+        )
+        self._columns = frozenset(columns)
+        self._fixed = fixed
+
+    def __call__(
+        self, tx: WriteTx, job_id: str, guard: Mapping[str, Any] | None = None, **values: Any
+    ) -> JobRecord | None:
+        """Like :func:`cas`: the updated row (its event emitted), or None if lost."""
+        if values.keys() != self._columns:
+            raise TypeError(f"set exactly {sorted(self._columns)}, got {sorted(values)}")
+        params = {f"set_{name}": value for name, value in values.items()}
+        job: JobRecord | None = self._statement.first(
+            tx.conn, target=job_id, set_updated_at=tx.now, **self._fixed, **(guard or {}), **params
+        )
+        if job is not None:
+            emit_job(tx, job, EVENT_FOR_STATE[job.state])
+        return job
 
 
 def refund(tx: WriteTx, job: JobRecord) -> None:
