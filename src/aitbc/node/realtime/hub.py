@@ -76,25 +76,36 @@ class PositionNotInLog(Exception):
 
 
 class Frame:
-    """One committed event, serialised once for every subscriber of its topic.
+    """One committed event, serialised at most once for every subscriber of its topic.
 
     ``body`` is the JSON object ``{"topic","seq","event","data"}``: the SSE ``data`` line
-    as is, and the tail of every WebSocket event frame after its ``subscription_id``.
+    as is, and the tail of every WebSocket event frame after its ``subscription_id``. It
+    is built on first use: an in-process follower (the OpenAI door) reads ``data`` as
+    committed and never needs the JSON. ``data`` is shared by every subscriber: read it,
+    never change it.
     """
 
-    __slots__ = ("_sse_data", "_ws_frames", "_ws_tail", "body", "event", "seq", "topic")
+    __slots__ = ("_body", "_sse_data", "_ws_frames", "_ws_tail", "data", "event", "seq", "topic")
 
     def __init__(self, record: EventRecord) -> None:
         self.topic = record.topic
         self.seq = record.seq
         self.event = record.event
-        self.body = json.dumps(
-            {"topic": record.topic, "seq": record.seq, "event": record.event, "data": record.data},
-            separators=(",", ":"),
-        )
+        self.data = record.data
+        self._body: str | None = None
         self._sse_data: bytes | None = None
         self._ws_tail: bytes | None = None
         self._ws_frames: dict[bytes, bytes] | None = None
+
+    @property
+    def body(self) -> str:
+        """The event as compact JSON (serialised once)."""
+        if self._body is None:
+            self._body = json.dumps(
+                {"topic": self.topic, "seq": self.seq, "event": self.event, "data": self.data},
+                separators=(",", ":"),
+            )
+        return self._body
 
     @property
     def sse_data(self) -> bytes:
