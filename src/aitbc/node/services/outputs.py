@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from ...core.output import GENESIS, OUTPUT_KEY, chain_next, summary
 from ...errors import ConfigurationError
 from ..models import JobOutputRow
 from ..problems import NodeProblem, conflict, invalid
+from ..raw_sql import RawStatement
 from ..tables import JOBS
 from .principals import Principal
 from .transitions import is_due
@@ -26,16 +27,21 @@ if TYPE_CHECKING:
     from .transitions import JobRecord
 
 JOB_OUTPUTS = cast(Table, JobOutputRow.__table__)
-_PROGRESS = select(JOB_OUTPUTS.c.chunks, JOB_OUTPUTS.c.chain).where(
-    JOB_OUTPUTS.c.job_id == bindparam("job_id")
+# Every output post runs these: compiled once, on SQLite through the driver's cursor.
+_PROGRESS = RawStatement(
+    select(JOB_OUTPUTS.c.chunks, JOB_OUTPUTS.c.chain).where(
+        JOB_OUTPUTS.c.job_id == bindparam("job_id")
+    )
 )
-_INSERT_PROGRESS = insert(JOB_OUTPUTS)
+_INSERT_PROGRESS = RawStatement(insert(JOB_OUTPUTS), ["job_id", "chunks", "chain"])
 #: What deciding "held by this miner, nothing due" needs: not the payload (a long prompt
 #: would be decoded again for every post of its answer).
-_HOLDING: Select[Any] = select(
-    JOBS.c.id, JOBS.c.state, JOBS.c.miner_id, JOBS.c.expires_at, JOBS.c.lease_expires_at
-).where(JOBS.c.id == bindparam("job_id"))
-_UPDATE_PROGRESS = (
+_HOLDING = RawStatement(
+    select(
+        JOBS.c.id, JOBS.c.state, JOBS.c.miner_id, JOBS.c.expires_at, JOBS.c.lease_expires_at
+    ).where(JOBS.c.id == bindparam("job_id"))
+)
+_UPDATE_PROGRESS = RawStatement(
     update(JOB_OUTPUTS)
     .where(JOB_OUTPUTS.c.job_id == bindparam("target"))
     .values(chunks=bindparam("chunks"), chain=bindparam("chain"))
@@ -57,7 +63,7 @@ def _record(
     tx: WriteTx, principal: Principal, job_id: str, start: int, chunks: list[dict[str, Any]]
 ) -> dict[str, Any]:
     job = _held(tx, principal, job_id)
-    row = tx.conn.execute(_PROGRESS, {"job_id": job.id}).first()
+    row = _PROGRESS.first(tx.conn, job_id=job.id)
     count, chain = (int(row.chunks), str(row.chain)) if row else (0, GENESIS)
     if start > count:
         raise conflict("output_gap", f"{count} chunks recorded; got index {start}")
@@ -71,9 +77,9 @@ def _record(
         count += 1
     progress = {"chunks": count, "chain": chain}
     if row is None:
-        tx.conn.execute(_INSERT_PROGRESS, {"job_id": job.id, **progress})
+        _INSERT_PROGRESS.many(tx.conn, [{"job_id": job.id, **progress}])
     elif count != row.chunks:
-        tx.conn.execute(_UPDATE_PROGRESS, {"target": job.id, **progress})
+        _UPDATE_PROGRESS.rowcount(tx.conn, target=job.id, **progress)
     return summary(count, chain)
 
 
@@ -84,7 +90,7 @@ def _held(tx: WriteTx, principal: Principal, job_id: str) -> JobRecord:
     from .results import held_job  # results imports this module
 
     if principal.role == "miner":
-        job = tx.conn.execute(_HOLDING, {"job_id": job_id}).first()
+        job: JobRecord | None = _HOLDING.first(tx.conn, job_id=job_id)
         mine = job is not None and job.state == "RUNNING" and job.miner_id == principal.id
         if mine and job is not None and not is_due(job, tx.now):
             return job
@@ -94,7 +100,7 @@ def _held(tx: WriteTx, principal: Principal, job_id: str) -> JobRecord:
 def check_result(tx: WriteTx, job: JobRecord, result: Any) -> None:
     """A streamed job's result must summarise exactly the recorded chunks (422
     output_mismatch otherwise); a job that streamed nothing may still carry none."""
-    row = tx.conn.execute(_PROGRESS, {"job_id": job.id}).first()
+    row = _PROGRESS.first(tx.conn, job_id=job.id)
     claimed = result.get(OUTPUT_KEY) if isinstance(result, dict) else None
     if row is None and claimed is None:
         return
