@@ -249,7 +249,10 @@ class JsonRpcServer:
         """Bind the port and return the URL."""
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopping a dev chain (Ctrl-C on ``aitbc devnet``) waits for calls in flight at
+        # most this long, not aiohttp's default minute: a handler only reads its call and
+        # answers from memory.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
