@@ -74,21 +74,27 @@ async def test_units_of_one_loop_iteration_share_one_commit_and_fail_alone(node:
     assert seqs == [1, 2, 3]  # mint, two debits: no seq taken by a rolled-back unit
 
 
-async def test_writer_thread_waits_out_a_foreign_lock(node: Any, tmp_path: Any) -> None:
-    runtime = node.node
-    client_id, _ = await node.create_principal("client", "bob")
-    await node.faucet(client_id, 100)
+async def _behind_foreign_lock(runtime: Any, tmp_path: Any, unit: Any) -> Any:
+    """Run ``unit`` while another connection holds SQLite's write lock: its batch goes to
+    the writer thread and waits there; the lock is then released. The unit's result."""
     blocker = sqlite3.connect(tmp_path / "node.sqlite3", isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")  # another process's writer, say
         deferred = runtime.writer.deferred
-        task = asyncio.create_task(runtime.write(_debit(client_id, 30)))
+        task = asyncio.create_task(runtime.write(unit))
         await _until_deferred(runtime, deferred)
         assert not task.done()  # queued on the writer thread, waiting for the lock
         blocker.execute("COMMIT")
-        transfer = await task
+        return await task
     finally:
         blocker.close()
+
+
+async def test_writer_thread_waits_out_a_foreign_lock(node: Any, tmp_path: Any) -> None:
+    runtime = node.node
+    client_id, _ = await node.create_principal("client", "bob")
+    await node.faucet(client_id, 100)
+    transfer = await _behind_foreign_lock(runtime, tmp_path, _debit(client_id, 30))
     assert transfer["amount"] == "30"
     balance, transfers, _ = await runtime.read(_state(client_id))
     assert (balance, transfers) == (70, 1)
@@ -117,17 +123,8 @@ async def test_a_lone_unit_on_the_writer_thread_fails_alone(node: Any, tmp_path:
     runtime = node.node
     client_id, _ = await node.create_principal("client", "dave")
     await node.faucet(client_id, 100)
-    blocker = sqlite3.connect(tmp_path / "node.sqlite3", isolation_level=None)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")  # sends the next batch to the writer thread
-        deferred = runtime.writer.deferred
-        task = asyncio.create_task(runtime.write(_debit_then_crash(client_id)))
-        await _until_deferred(runtime, deferred)
-        blocker.execute("COMMIT")
-        with pytest.raises(RuntimeError, match="boom after a write"):
-            await task
-    finally:
-        blocker.close()
+    with pytest.raises(RuntimeError, match="boom after a write"):
+        await _behind_foreign_lock(runtime, tmp_path, _debit_then_crash(client_id))
     assert (await runtime.write(_debit(client_id, 25)))["amount"] == "25"
     balance, transfers, seqs = await runtime.read(_state(client_id))
     assert (balance, transfers, seqs) == (75, 1, [1, 2])

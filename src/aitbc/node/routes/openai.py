@@ -119,34 +119,32 @@ async def _stream(
     ``usage`` in the final chunk counts the tokens."""
     yield _sse(openai_door.chunk(chat, {"role": "assistant", "content": ""}))
     async with contextlib.aclosing(events):
-        async for batch in events:
-            text: list[str] = []
-            for record in batch:
-                if record.event == "job.output":
-                    delta = record.data.get("chunk", {}).get("delta")
-                    if isinstance(delta, str):
-                        text.append(delta)
-                    continue
-                if record.event not in openai_door.FINAL_EVENTS:
-                    continue
-                out = _sse(openai_door.chunk(chat, {"content": "".join(text)})) if text else b""
-                if record.event == "job.completed":
-                    if out:  # the tokens go out before the receipt is read
-                        yield out
-                    result, receipt = await openai_door.completed(node, chat.job_id)
-                    answer = openai_door.completion(chat, result, receipt)
-                    final = openai_door.chunk(
-                        chat,
-                        {},
-                        answer["choices"][0]["finish_reason"],
-                        usage=answer["usage"],
-                        aitbc=answer["aitbc"],
-                    )
-                    yield _sse(final) + b"data: [DONE]\n\n"
-                    return
-                problem = _job_problem(chat, record.data, {})  # failed, canceled or expired
-                error = {"message": problem.message, "type": problem.code, "code": problem.code}
-                yield out + _sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}})
+        async for batch in events:  # a final event, if any, ends its batch (job_events)
+            deltas = [
+                r.data.get("chunk", {}).get("delta") for r in batch if r.event == "job.output"
+            ]
+            text = "".join(d for d in deltas if isinstance(d, str))
+            out = _sse(openai_door.chunk(chat, {"content": text})) if text else b""
+            final = batch[-1] if batch[-1].event in openai_door.FINAL_EVENTS else None
+            if final is None:
+                if out:
+                    yield out
+                continue
+            if final.event == "job.completed":
+                if out:  # the tokens go out before the receipt is read
+                    yield out
+                result, receipt = await openai_door.completed(node, chat.job_id)
+                answer = openai_door.completion(chat, result, receipt)
+                final_chunk = openai_door.chunk(
+                    chat,
+                    {},
+                    answer["choices"][0]["finish_reason"],
+                    usage=answer["usage"],
+                    aitbc=answer["aitbc"],
+                )
+                yield _sse(final_chunk) + b"data: [DONE]\n\n"
                 return
-            if text:
-                yield _sse(openai_door.chunk(chat, {"content": "".join(text)}))
+            problem = _job_problem(chat, final.data, {})  # failed, canceled or expired
+            error = {"message": problem.message, "type": problem.code, "code": problem.code}
+            yield out + _sse({"error": {**error, "aitbc": {"job_id": chat.job_id}}})
+            return
