@@ -19,9 +19,11 @@ import aiohttp
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_account import Account
+from eth_typing import URI
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3._utils.http_session_manager import HTTPSessionManager
 from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
@@ -49,6 +51,33 @@ RECEIPT_POLL_S = 0.02
 DEFAULT_RECEIPT_TIMEOUT_S = 30.0
 
 
+class _OwnSessions(HTTPSessionManager):
+    """web3's HTTP session manager without its process-wide lock.
+
+    web3 (7.x, web3.py #3867) takes one ``threading.Lock`` shared by every provider in
+    the process on every request, through an executor thread. A request cancelled while
+    that thread waits (a timeout, a stopped relayer) leaves the lock taken for good, and
+    from then on every web3 HTTP call of the process hangs. Each provider here has its
+    own manager, and its sessions are only touched from their event loop, so the cache
+    needs no lock: one session per loop, as web3 keys it.
+    """
+
+    async def async_cache_and_return_session(
+        self,
+        endpoint_uri: URI,
+        session: aiohttp.ClientSession | None = None,
+        request_timeout: aiohttp.ClientTimeout | None = None,
+    ) -> aiohttp.ClientSession:
+        key = f"{id(asyncio.get_running_loop())}:{endpoint_uri}"
+        cached: aiohttp.ClientSession | None = self.session_cache.get_cache_entry(key)
+        if cached is None or cached.closed:
+            cached = session or aiohttp.ClientSession(raise_for_status=True)
+            _, evicted = self.session_cache.cache(key, cached)
+            for old in (evicted or {}).values():
+                await old.close()
+        return cached
+
+
 def open_web3(rpc_url: str, timeout_s: float = 30.0) -> Web3Client:
     """An AsyncWeb3 over HTTP; close it with ``close_web3``."""
     provider = AsyncHTTPProvider(
@@ -58,6 +87,7 @@ def open_web3(rpc_url: str, timeout_s: float = 30.0) -> Web3Client:
         # chain never changes, so ask once
         **CHAIN_ID_CACHE,
     )
+    provider._request_session_manager = _OwnSessions()
     return AsyncWeb3(provider)
 
 
